@@ -1,0 +1,67 @@
+//! The article model every stage agrees on.
+//!
+//! It is the Hexo post of `shared/reference/stcn-article.md` plus what an
+//! aggregator needs to keep: the identity key, the original link and guid, a
+//! plain-text summary and a fingerprint of the content.
+
+use chrono::{DateTime, Utc};
+use serde::{Serialize, Serializer};
+
+/// One normalized entry, ready to be deduplicated and stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Article {
+    /// The identity key (see `dedup`): the same story has the same key in every feed.
+    pub key: String,
+    /// Entities decoded, tags dropped, whitespace collapsed.
+    pub title: String,
+    /// The canonical link, when the entry has a usable one.
+    pub link: Option<String>,
+    /// The entry's own id (RSS guid, Atom id), as the feed wrote it.
+    pub guid: Option<String>,
+    /// The entry's author, else the source's name.
+    pub author: String,
+    /// Published time, else updated time; `None` when the feed gives neither,
+    /// in which case the store uses the first time it saw the entry.
+    #[serde(serialize_with = "optional_date")]
+    pub published: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "optional_date")]
+    pub updated: Option<DateTime<Utc>>,
+    /// Source category, source name, channel, then the entry's own; no repeats.
+    pub categories: Vec<String>,
+    /// A short plain-text summary.
+    pub summary: String,
+    /// Sanitized HTML with absolute URLs.
+    pub content_html: String,
+    /// Absolute URL of the entry's image.
+    pub image: Option<String>,
+    /// The whole content as plain text, for full-text search.
+    #[serde(skip)]
+    pub text: String,
+    /// Fingerprint of what a reader sees; a changed entry has a new one.
+    #[serde(skip)]
+    pub content_hash: String,
+}
+
+/// What a feed says about itself.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FeedInfo {
+    pub title: Option<String>,
+    pub link: Option<String>,
+    /// RSS `<ttl>`: the feed asks not to be polled more often than this.
+    #[serde(skip)]
+    pub ttl_minutes: Option<u32>,
+}
+
+/// A parsed and normalized feed: the output of `parse` and input of `store`.
+#[derive(Debug, Clone, Serialize)]
+pub struct NormalizedFeed {
+    pub feed: FeedInfo,
+    pub articles: Vec<Article>,
+}
+
+fn optional_date<S: Serializer>(date: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match date {
+        Some(date) => s.serialize_str(&crate::dates::to_db(*date)),
+        None => s.serialize_none(),
+    }
+}

@@ -1,0 +1,311 @@
+//! The typed `config.toml`.
+//!
+//! Every value is checked while it is deserialized, so a mistake is reported by
+//! the TOML parser itself with the file, line, column and key, before anything
+//! touches the database. Unknown keys are errors too: a typo in a key must not
+//! silently fall back to a default.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer};
+use url::Url;
+
+/// The whole configuration, with defaults filled in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub storage: Storage,
+    #[serde(default)]
+    pub poll: PollDefaults,
+    #[serde(default)]
+    pub server: Server,
+    #[serde(default)]
+    pub output: Output,
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+}
+
+/// Where the database lives. Relative paths are read from the config file's folder,
+/// so `tidings --config /etc/tidings/config.toml` works from any directory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Storage {
+    #[serde(default = "default_database")]
+    pub database: PathBuf,
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Self {
+            database: default_database(),
+        }
+    }
+}
+
+fn default_database() -> PathBuf {
+    PathBuf::from("tidings.db")
+}
+
+/// Defaults for every source, and the limits that keep polling polite and bounded.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PollDefaults {
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// Fetches in flight at once, over all hosts.
+    pub concurrency: usize,
+    /// Fetches in flight at once to one host.
+    pub per_host: usize,
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Largest feed body accepted, after decompression.
+    pub max_body_bytes: u64,
+    pub max_redirects: usize,
+    pub user_agent: String,
+    #[serde(deserialize_with = "timezone")]
+    pub timezone: Tz,
+    /// Query parameters that never change what a link points at.
+    pub tracking_params: Vec<String>,
+}
+
+impl Default for PollDefaults {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(30 * 60),
+            concurrency: 32,
+            per_host: 2,
+            timeout: Duration::from_secs(30),
+            max_body_bytes: 16 * 1024 * 1024,
+            max_redirects: 5,
+            user_agent: concat!(
+                "tidings/",
+                env!("CARGO_PKG_VERSION"),
+                " (+https://github.com/tidings/tidings)"
+            )
+            .to_string(),
+            timezone: chrono_tz::Asia::Shanghai,
+            tracking_params: [
+                "utm_*", "spm", "from", "fbclid", "gclid", "yclid", "mc_cid", "mc_eid",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
+}
+
+/// The HTTP server of `tidings run`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    pub listen: String,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".to_string(),
+        }
+    }
+}
+
+/// The generated feeds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Output {
+    /// Entries per generated feed.
+    pub entries: usize,
+    /// Folder the feeds are also written to, for static hosting.
+    pub dir: Option<PathBuf>,
+}
+
+impl Default for Output {
+    fn default() -> Self {
+        Self {
+            entries: 100,
+            dir: None,
+        }
+    }
+}
+
+/// One `[[sources]]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub name: String,
+    #[serde(deserialize_with = "feed_url")]
+    pub url: Url,
+    pub category: String,
+    #[serde(default)]
+    pub channel: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub interval: Option<Duration>,
+    #[serde(default, deserialize_with = "optional_timezone")]
+    pub timezone: Option<Tz>,
+    /// Forces the charset, for feeds that declare the wrong one.
+    #[serde(default, deserialize_with = "optional_encoding")]
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+}
+
+/// A config that could not be used, with everything the user needs to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Config {
+    /// Reads and validates a config file, resolving relative paths against its folder.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut config = Config::from_toml(&text).map_err(invalid)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.storage.database = base.join(&config.storage.database);
+        config.output.dir = config.output.dir.map(|dir| base.join(dir));
+        Ok(config)
+    }
+
+    /// Parses config text; the error names the line and key of the first mistake.
+    pub fn from_toml(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.validate(text)?;
+        Ok(config)
+    }
+
+    /// Checks that span several values, which serde cannot check one value at a time.
+    fn validate(&self, text: &str) -> Result<(), String> {
+        let positive = [
+            ("poll.concurrency", self.poll.concurrency),
+            ("poll.per_host", self.poll.per_host),
+            ("output.entries", self.output.entries),
+        ];
+        if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
+            return Err(format!("{key} must be at least 1"));
+        }
+        if self.poll.max_body_bytes == 0 {
+            return Err("poll.max_body_bytes must be at least 1".into());
+        }
+        let mut seen = HashSet::new();
+        for source in &self.sources {
+            if !seen.insert(source.url.as_str()) {
+                let line = text
+                    .lines()
+                    .position(|l| l.contains(source.url.as_str()))
+                    .map_or(String::new(), |n| format!("line {}: ", n + 1));
+                return Err(format!("{line}sources.url {} is listed twice", source.url));
+            }
+            if source.name.trim().is_empty() || source.category.trim().is_empty() {
+                return Err(format!(
+                    "source {}: name and category must not be empty",
+                    source.url
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The timezone a source's zone-less dates are read in.
+    pub fn timezone_of(&self, source: &SourceConfig) -> Tz {
+        source.timezone.unwrap_or(self.poll.timezone)
+    }
+
+    /// How often a source is polled.
+    pub fn interval_of(&self, source: &SourceConfig) -> Duration {
+        source.interval.unwrap_or(self.poll.interval)
+    }
+}
+
+fn parse_timezone(name: &str) -> Result<Tz, String> {
+    name.parse::<Tz>()
+        .map_err(|_| format!("unknown timezone `{name}` (use an IANA name such as Asia/Shanghai)"))
+}
+
+fn timezone<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
+    parse_timezone(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
+fn optional_timezone<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Tz>, D::Error> {
+    timezone(d).map(Some)
+}
+
+fn optional_encoding<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<&'static encoding_rs::Encoding>, D::Error> {
+    let label = String::deserialize(d)?;
+    crate::charset::encoding_for_label(&label)
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown encoding `{label}`")))
+}
+
+fn feed_url<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> {
+    let text = String::deserialize(d)?;
+    let url = Url::parse(&text)
+        .map_err(|e| serde::de::Error::custom(format!("`{text}` is not a URL: {e}")))?;
+    match url.scheme() {
+        "http" | "https" | "file" => Ok(url),
+        other => Err(serde::de::Error::custom(format!(
+            "`{text}`: scheme `{other}` is not supported (use http, https or file)"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_an_almost_empty_config() {
+        let config = Config::from_toml(
+            "[[sources]]\nname = \"证券时报网\"\nurl = \"https://rsshub.app/stcn/yw\"\ncategory = \"金融\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.poll.interval, Duration::from_secs(1800));
+        assert_eq!(config.poll.timezone, chrono_tz::Asia::Shanghai);
+        assert_eq!(
+            config.timezone_of(&config.sources[0]),
+            chrono_tz::Asia::Shanghai
+        );
+        assert_eq!(config.sources[0].channel, None);
+    }
+
+    #[test]
+    fn errors_name_the_line_and_key() {
+        let text = "[poll]\ninterval = \"30m\"\n\n[[sources]]\nname = \"a\"\nurl = \"https://a.example/feed\"\ncategory = \"x\"\ntimezone = \"Mars/Olympus\"\n";
+        let err = Config::from_toml(text).unwrap_err();
+        assert!(err.contains("line 8"), "{err}");
+        assert!(err.contains("timezone"), "{err}");
+        assert!(err.contains("Mars/Olympus"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_urls_are_rejected() {
+        let err = Config::from_toml("[poll]\nintervall = \"30m\"\n").unwrap_err();
+        assert!(err.contains("intervall"), "{err}");
+        let err =
+            Config::from_toml("[[sources]]\nname = \"a\"\nurl = \"ftp://x/y\"\ncategory = \"c\"\n")
+                .unwrap_err();
+        assert!(err.contains("ftp"), "{err}");
+    }
+
+    #[test]
+    fn a_url_listed_twice_is_an_error() {
+        let one = "[[sources]]\nname = \"a\"\nurl = \"https://a.example/f\"\ncategory = \"c\"\n";
+        let err = Config::from_toml(&format!("{one}{one}")).unwrap_err();
+        assert!(err.contains("twice"), "{err}");
+    }
+}

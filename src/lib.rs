@@ -1,0 +1,14 @@
+//! tidings: a feed aggregator daemon.
+//!
+//! The flow of DESIGN.md, one module per stage:
+//! `config` → `schedule` → `fetch` → `parse` → `normalize` → `dedup` + `store` → `emit`.
+//! `poll` runs one pass of that flow over the configured sources.
+
+pub mod article;
+pub mod charset;
+pub mod config;
+pub mod dates;
+pub mod dedup;
+pub mod normalize;
+pub mod parse;
+pub mod text;

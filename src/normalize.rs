@@ -1,0 +1,407 @@
+//! feed-rs entries to articles: the model of DESIGN.md.
+//!
+//! Pure: a parsed feed and what we know of its source in, articles out. Here
+//! titles are cleaned, links made canonical, dates chosen, categories merged,
+//! the image found, and the content sanitized with ammonia so that nothing a
+//! feed sends can run in a reader's browser.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use feed_rs::model::{Entry, Feed, Link, Text};
+use regex::Regex;
+use url::Url;
+
+use crate::article::{Article, FeedInfo, NormalizedFeed};
+use crate::dates;
+use crate::dedup::{self, TrackingParams};
+use crate::text::{collapse_whitespace, html_to_text, truncate_chars, xml_safe};
+
+/// Characters kept in an article's plain-text summary.
+const SUMMARY_CHARS: usize = 200;
+
+/// What the source contributes to each of its articles.
+#[derive(Debug, Clone)]
+pub struct SourceContext {
+    pub name: String,
+    pub url: Url,
+    pub category: String,
+    pub channel: Option<String>,
+    pub timezone: Tz,
+    pub tracking: TrackingParams,
+    /// The poll's clock: no article is dated after it.
+    pub now: DateTime<Utc>,
+}
+
+/// Normalizes every entry of a feed. Entries that are the same story (same key)
+/// within one feed are kept once: the first, as feeds list the newest first.
+pub fn normalize(feed: &Feed, source: &SourceContext) -> NormalizedFeed {
+    let feed_link = first_alternate(&feed.links).and_then(|l| source.url.join(&l.href).ok());
+    let mut seen = HashSet::new();
+    let articles = feed
+        .entries
+        .iter()
+        .map(|entry| article(entry, feed_link.as_ref(), source))
+        .filter(|article| seen.insert(article.key.clone()))
+        .collect();
+    NormalizedFeed {
+        feed: FeedInfo {
+            title: feed.title.as_ref().map(text_of).filter(|t| !t.is_empty()),
+            link: feed_link.map(String::from),
+            ttl_minutes: feed.ttl,
+        },
+        articles,
+    }
+}
+
+fn article(entry: &Entry, feed_link: Option<&Url>, source: &SourceContext) -> Article {
+    let link = first_alternate(&entry.links)
+        .and_then(|l| dedup::canonical_link(&l.href, Some(&source.url), &source.tracking));
+    let guid = Some(entry.id.trim())
+        .filter(|id| !id.is_empty())
+        .map(String::from);
+    let published = entry
+        .published
+        .or(entry.updated)
+        .map(|date| date.min(source.now));
+    let updated = entry.updated.map(|date| date.min(source.now));
+
+    // Relative URLs in content are relative to the entry's page, else the site.
+    let base = entry
+        .base
+        .as_deref()
+        .and_then(|b| source.url.join(b).ok())
+        .or_else(|| link.clone())
+        .or_else(|| feed_link.cloned())
+        .unwrap_or_else(|| source.url.clone());
+    let raw_html = entry
+        .content
+        .as_ref()
+        .and_then(|c| c.body.as_deref())
+        .map(String::from)
+        .or_else(|| entry.summary.as_ref().map(html_of))
+        .unwrap_or_default();
+    let content_html = sanitize(&raw_html, &base);
+    let text = html_to_text(&content_html);
+    let summary_source = match (&entry.content, &entry.summary) {
+        (Some(_), Some(summary)) => text_of(summary),
+        _ => text.clone(),
+    };
+
+    let mut title = entry.title.as_ref().map(text_of).unwrap_or_default();
+    if title.is_empty() {
+        title = truncate_chars(&text, 40);
+    }
+    let author = entry
+        .authors
+        .iter()
+        .filter_map(|p| p.name.as_deref())
+        .map(author_name)
+        .find(|name| !name.is_empty())
+        .unwrap_or_else(|| source.name.clone());
+    let image = media_image(entry, &base).or_else(|| first_img(&content_html));
+
+    let key = match (&link, &guid) {
+        (Some(link), _) => dedup::link_key(link),
+        (None, Some(guid)) => dedup::guid_key(source.url.as_str(), guid),
+        (None, None) => dedup::content_key(
+            source.url.as_str(),
+            &title,
+            published.map(dates::to_db).as_deref(),
+        ),
+    };
+    let mut article = Article {
+        key,
+        title,
+        link: link.map(String::from),
+        guid,
+        author,
+        published,
+        updated,
+        categories: categories(entry, source),
+        summary: truncate_chars(&summary_source, SUMMARY_CHARS),
+        content_html,
+        image,
+        text,
+        content_hash: String::new(),
+    };
+    article.content_hash = content_hash(&article);
+    article
+}
+
+/// What a reader sees, hashed: a change here is an update. Categories and the
+/// guid are left out because they differ between the feeds that carry a story.
+fn content_hash(article: &Article) -> String {
+    let mut hasher = blake3::Hasher::new();
+    let published = article.published.map(dates::to_db).unwrap_or_default();
+    for part in [
+        article.title.as_str(),
+        article.link.as_deref().unwrap_or(""),
+        &article.author,
+        &published,
+        &article.content_html,
+        article.image.as_deref().unwrap_or(""),
+    ] {
+        hasher.update(part.as_bytes());
+        hasher.update(&[0]);
+    }
+    hasher.finalize().to_hex()[..32].to_string()
+}
+
+/// The order of the reference article: category, source name, channel, then
+/// the entry's own, each once.
+fn categories(entry: &Entry, source: &SourceContext) -> Vec<String> {
+    let own = entry
+        .categories
+        .iter()
+        .map(|c| c.label.as_deref().unwrap_or(&c.term));
+    let mut out: Vec<String> = Vec::new();
+    for label in [source.category.as_str(), source.name.as_str()]
+        .into_iter()
+        .chain(source.channel.as_deref())
+        .chain(own)
+    {
+        let label = collapse_whitespace(label);
+        if !label.is_empty() && !out.contains(&label) {
+            out.push(label);
+        }
+    }
+    out
+}
+
+/// The link a reader follows: `rel="alternate"` or no rel, else the first.
+fn first_alternate(links: &[Link]) -> Option<&Link> {
+    links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .or(links.first())
+}
+
+/// Plain text of a feed text construct, HTML or not.
+fn text_of(text: &Text) -> String {
+    html_to_text(&text.content)
+}
+
+/// A feed text construct as HTML: plain text is escaped, HTML kept.
+fn html_of(text: &Text) -> String {
+    if text.content_type.essence().to_string() == "text/plain" && !text.content.contains('<') {
+        html_escape::encode_text(&text.content).into_owned()
+    } else {
+        text.content.clone()
+    }
+}
+
+/// An author name as feeds write it: `"editor@site.cn (张三)"` reaches us as
+/// `(张三)`, sometimes with markup or entities.
+fn author_name(raw: &str) -> String {
+    let raw = raw.trim();
+    let name = raw
+        .strip_prefix('(')
+        .and_then(|r| r.strip_suffix(')'))
+        .unwrap_or(raw);
+    html_to_text(name)
+}
+
+/// The image a feed attaches to the entry (Media RSS, enclosure, JSON Feed image).
+fn media_image(entry: &Entry, base: &Url) -> Option<String> {
+    let is_image = |mime: Option<String>, url: &str| {
+        mime.is_some_and(|m| m.starts_with("image/"))
+            || [".jpg", ".jpeg", ".png", ".gif", ".webp"]
+                .iter()
+                .any(|ext| {
+                    url.to_ascii_lowercase()
+                        .split('?')
+                        .next()
+                        .unwrap_or("")
+                        .ends_with(ext)
+                })
+    };
+    let contents = entry.media.iter().flat_map(|m| &m.content).filter_map(|c| {
+        let url = c.url.as_ref()?;
+        is_image(c.content_type.as_ref().map(|t| t.to_string()), url.as_str())
+            .then(|| url.to_string())
+    });
+    let thumbnails = entry
+        .media
+        .iter()
+        .flat_map(|m| &m.thumbnails)
+        .map(|t| t.image.uri.clone());
+    let enclosures = entry
+        .links
+        .iter()
+        .filter(|l| l.rel.as_deref() == Some("enclosure"))
+        .filter(|l| is_image(l.media_type.clone(), &l.href))
+        .map(|l| l.href.clone());
+    contents
+        .chain(thumbnails)
+        .chain(enclosures)
+        .filter_map(|u| base.join(u.trim()).ok())
+        .find(|u| matches!(u.scheme(), "http" | "https"))
+        .map(String::from)
+}
+
+/// The `src` of the first `<img>` of sanitized (so already absolute) HTML.
+fn first_img(html: &str) -> Option<String> {
+    static IMG: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"(?i)<img\s[^>]*?src="([^"]+)""#).expect("valid img regex"));
+    IMG.captures(html)
+        .map(|c| html_escape::decode_html_entities(&c[1]).into_owned())
+        .filter(|src| src.starts_with("http://") || src.starts_with("https://"))
+}
+
+/// Sanitizes content HTML: no script, style, frames, forms or event handlers,
+/// only http(s) and mailto URLs, relative URLs made absolute, and images that
+/// do not send a Referer (the source sites refuse hotlinks that do).
+pub fn sanitize(html: &str, base: &Url) -> String {
+    let mut builder = ammonia::Builder::default();
+    builder
+        .url_schemes(HashSet::from(["http", "https", "mailto"]))
+        .url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone()))
+        .add_generic_attributes(["style"])
+        .filter_style_properties(HashSet::from([
+            "text-align",
+            "color",
+            "font-weight",
+            "font-style",
+            "text-decoration",
+        ]))
+        .add_tag_attributes("img", ["loading"])
+        .set_tag_attribute_value("img", "referrerpolicy", "no-referrer");
+    xml_safe(&builder.clean(html).to_string()).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{ParseHints, parse};
+
+    fn source() -> SourceContext {
+        SourceContext {
+            name: "证券时报网".into(),
+            url: Url::parse("https://rsshub.example/stcn/yw").unwrap(),
+            category: "金融".into(),
+            channel: Some("要闻".into()),
+            timezone: chrono_tz::Asia::Shanghai,
+            tracking: TrackingParams::new(&["utm_*".to_string()]),
+            now: DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+                .unwrap()
+                .to_utc(),
+        }
+    }
+
+    fn normalize_rss(items: &str) -> Vec<Article> {
+        let xml = format!(
+            r#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>证券时报网 - 要闻</title><link>https://news.stcn.com/</link>{items}</channel></rss>"#
+        );
+        let hints = ParseHints {
+            forced_encoding: None,
+            http_charset: None,
+            timezone: chrono_tz::Asia::Shanghai,
+        };
+        normalize(&parse(xml.as_bytes(), hints).unwrap(), &source()).articles
+    }
+
+    #[test]
+    fn the_reference_article_fields() {
+        let articles = normalize_rss(
+            r#"<item><title>习近平主持中国同中亚五国建交30周年视频峰会 &amp;amp; 强调</title>
+            <link>https://news.stcn.com/news/202201/t20220126_4094127.html?utm_source=rss</link>
+            <description><![CDATA[<p style="text-align:center;position:fixed"><img src="/news/202201/W020220126284626592584.png" alt="习近平.jpg"></p><p>正文</p>]]></description>
+            <pubDate>2022-01-26 15:54:00</pubDate><category>时政</category><category>要闻</category></item>"#,
+        );
+        let a = &articles[0];
+        assert_eq!(a.title, "习近平主持中国同中亚五国建交30周年视频峰会 & 强调");
+        assert_eq!(
+            a.key,
+            "https://news.stcn.com/news/202201/t20220126_4094127.html"
+        );
+        assert_eq!(a.categories, ["金融", "证券时报网", "要闻", "时政"]);
+        assert_eq!(a.author, "证券时报网");
+        assert_eq!(dates::to_db(a.published.unwrap()), "2022-01-26T07:54:00Z");
+        let image = "https://news.stcn.com/news/202201/W020220126284626592584.png";
+        assert_eq!(a.image.as_deref(), Some(image));
+        assert!(
+            a.content_html.contains(&format!(r#"src="{image}""#)),
+            "{}",
+            a.content_html
+        );
+        assert!(a.content_html.contains(r#"referrerpolicy="no-referrer""#));
+        assert!(
+            a.content_html.contains("text-align:center"),
+            "{}",
+            a.content_html
+        );
+        assert!(!a.content_html.contains("position"), "{}", a.content_html);
+        assert_eq!(a.summary, "正文");
+    }
+
+    #[test]
+    fn hostile_html_is_neutralized() {
+        let articles = normalize_rss(
+            r#"<item><title>x</title><link>https://a.example/1</link><description><![CDATA[
+            <script>alert(1)</script><iframe src="https://evil.example"></iframe>
+            <img src="x.png" onerror="alert(2)"><a href="javascript:alert(3)">j</a>
+            <a href="data:text/html,<script>alert(4)</script>">d</a><style>body{display:none}</style>
+            <svg onload="alert(5)"><circle/></svg><p onclick="alert(6)">ok</p>]]></description></item>"#,
+        );
+        let html = &articles[0].content_html;
+        for bad in [
+            "<script",
+            "alert",
+            "<iframe",
+            "onerror",
+            "javascript:",
+            "data:",
+            "<style",
+            "<svg",
+            "onclick",
+        ] {
+            assert!(!html.contains(bad), "{bad} survived in {html}");
+        }
+        assert!(html.contains("<p>ok</p>"), "{html}");
+    }
+
+    #[test]
+    fn media_image_beats_the_first_img_and_enclosures_count() {
+        let articles = normalize_rss(
+            r#"<item><title>a</title><link>https://a.example/1</link>
+               <media:content url="https://img.example/m.jpg" medium="image"/>
+               <description><![CDATA[<img src="https://img.example/inline.png">]]></description></item>
+               <item><title>b</title><link>https://a.example/2</link>
+               <enclosure url="https://img.example/e.png" type="image/png" length="1"/></item>"#,
+        );
+        assert_eq!(
+            articles[0].image.as_deref(),
+            Some("https://img.example/m.jpg")
+        );
+        assert_eq!(
+            articles[1].image.as_deref(),
+            Some("https://img.example/e.png")
+        );
+    }
+
+    #[test]
+    fn fallbacks_for_missing_link_author_and_date() {
+        let articles = normalize_rss(
+            r#"<item><title>无链接</title><guid isPermaLink="false">abc-1</guid><author>ed@stcn.com (王编辑)</author></item>
+               <item><title>什么都没有</title></item>
+               <item><title>来自未来</title><link>https://a.example/f</link><pubDate>Fri, 01 Jan 2100 00:00:00 GMT</pubDate></item>"#,
+        );
+        assert_eq!(articles[0].key, "guid:https://rsshub.example/stcn/yw#abc-1");
+        assert_eq!(articles[0].author, "王编辑");
+        assert!(articles[1].key.starts_with("hash:"));
+        assert_eq!(articles[1].published, None);
+        assert_eq!(articles[2].published, Some(source().now));
+    }
+
+    #[test]
+    fn the_same_story_twice_in_one_feed_is_kept_once() {
+        let articles = normalize_rss(
+            r#"<item><title>a</title><link>https://a.example/1?utm_source=x</link></item>
+               <item><title>a</title><link>https://a.example/1#c</link></item>"#,
+        );
+        assert_eq!(articles.len(), 1);
+    }
+}
