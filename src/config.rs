@@ -136,8 +136,12 @@ impl Default for Output {
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     pub name: String,
-    #[serde(deserialize_with = "feed_url")]
+    /// The feed URL: http(s), `file:///absolute/path`, or `file:relative/path`
+    /// (read from the config file's folder).
+    #[serde(skip, default = "unresolved_url")]
     pub url: Url,
+    #[serde(rename = "url")]
+    written_url: toml::Spanned<String>,
     pub category: String,
     #[serde(default)]
     pub channel: Option<String>,
@@ -173,22 +177,29 @@ impl Config {
             path: path.to_path_buf(),
             message,
         };
-        let mut config = Config::from_toml(&text).map_err(invalid)?;
         let base = path.parent().unwrap_or(Path::new("."));
+        let mut config = Config::from_toml(&text, base).map_err(invalid)?;
         config.storage.database = base.join(&config.storage.database);
         config.output.dir = config.output.dir.map(|dir| base.join(dir));
         Ok(config)
     }
 
     /// Parses config text; the error names the line and key of the first mistake.
-    pub fn from_toml(text: &str) -> Result<Config, String> {
-        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
-        config.validate(text)?;
+    /// Relative `file:` URLs are read from `base`.
+    pub fn from_toml(text: &str, base: &Path) -> Result<Config, String> {
+        let mut config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        let line = |span: std::ops::Range<usize>| text[..span.start].lines().count().max(1);
+        for source in &mut config.sources {
+            let written = &source.written_url;
+            source.url = feed_url(written.get_ref(), base)
+                .map_err(|e| format!("line {}, key sources.url: {e}", line(written.span())))?;
+        }
+        config.validate(&line)?;
         Ok(config)
     }
 
     /// Checks that span several values, which serde cannot check one value at a time.
-    fn validate(&self, text: &str) -> Result<(), String> {
+    fn validate(&self, line: &dyn Fn(std::ops::Range<usize>) -> usize) -> Result<(), String> {
         let positive = [
             ("poll.concurrency", self.poll.concurrency),
             ("poll.per_host", self.poll.per_host),
@@ -202,16 +213,16 @@ impl Config {
         }
         let mut seen = HashSet::new();
         for source in &self.sources {
+            let at = line(source.written_url.span());
             if !seen.insert(source.url.as_str()) {
-                let line = text
-                    .lines()
-                    .position(|l| l.contains(source.url.as_str()))
-                    .map_or(String::new(), |n| format!("line {}: ", n + 1));
-                return Err(format!("{line}sources.url {} is listed twice", source.url));
+                return Err(format!(
+                    "line {at}, key sources.url: {} is listed twice",
+                    source.url
+                ));
             }
             if source.name.trim().is_empty() || source.category.trim().is_empty() {
                 return Err(format!(
-                    "source {}: name and category must not be empty",
+                    "line {at}: the source {} needs a name and a category",
                     source.url
                 ));
             }
@@ -230,7 +241,8 @@ impl Config {
     }
 }
 
-fn parse_timezone(name: &str) -> Result<Tz, String> {
+/// Reads an IANA zone name, with an error that says what is expected.
+pub fn parse_timezone(name: &str) -> Result<Tz, String> {
     name.parse::<Tz>()
         .map_err(|_| format!("unknown timezone `{name}` (use an IANA name such as Asia/Shanghai)"))
 }
@@ -252,15 +264,25 @@ fn optional_encoding<'de, D: Deserializer<'de>>(
         .ok_or_else(|| serde::de::Error::custom(format!("unknown encoding `{label}`")))
 }
 
-fn feed_url<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> {
-    let text = String::deserialize(d)?;
-    let url = Url::parse(&text)
-        .map_err(|e| serde::de::Error::custom(format!("`{text}` is not a URL: {e}")))?;
+fn unresolved_url() -> Url {
+    Url::parse("file:///").expect("a valid URL")
+}
+
+fn feed_url(text: &str, base: &Path) -> Result<Url, String> {
+    if let Some(relative) = text
+        .strip_prefix("file:")
+        .filter(|rest| !rest.starts_with('/'))
+    {
+        let absolute = std::path::absolute(base.join(relative)).map_err(|e| e.to_string())?;
+        return Url::from_file_path(&absolute)
+            .map_err(|_| format!("`{text}` is not a usable path"));
+    }
+    let url = Url::parse(text).map_err(|e| format!("`{text}` is not a URL: {e}"))?;
     match url.scheme() {
         "http" | "https" | "file" => Ok(url),
-        other => Err(serde::de::Error::custom(format!(
+        other => Err(format!(
             "`{text}`: scheme `{other}` is not supported (use http, https or file)"
-        ))),
+        )),
     }
 }
 
@@ -272,6 +294,7 @@ mod tests {
     fn defaults_fill_an_almost_empty_config() {
         let config = Config::from_toml(
             "[[sources]]\nname = \"证券时报网\"\nurl = \"https://rsshub.app/stcn/yw\"\ncategory = \"金融\"\n",
+            Path::new("."),
         )
         .unwrap();
         assert_eq!(config.poll.interval, Duration::from_secs(1800));
@@ -286,7 +309,7 @@ mod tests {
     #[test]
     fn errors_name_the_line_and_key() {
         let text = "[poll]\ninterval = \"30m\"\n\n[[sources]]\nname = \"a\"\nurl = \"https://a.example/feed\"\ncategory = \"x\"\ntimezone = \"Mars/Olympus\"\n";
-        let err = Config::from_toml(text).unwrap_err();
+        let err = Config::from_toml(text, Path::new(".")).unwrap_err();
         assert!(err.contains("line 8"), "{err}");
         assert!(err.contains("timezone"), "{err}");
         assert!(err.contains("Mars/Olympus"), "{err}");
@@ -294,18 +317,32 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_bad_urls_are_rejected() {
-        let err = Config::from_toml("[poll]\nintervall = \"30m\"\n").unwrap_err();
+        let err = Config::from_toml("[poll]\nintervall = \"30m\"\n", Path::new(".")).unwrap_err();
         assert!(err.contains("intervall"), "{err}");
-        let err =
-            Config::from_toml("[[sources]]\nname = \"a\"\nurl = \"ftp://x/y\"\ncategory = \"c\"\n")
-                .unwrap_err();
+        let err = Config::from_toml(
+            "[[sources]]\nname = \"a\"\nurl = \"ftp://x/y\"\ncategory = \"c\"\n",
+            Path::new("."),
+        )
+        .unwrap_err();
+        assert!(err.contains("line 3"), "{err}");
         assert!(err.contains("ftp"), "{err}");
+    }
+
+    #[test]
+    fn relative_file_urls_are_read_from_the_config_folder() {
+        let text = "[[sources]]\nname = \"a\"\nurl = \"file:samples/a.xml\"\ncategory = \"c\"\n";
+        let config = Config::from_toml(text, Path::new("/etc/tidings")).unwrap();
+        assert_eq!(
+            config.sources[0].url.as_str(),
+            "file:///etc/tidings/samples/a.xml"
+        );
     }
 
     #[test]
     fn a_url_listed_twice_is_an_error() {
         let one = "[[sources]]\nname = \"a\"\nurl = \"https://a.example/f\"\ncategory = \"c\"\n";
-        let err = Config::from_toml(&format!("{one}{one}")).unwrap_err();
+        let err = Config::from_toml(&format!("{one}{one}"), Path::new(".")).unwrap_err();
+        assert!(err.contains("line 7"), "{err}");
         assert!(err.contains("twice"), "{err}");
     }
 }

@@ -150,7 +150,7 @@ fn zone_offset(zone: &str, timezone: Tz) -> Option<FixedOffset> {
     let upper = zone
         .trim_matches(|c| c == '(' || c == ')')
         .to_ascii_uppercase();
-    let offset = match upper.as_str() {
+    match upper.as_str() {
         "Z" | "UT" | "UTC" | "GMT" => hours(0),
         "EST" => hours(-5),
         "EDT" => hours(-4),
@@ -188,8 +188,7 @@ fn zone_offset(zone: &str, timezone: Tz) -> Option<FixedOffset> {
                 .ok()?;
             FixedOffset::east_opt(sign * (h * 3600 + m * 60))
         }
-    };
-    offset
+    }
 }
 
 fn localize(

@@ -1,1 +1,270 @@
-fn main() {}
+//! The `tidings` command line.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tidings::config::{Config, ConfigError};
+use tidings::fetch::{Fetched, Fetcher, Validators};
+use tidings::normalize::{self, SourceContext};
+use tidings::parse::{self, ParseHints};
+use tidings::poll::{Poller, SourceReport};
+use tidings::store::{Outcome, Store};
+use url::Url;
+
+#[derive(Parser)]
+#[command(name = "tidings", version, about = "A feed aggregator daemon")]
+struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, default_value = "config.toml")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Poll every source once, store what is new or changed, print a summary.
+    Poll,
+    /// Print a feed as tidings normalizes it (JSON), without touching the database.
+    Parse {
+        /// A file path or an http(s) URL.
+        feed: String,
+        /// The source name (default: the feed's title).
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value = "")]
+        category: String,
+        #[arg(long)]
+        channel: Option<String>,
+        /// Zone of dates that carry none (default: the config's, else Asia/Shanghai).
+        #[arg(long)]
+        timezone: Option<String>,
+        /// Force a charset, as a source's `encoding` does.
+        #[arg(long)]
+        encoding: Option<String>,
+    },
+    /// List the sources with their last status, error, article count and next poll.
+    Sources,
+    /// Full-text search over titles and content, newest first.
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "tidings=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("tidings: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Poll => poll(&Config::load(&cli.config)?).await,
+        Command::Parse {
+            feed,
+            name,
+            category,
+            channel,
+            timezone,
+            encoding,
+        } => {
+            let config = config_or_defaults(&cli.config)?;
+            let timezone = match timezone {
+                Some(name) => tidings::config::parse_timezone(&name).map_err(anyhow::Error::msg)?,
+                None => config.poll.timezone,
+            };
+            let encoding = encoding
+                .map(|label| {
+                    tidings::charset::encoding_for_label(&label)
+                        .with_context(|| format!("unknown encoding `{label}`"))
+                })
+                .transpose()?;
+            let source = ParseSource {
+                name,
+                category,
+                channel,
+                timezone,
+                encoding,
+            };
+            parse_command(&config, source, &feed).await
+        }
+        Command::Sources => sources(&Config::load(&cli.config)?).await,
+        Command::Search { query, limit } => {
+            let config = Config::load(&cli.config)?;
+            let store = Store::open(&config.storage.database).await?;
+            for hit in store.search(&query, limit).await? {
+                println!(
+                    "{}  {}  {}",
+                    hit.published,
+                    hit.title,
+                    hit.link.unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `parse` works without a config file; one that exists but is broken is still an error.
+fn config_or_defaults(path: &Path) -> anyhow::Result<Config> {
+    match Config::load(path) {
+        Err(ConfigError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(Config::from_toml("", Path::new(".")).expect("the empty config is valid"))
+        }
+        other => Ok(other?),
+    }
+}
+
+async fn poll(config: &Config) -> anyhow::Result<()> {
+    let clock = Instant::now();
+    let store = Store::open(&config.storage.database).await?;
+    let mut states = store.sync_sources(&config.sources).await?;
+    let poller = Poller::new(Arc::new(config.clone()), store)?;
+    let reports = poller.poll_all(&config.sources, &mut states).await?;
+    print_summary(&reports, clock.elapsed());
+    Ok(())
+}
+
+fn print_summary(reports: &[SourceReport], elapsed: std::time::Duration) {
+    let failed: Vec<&SourceReport> = reports
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Error | Outcome::Gone))
+        .collect();
+    let not_modified = reports
+        .iter()
+        .filter(|r| r.outcome == Outcome::NotModified)
+        .count();
+    let mut counts = tidings::store::Counts::default();
+    for report in reports {
+        counts += report.counts;
+    }
+    let bytes: u64 = reports.iter().map(|r| r.bytes).sum();
+    println!(
+        "sources: {} ok ({} not modified), {} failed",
+        reports.len() - failed.len(),
+        not_modified,
+        failed.len()
+    );
+    println!(
+        "articles: {} new, {} updated, {} unchanged",
+        counts.new, counts.updated, counts.unchanged
+    );
+    println!(
+        "fetched {:.1} KiB in {:.2}s",
+        bytes as f64 / 1024.0,
+        elapsed.as_secs_f64()
+    );
+    for report in failed {
+        println!(
+            "failed: {} <{}>: {}",
+            report.name,
+            report.url,
+            report.error.as_deref().unwrap_or("")
+        );
+    }
+}
+
+/// What `parse` knows of the source, from its options.
+struct ParseSource {
+    name: Option<String>,
+    category: String,
+    channel: Option<String>,
+    timezone: chrono_tz::Tz,
+    encoding: Option<&'static encoding_rs::Encoding>,
+}
+
+async fn parse_command(config: &Config, source: ParseSource, feed: &str) -> anyhow::Result<()> {
+    let url = match Url::parse(feed) {
+        Ok(url) if matches!(url.scheme(), "http" | "https" | "file") => url,
+        _ => {
+            let path =
+                std::fs::canonicalize(feed).with_context(|| format!("cannot open {feed}"))?;
+            Url::from_file_path(&path).map_err(|_| anyhow::anyhow!("cannot open {feed}"))?
+        }
+    };
+    let fetched = Fetcher::new(&config.poll)?
+        .fetch(&url, &Validators::default())
+        .await?;
+    let Fetched::Body { bytes, charset, .. } = fetched else {
+        anyhow::bail!("{url} answered 304 Not Modified to an unconditional request");
+    };
+    let hints = ParseHints {
+        forced_encoding: source.encoding,
+        http_charset: charset.as_deref(),
+        timezone: source.timezone,
+    };
+    let parsed = parse::parse(&bytes, hints)?;
+    let name = source.name.unwrap_or_else(|| {
+        parsed
+            .title
+            .as_ref()
+            .map(|t| tidings::text::html_to_text(&t.content))
+            .unwrap_or_else(|| url.host_str().unwrap_or("feed").to_string())
+    });
+    let context = SourceContext {
+        name,
+        url,
+        category: source.category,
+        channel: source.channel,
+        timezone: source.timezone,
+        tracking: tidings::dedup::TrackingParams::new(&config.poll.tracking_params),
+        now: chrono::Utc::now(),
+    };
+    let normalized = normalize::normalize(&parsed, &context);
+    println!("{}", serde_json::to_string_pretty(&normalized)?);
+    Ok(())
+}
+
+async fn sources(config: &Config) -> anyhow::Result<()> {
+    let store = Store::open(&config.storage.database).await?;
+    store.sync_sources(&config.sources).await?;
+    println!(
+        "{:<13} {:>8}  {:<20}  {:<24}  {}",
+        "STATUS", "ARTICLES", "NEXT DUE", "SOURCE", "URL / LAST ERROR"
+    );
+    for source in store.list_sources().await? {
+        let status = match (source.active, source.last_status.as_deref()) {
+            (false, _) => "removed",
+            (true, Some(status)) => status,
+            (true, None) => "never polled",
+        };
+        let name = match &source.channel {
+            Some(channel) => format!("{} / {}", source.name, channel),
+            None => source.name.clone(),
+        };
+        println!(
+            "{:<13} {:>8}  {:<20}  {:<24}  {}",
+            status,
+            source.articles,
+            source.next_due.as_deref().unwrap_or("now"),
+            name,
+            source.url
+        );
+        if let Some(error) = &source.last_error {
+            println!(
+                "{:<13} {:>8}  {:<20}  {:<24}  error: {}",
+                "", "", "", "", error
+            );
+        }
+    }
+    Ok(())
+}

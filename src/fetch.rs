@@ -1,0 +1,263 @@
+//! HTTP (and file) fetching: conditional GET, bounded bodies, honest errors.
+//!
+//! Politeness is built in: every request carries the validators of the last
+//! response (an unchanged feed costs a 304 and no parsing), a user agent naming
+//! tidings, a timeout, a redirect limit and a cap on the decompressed body, so a
+//! slow, huge or compressed-bomb response ends in a clear error, not in memory.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{self, HeaderMap};
+use reqwest::{StatusCode, redirect};
+use url::Url;
+
+use crate::config::PollDefaults;
+
+/// The validators a previous response gave for this URL.
+#[derive(Debug, Clone, Default)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// What a response says about when to ask again.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CacheHints {
+    /// `Cache-Control: max-age`, or `Expires` minus now.
+    pub fresh_for: Option<Duration>,
+}
+
+/// A successful fetch.
+#[derive(Debug)]
+pub enum Fetched {
+    /// 304: nothing changed since the validators were issued.
+    NotModified { cache: CacheHints },
+    /// A body, at most `max_body_bytes` long after decompression.
+    Body {
+        status: u16,
+        bytes: Vec<u8>,
+        /// The Content-Type charset, for the decoder.
+        charset: Option<String>,
+        validators: Validators,
+        cache: CacheHints,
+    },
+}
+
+/// Why a fetch failed. The message is what `tidings sources` shows.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// 429 or 503: the host asks us to slow down, maybe saying for how long.
+    #[error("HTTP {status}: the server asks to retry later{}", retry_after.map(|d| format!(" (in {}s)", d.as_secs())).unwrap_or_default())]
+    Throttled {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    /// 410: the feed is gone for good.
+    #[error("HTTP 410 Gone: the feed was removed")]
+    Gone,
+    #[error("HTTP {0}")]
+    Status(u16),
+    #[error("body larger than the limit of {0} bytes")]
+    TooLarge(u64),
+    #[error("timed out")]
+    Timeout,
+    #[error("{0}")]
+    Network(String),
+    #[error("cannot read {path}: {message}")]
+    File { path: String, message: String },
+}
+
+impl FetchError {
+    /// The HTTP status behind the error, for the fetch log.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            FetchError::Throttled { status, .. } | FetchError::Status(status) => Some(*status),
+            FetchError::Gone => Some(410),
+            _ => None,
+        }
+    }
+}
+
+/// The HTTP client every poll shares (it pools connections per host).
+#[derive(Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    max_body_bytes: u64,
+}
+
+impl Fetcher {
+    pub fn new(poll: &PollDefaults) -> Result<Fetcher, reqwest::Error> {
+        let max_redirects = poll.max_redirects;
+        let policy = redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() > max_redirects {
+                attempt.error(format!("more than {max_redirects} redirects"))
+            } else if !matches!(attempt.url().scheme(), "http" | "https") {
+                let scheme = attempt.url().scheme().to_string();
+                attempt.error(format!("redirect to a non-HTTP scheme `{scheme}`"))
+            } else {
+                attempt.follow()
+            }
+        });
+        let client = reqwest::Client::builder()
+            .user_agent(&poll.user_agent)
+            .timeout(poll.timeout)
+            .connect_timeout(poll.timeout.min(Duration::from_secs(10)))
+            .redirect(policy)
+            .gzip(true)
+            .brotli(true)
+            .deflate(true)
+            .pool_max_idle_per_host(poll.per_host)
+            .build()?;
+        Ok(Fetcher {
+            client,
+            max_body_bytes: poll.max_body_bytes,
+        })
+    }
+
+    /// Fetches a feed, conditionally when validators are known.
+    pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
+        if url.scheme() == "file" {
+            return self.fetch_file(url, validators).await;
+        }
+        let mut request = self.client.get(url.clone());
+        if let Some(etag) = &validators.etag {
+            request = request.header(header::IF_NONE_MATCH, etag);
+        }
+        if let Some(modified) = &validators.last_modified {
+            request = request.header(header::IF_MODIFIED_SINCE, modified);
+        }
+        let mut response = request.send().await.map_err(network_error)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let cache = cache_hints(&headers);
+        match status {
+            StatusCode::NOT_MODIFIED => return Ok(Fetched::NotModified { cache }),
+            StatusCode::GONE => return Err(FetchError::Gone),
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
+                return Err(FetchError::Throttled {
+                    status: status.as_u16(),
+                    retry_after: retry_after(&headers),
+                });
+            }
+            s if !s.is_success() => return Err(FetchError::Status(s.as_u16())),
+            _ => {}
+        }
+        let declared = response.content_length().unwrap_or(0);
+        if declared > self.max_body_bytes {
+            return Err(FetchError::TooLarge(self.max_body_bytes));
+        }
+        let mut bytes = Vec::with_capacity(declared as usize);
+        while let Some(chunk) = response.chunk().await.map_err(network_error)? {
+            if bytes.len() as u64 + chunk.len() as u64 > self.max_body_bytes {
+                return Err(FetchError::TooLarge(self.max_body_bytes));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let text_header = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &header::HeaderValue| v.to_str().ok())
+                .map(String::from)
+        };
+        Ok(Fetched::Body {
+            status: status.as_u16(),
+            bytes,
+            charset: text_header(header::CONTENT_TYPE)
+                .as_deref()
+                .and_then(crate::charset::charset_of_content_type)
+                .map(String::from),
+            validators: Validators {
+                etag: text_header(header::ETAG),
+                last_modified: text_header(header::LAST_MODIFIED),
+            },
+            cache,
+        })
+    }
+
+    /// A local file, for feeds kept on disk; its mtime plays the part of Last-Modified.
+    async fn fetch_file(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
+        let shown = url.path().to_string();
+        let file_error = |e: std::io::Error| FetchError::File {
+            path: shown.clone(),
+            message: e.to_string(),
+        };
+        let path = url.to_file_path().map_err(|_| FetchError::File {
+            path: url.to_string(),
+            message: "not a local file path".into(),
+        })?;
+        let metadata = tokio::fs::metadata(&path).await.map_err(file_error)?;
+        if metadata.len() > self.max_body_bytes {
+            return Err(FetchError::TooLarge(self.max_body_bytes));
+        }
+        let modified = metadata.modified().ok().map(httpdate::fmt_http_date);
+        if modified.is_some() && modified == validators.last_modified {
+            return Ok(Fetched::NotModified {
+                cache: CacheHints::default(),
+            });
+        }
+        Ok(Fetched::Body {
+            status: 200,
+            bytes: tokio::fs::read(&path).await.map_err(file_error)?,
+            charset: None,
+            validators: Validators {
+                etag: None,
+                last_modified: modified,
+            },
+            cache: CacheHints::default(),
+        })
+    }
+}
+
+fn network_error(error: reqwest::Error) -> FetchError {
+    if error.is_timeout() {
+        return FetchError::Timeout;
+    }
+    // reqwest's own message repeats the URL; the causes say what really happened
+    // (refused, reset, DNS, TLS, too many redirects...).
+    let mut causes: Vec<String> = Vec::new();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !causes.iter().any(|c| c.contains(&text)) {
+            causes.push(text);
+        }
+        source = cause.source();
+    }
+    if causes.is_empty() {
+        causes.push(error.to_string());
+    }
+    FetchError::Network(causes.join(": "))
+}
+
+fn cache_hints(headers: &HeaderMap) -> CacheHints {
+    let max_age = headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|directive| {
+            let (name, value) = directive.trim().split_once('=')?;
+            (name.eq_ignore_ascii_case("max-age"))
+                .then(|| value.trim().parse().ok())
+                .flatten()
+                .map(Duration::from_secs)
+        });
+    let expires = || {
+        let at = httpdate::parse_http_date(headers.get(header::EXPIRES)?.to_str().ok()?).ok()?;
+        at.duration_since(std::time::SystemTime::now()).ok()
+    };
+    CacheHints {
+        fresh_for: max_age.or_else(expires),
+    }
+}
+
+/// `Retry-After` as seconds or as an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at: DateTime<Utc> = httpdate::parse_http_date(value).ok()?.into();
+    (at - Utc::now()).to_std().ok()
+}

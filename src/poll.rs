@@ -1,0 +1,282 @@
+//! One pass of the flow for one source: fetch, parse, normalize, store.
+//!
+//! `tidings poll` runs it once for every source; the daemon runs it whenever a
+//! source is due. A failure of one source is recorded on that source and never
+//! stops the others: only a database that cannot be written is an error here.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Semaphore;
+
+use crate::article::NormalizedFeed;
+use crate::config::{Config, SourceConfig};
+use crate::dedup::TrackingParams;
+use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
+use crate::normalize::{self, SourceContext};
+use crate::parse::{self, ParseHints};
+use crate::schedule::{self, HostGate};
+use crate::store::{Counts, Outcome, PollRecord, SourceState, Store, StoreError};
+
+/// What one poll of one source did, for the summary and the daemon.
+#[derive(Debug, Clone)]
+pub struct SourceReport {
+    pub name: String,
+    pub url: String,
+    pub outcome: Outcome,
+    pub counts: Counts,
+    pub bytes: u64,
+    pub error: Option<String>,
+    pub next_due: DateTime<Utc>,
+}
+
+/// Shared by every poll of a run: the client, the limits and the database.
+#[derive(Clone)]
+pub struct Poller {
+    config: Arc<Config>,
+    store: Store,
+    fetcher: Fetcher,
+    hosts: HostGate,
+    slots: Arc<Semaphore>,
+    tracking: TrackingParams,
+}
+
+impl Poller {
+    pub fn new(config: Arc<Config>, store: Store) -> anyhow::Result<Poller> {
+        Ok(Poller {
+            fetcher: Fetcher::new(&config.poll)?,
+            hosts: HostGate::new(config.poll.per_host),
+            slots: Arc::new(Semaphore::new(config.poll.concurrency)),
+            tracking: TrackingParams::new(&config.poll.tracking_params),
+            config,
+            store,
+        })
+    }
+
+    /// The per-host limits and holds, which the scheduler consults too.
+    pub fn hosts(&self) -> &HostGate {
+        &self.hosts
+    }
+
+    /// Polls every source at once (within the limits) and returns their reports
+    /// in the order given.
+    pub async fn poll_all(
+        &self,
+        sources: &[SourceConfig],
+        states: &mut [SourceState],
+    ) -> Result<Vec<SourceReport>, StoreError> {
+        let polls = sources
+            .iter()
+            .zip(states.iter_mut())
+            .map(|(source, state)| self.poll(source, state));
+        futures::future::join_all(polls).await.into_iter().collect()
+    }
+
+    /// Polls one source and records the result; `state` is updated for the next poll.
+    pub async fn poll(
+        &self,
+        source: &SourceConfig,
+        state: &mut SourceState,
+    ) -> Result<SourceReport, StoreError> {
+        let host = source.url.host_str().unwrap_or("").to_string();
+        let _host_slot = self.hosts.acquire(&host).await;
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .expect("the poll semaphore is never closed");
+        let started_at = Utc::now();
+        let clock = Instant::now();
+        let interval = self.config.interval_of(source);
+
+        let (result, bytes) = match self.hosts.held_until(&host, started_at) {
+            Some(until) => (Err(PollError::Held(until)), 0),
+            None => self.fetch_and_parse(source, state, started_at).await,
+        };
+        let mut record = PollRecord {
+            source_id: state.id,
+            started_at,
+            duration: clock.elapsed(),
+            outcome: Outcome::Ok,
+            http_status: None,
+            bytes,
+            etag: None,
+            last_modified: None,
+            error: None,
+            error_count: 0,
+            next_due: started_at,
+        };
+        let feed = match result {
+            Ok(Polled::NotModified { fresh_for }) => {
+                record.outcome = Outcome::NotModified;
+                record.http_status = Some(304);
+                record.etag = state.etag.clone();
+                record.last_modified = state.last_modified.clone();
+                record.next_due = schedule::next_after_success(started_at, interval, fresh_for);
+                None
+            }
+            Ok(Polled::Feed {
+                status,
+                feed,
+                validators,
+                fresh_for,
+            }) => {
+                record.http_status = Some(status);
+                record.etag = validators.etag;
+                record.last_modified = validators.last_modified;
+                let ttl = feed
+                    .feed
+                    .ttl_minutes
+                    .map(|m| std::time::Duration::from_secs(u64::from(m) * 60));
+                record.next_due = schedule::next_after_success(
+                    started_at,
+                    interval,
+                    fresh_for.into_iter().chain(ttl),
+                );
+                Some(feed)
+            }
+            Err(error) => {
+                let retry_after = match &error {
+                    PollError::Fetch(FetchError::Throttled { retry_after, .. }) => *retry_after,
+                    _ => None,
+                };
+                record.outcome = match error {
+                    PollError::Fetch(FetchError::Gone) => Outcome::Gone,
+                    _ => Outcome::Error,
+                };
+                record.http_status = match &error {
+                    PollError::Fetch(e) => e.http_status(),
+                    _ => None,
+                };
+                record.error = Some(error.to_string());
+                match error {
+                    // Waiting for the host is not a failure of this source.
+                    PollError::Held(until) => {
+                        record.error_count = state.error_count;
+                        record.next_due = until;
+                    }
+                    _ => {
+                        record.error_count = state.error_count + 1;
+                        record.next_due = schedule::next_after_failure(
+                            started_at,
+                            interval,
+                            record.error_count,
+                            retry_after,
+                        );
+                    }
+                }
+                if let Some(wait) = retry_after {
+                    self.hosts.hold(&host, schedule::after(started_at, wait));
+                }
+                None
+            }
+        };
+        let counts = self.store.record_poll(&record, feed.as_ref()).await?;
+        if matches!(record.outcome, Outcome::Ok | Outcome::NotModified) {
+            state.etag = record.etag.clone();
+            state.last_modified = record.last_modified.clone();
+        }
+        state.error_count = record.error_count;
+        state.next_due = Some(record.next_due);
+        state.gone = record.outcome == Outcome::Gone;
+        Ok(SourceReport {
+            name: source.name.clone(),
+            url: source.url.to_string(),
+            outcome: record.outcome,
+            counts,
+            bytes: record.bytes,
+            error: record.error,
+            next_due: record.next_due,
+        })
+    }
+
+    async fn fetch_and_parse(
+        &self,
+        source: &SourceConfig,
+        state: &SourceState,
+        now: DateTime<Utc>,
+    ) -> (Result<Polled, PollError>, u64) {
+        let validators = Validators {
+            etag: state.etag.clone(),
+            last_modified: state.last_modified.clone(),
+        };
+        let fetched = match self.fetcher.fetch(&source.url, &validators).await {
+            Ok(fetched) => fetched,
+            Err(error) => return (Err(PollError::Fetch(error)), 0),
+        };
+        let (status, bytes, charset, validators, cache) = match fetched {
+            Fetched::NotModified { cache } => {
+                return (
+                    Ok(Polled::NotModified {
+                        fresh_for: cache.fresh_for,
+                    }),
+                    0,
+                );
+            }
+            Fetched::Body {
+                status,
+                bytes,
+                charset,
+                validators,
+                cache,
+            } => (status, bytes, charset, validators, cache),
+        };
+        let size = bytes.len() as u64;
+        let context = SourceContext {
+            name: source.name.clone(),
+            url: source.url.clone(),
+            category: source.category.clone(),
+            channel: source.channel.clone(),
+            timezone: self.config.timezone_of(source),
+            tracking: self.tracking.clone(),
+            now,
+        };
+        let forced_encoding = source.encoding;
+        // Parsing and sanitizing are CPU work: keep them off the async workers.
+        let parsed = tokio::task::spawn_blocking(move || {
+            let hints = ParseHints {
+                forced_encoding,
+                http_charset: charset.as_deref(),
+                timezone: context.timezone,
+            };
+            parse::parse(&bytes, hints).map(|feed| normalize::normalize(&feed, &context))
+        })
+        .await;
+        let result = match parsed {
+            Ok(Ok(feed)) => Ok(Polled::Feed {
+                status,
+                feed,
+                validators,
+                fresh_for: cache.fresh_for,
+            }),
+            Ok(Err(error)) => Err(PollError::Parse(error)),
+            Err(panic) => Err(PollError::Crashed(panic.to_string())),
+        };
+        (result, size)
+    }
+}
+
+enum Polled {
+    NotModified {
+        fresh_for: Option<std::time::Duration>,
+    },
+    Feed {
+        status: u16,
+        feed: NormalizedFeed,
+        validators: Validators,
+        fresh_for: Option<std::time::Duration>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum PollError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Parse(#[from] parse::ParseError),
+    #[error("the parser crashed on this feed: {0}")]
+    Crashed(String),
+    #[error("the host asked us to wait until {0}")]
+    Held(DateTime<Utc>),
+}

@@ -1,0 +1,159 @@
+//! When each source is polled next, and how hard one host may be asked.
+//!
+//! A source is due at its interval (with a little jitter so sources do not fire
+//! together), never sooner than the feed's own `<ttl>` or Cache-Control ask.
+//! Failures back off exponentially with jitter, capped at a day, and never give
+//! up. A host that answers 429/503 is left alone for its Retry-After, and at
+//! most `per_host` fetches go to one host at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Longest wait after failures.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The next poll after a success: the interval, stretched to whatever the feed
+/// asked for, plus up to 5% jitter.
+pub fn next_after_success(
+    now: DateTime<Utc>,
+    interval: Duration,
+    asked_by_feed: impl IntoIterator<Item = Duration>,
+) -> DateTime<Utc> {
+    let wait = asked_by_feed.into_iter().fold(interval, Duration::max);
+    after(now, jittered(wait, 0.0, 0.05))
+}
+
+/// The next poll after the `failures`-th failure in a row: doubling from a
+/// base of at most five minutes, capped at a day, ±20% jitter, and never
+/// sooner than the server's Retry-After (itself capped at a day).
+pub fn next_after_failure(
+    now: DateTime<Utc>,
+    interval: Duration,
+    failures: u32,
+    retry_after: Option<Duration>,
+) -> DateTime<Utc> {
+    let base = interval.min(Duration::from_secs(300));
+    let doubled = base.saturating_mul(1u32 << failures.saturating_sub(1).min(20));
+    let wait = jittered(doubled.min(MAX_BACKOFF), -0.2, 0.2).min(MAX_BACKOFF);
+    after(
+        now,
+        wait.max(retry_after.unwrap_or_default().min(MAX_BACKOFF)),
+    )
+}
+
+fn jittered(wait: Duration, low: f64, high: f64) -> Duration {
+    wait.mul_f64(1.0 + rand::rng().random_range(low..=high))
+}
+
+/// `now + wait`, for any wait a config or a server can name (at most a year).
+pub fn after(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
+    let year = Duration::from_secs(365 * 24 * 60 * 60);
+    now + chrono::Duration::from_std(wait.min(year)).expect("a year fits")
+}
+
+/// Per-host politeness: a cap on concurrent fetches, and a hold while the host
+/// has asked us (with 429/503 Retry-After) to come back later.
+#[derive(Clone)]
+pub struct HostGate {
+    per_host: usize,
+    hosts: Arc<Mutex<HashMap<String, Host>>>,
+}
+
+struct Host {
+    slots: Arc<Semaphore>,
+    held_until: Option<DateTime<Utc>>,
+}
+
+impl HostGate {
+    pub fn new(per_host: usize) -> Self {
+        Self {
+            per_host,
+            hosts: Arc::default(),
+        }
+    }
+
+    fn with_host<T>(&self, host: &str, f: impl FnOnce(&mut Host) -> T) -> T {
+        let mut hosts = self.hosts.lock().expect("host table lock");
+        let entry = hosts.entry(host.to_string()).or_insert_with(|| Host {
+            slots: Arc::new(Semaphore::new(self.per_host)),
+            held_until: None,
+        });
+        f(entry)
+    }
+
+    /// Waits for a fetch slot on `host`; the slot is freed when the permit drops.
+    pub async fn acquire(&self, host: &str) -> OwnedSemaphorePermit {
+        let slots = self.with_host(host, |h| h.slots.clone());
+        slots
+            .acquire_owned()
+            .await
+            .expect("host semaphores are never closed")
+    }
+
+    /// Until when the host asked not to be polled, if that is still ahead.
+    pub fn held_until(&self, host: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.with_host(host, |h| h.held_until.filter(|until| *until > now))
+    }
+
+    /// Holds every source on `host` until `until`.
+    pub fn hold(&self, host: &str, until: DateTime<Utc>) {
+        self.with_host(host, |h| h.held_until = h.held_until.max(Some(until)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minutes(d: chrono::Duration) -> f64 {
+        d.num_seconds() as f64 / 60.0
+    }
+
+    #[test]
+    fn success_waits_the_interval_or_what_the_feed_asks() {
+        let now = Utc::now();
+        let half_hour = Duration::from_secs(1800);
+        let next = minutes(next_after_success(now, half_hour, []) - now);
+        assert!((30.0..=31.5).contains(&next), "{next}");
+        let next = minutes(next_after_success(now, half_hour, [Duration::from_secs(3600)]) - now);
+        assert!((60.0..=63.0).contains(&next), "{next}");
+    }
+
+    #[test]
+    fn failures_double_up_to_a_day_and_respect_retry_after() {
+        let now = Utc::now();
+        let interval = Duration::from_secs(1800);
+        let waits: Vec<f64> = (1..=12)
+            .map(|n| minutes(next_after_failure(now, interval, n, None) - now))
+            .collect();
+        assert!((4.0..=6.0).contains(&waits[0]), "{waits:?}");
+        assert!((8.0..=12.0).contains(&waits[1]), "{waits:?}");
+        assert!(waits.iter().all(|w| *w <= 24.0 * 60.0), "{waits:?}");
+        assert!(waits[11] >= 0.8 * 24.0 * 60.0, "{waits:?}");
+        let held = next_after_failure(now, interval, 1, Some(Duration::from_secs(7200))) - now;
+        assert!(minutes(held) >= 120.0);
+    }
+
+    #[tokio::test]
+    async fn a_host_has_per_host_slots_and_holds() {
+        let gate = HostGate::new(2);
+        let a = gate.acquire("a.example").await;
+        let _b = gate.acquire("a.example").await;
+        let third =
+            tokio::time::timeout(Duration::from_millis(50), gate.acquire("a.example")).await;
+        assert!(third.is_err(), "a third slot was granted");
+        let _other = gate.acquire("b.example").await;
+        drop(a);
+        let _c = gate.acquire("a.example").await;
+
+        let now = Utc::now();
+        gate.hold("a.example", now + chrono::Duration::minutes(5));
+        assert!(gate.held_until("a.example", now).is_some());
+        assert!(gate.held_until("b.example", now).is_none());
+    }
+}
