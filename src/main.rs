@@ -238,8 +238,8 @@ async fn sources(config: &Config) -> anyhow::Result<()> {
     let store = Store::open(&config.storage.database).await?;
     store.sync_sources(&config.sources).await?;
     println!(
-        "{:<13} {:>8}  {:<20}  {:<24}  {}",
-        "STATUS", "ARTICLES", "NEXT DUE", "SOURCE", "URL / LAST ERROR"
+        "{:<13} {:>8}  {:<20}  {:<24}  URL / LAST ERROR",
+        "STATUS", "ARTICLES", "NEXT DUE", "SOURCE"
     );
     for source in store.list_sources().await? {
         let status = match (source.active, source.last_status.as_deref()) {
