@@ -322,7 +322,9 @@ impl Store {
 
 /// Stores one article from one source. The source's own last version decides
 /// whether the entry changed, so two feeds carrying slightly different copies
-/// of one story do not overwrite each other on every poll.
+/// of one story do not overwrite each other on every poll. A change moves
+/// `updated` to the entry's own updated time when the feed gives a newer one,
+/// else to the time we saw the change.
 async fn upsert_article(
     tx: &mut SqliteConnection,
     source_id: i64,
@@ -398,7 +400,8 @@ async fn upsert_article(
         Some(_) => {
             sqlx::query(
                 "UPDATE articles SET title = ?2, link = ?3, author = ?4,
-                        published = coalesce(?5, published), updated = coalesce(?6, ?11),
+                        published = coalesce(?5, published),
+                        updated = CASE WHEN ?6 > coalesce(updated, '') THEN ?6 ELSE ?11 END,
                         summary = ?7, content_html = ?8, image = ?9, content_hash = ?10,
                         last_seen = ?11
                   WHERE id = ?1",
