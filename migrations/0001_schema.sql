@@ -18,7 +18,8 @@ CREATE TABLE sources (
     last_status   TEXT,                          -- ok, not_modified, error, gone
     last_error    TEXT,
     error_count   INTEGER NOT NULL DEFAULT 0,    -- failures in a row
-    next_due      TEXT
+    next_due      TEXT,
+    config_hash   TEXT                           -- a changed config entry revives a gone source
 );
 
 CREATE TABLE articles (
@@ -43,9 +44,11 @@ CREATE TABLE article_categories (
     article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
     category   TEXT NOT NULL,
     position   INTEGER NOT NULL,                 -- order of the reference post
+    published  TEXT NOT NULL,                    -- articles.published, so a category feed
+                                                 -- reads its newest entries from one index
     PRIMARY KEY (article_id, category)
 ) WITHOUT ROWID;
-CREATE INDEX article_categories_by_category ON article_categories (category, article_id);
+CREATE INDEX article_categories_by_category ON article_categories (category, published DESC, article_id DESC);
 
 CREATE TABLE article_sources (
     article_id   INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,

@@ -65,3 +65,31 @@ fn optional_date<S: Serializer>(date: &Option<DateTime<Utc>>, s: S) -> Result<S:
         None => s.serialize_none(),
     }
 }
+
+/// An article as stored, with what the outputs (Atom, Hexo) show of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredArticle {
+    pub key: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub author: String,
+    pub published: DateTime<Utc>,
+    pub updated: Option<DateTime<Utc>>,
+    pub summary: String,
+    pub content_html: String,
+    pub image: Option<String>,
+    /// In the order of the reference post.
+    pub categories: Vec<String>,
+    /// The feed that first carried it.
+    pub origin: Option<Origin>,
+}
+
+/// The feed an article came from, for Atom's `<source>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Origin {
+    pub name: String,
+    pub url: String,
+    pub channel: Option<String>,
+    pub feed_title: Option<String>,
+    pub feed_link: Option<String>,
+}

@@ -13,6 +13,9 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
+/// The category of OPML feeds outside any folder.
+pub const UNCATEGORIZED: &str = "未分类";
+
 /// The whole configuration, with defaults filled in.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,6 +28,9 @@ pub struct Config {
     pub server: Server,
     #[serde(default)]
     pub output: Output,
+    /// OPML files whose feed outlines become sources too.
+    #[serde(default)]
+    pub opml: Vec<PathBuf>,
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
 }
@@ -102,13 +108,28 @@ impl Default for PollDefaults {
 #[serde(deny_unknown_fields, default)]
 pub struct Server {
     pub listen: String,
+    /// The public address of the server, for the feeds' self links
+    /// (default: `http://` + `listen`).
+    pub base_url: Option<String>,
 }
 
 impl Default for Server {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".to_string(),
+            base_url: None,
         }
+    }
+}
+
+impl Server {
+    /// Where the generated feeds are reachable, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_string()
     }
 }
 
@@ -154,6 +175,23 @@ pub struct SourceConfig {
     pub encoding: Option<&'static encoding_rs::Encoding>,
 }
 
+impl SourceConfig {
+    /// Changes whenever the user edits this source's table.
+    pub fn fingerprint(&self) -> String {
+        let text = format!(
+            "{}\n{}\n{}\n{:?}\n{:?}\n{:?}\n{:?}",
+            self.name,
+            self.url,
+            self.category,
+            self.channel,
+            self.interval,
+            self.timezone,
+            self.encoding.map(|e| e.name())
+        );
+        blake3::hash(text.as_bytes()).to_hex()[..16].to_string()
+    }
+}
+
 /// A config that could not be used, with everything the user needs to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -180,6 +218,18 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         let mut config = Config::from_toml(&text, base).map_err(invalid)?;
         config.storage.database = base.join(&config.storage.database);
+        for file in config.opml.clone() {
+            let file = base.join(file);
+            let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
+                path: file.clone(),
+                source,
+            })?;
+            let outlines = crate::opml::read(&text).map_err(|message| ConfigError::Invalid {
+                path: file.clone(),
+                message,
+            })?;
+            config.add_outlines(outlines);
+        }
         config.output.dir = config.output.dir.map(|dir| base.join(dir));
         Ok(config)
     }
@@ -196,6 +246,44 @@ impl Config {
         }
         config.validate(&line)?;
         Ok(config)
+    }
+
+    /// Adds OPML feeds as sources; a feed the config lists itself keeps its table.
+    fn add_outlines(&mut self, outlines: Vec<crate::opml::Outline>) {
+        for outline in outlines {
+            let Ok(url) = feed_url(&outline.xml_url, Path::new("/")) else {
+                tracing::warn!("skipping OPML outline {}: not a feed URL", outline.xml_url);
+                continue;
+            };
+            if self.sources.iter().any(|s| s.url == url) {
+                continue;
+            }
+            self.sources.push(SourceConfig {
+                name: outline.name,
+                url,
+                category: outline
+                    .category
+                    .unwrap_or_else(|| UNCATEGORIZED.to_string()),
+                channel: outline.channel,
+                interval: None,
+                timezone: None,
+                encoding: None,
+                written_url: toml::Spanned::new(0..0, outline.xml_url),
+            });
+        }
+    }
+
+    /// The configured sources as OPML outlines, for `tidings sources --opml`.
+    pub fn outlines(&self) -> Vec<crate::opml::Outline> {
+        self.sources
+            .iter()
+            .map(|s| crate::opml::Outline {
+                name: s.name.clone(),
+                xml_url: s.url.to_string(),
+                category: Some(s.category.clone()),
+                channel: s.channel.clone(),
+            })
+            .collect()
     }
 
     /// Checks that span several values, which serde cannot check one value at a time.

@@ -27,6 +27,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run as a service: poll each source when due, serve the merged feeds.
+    Run,
     /// Poll every source once, store what is new or changed, print a summary.
     Poll,
     /// Print a feed as tidings normalizes it (JSON), without touching the database.
@@ -48,12 +50,37 @@ enum Command {
         encoding: Option<String>,
     },
     /// List the sources with their last status, error, article count and next poll.
-    Sources,
+    Sources {
+        /// Print the sources as OPML 2.0 instead, for other readers.
+        #[arg(long)]
+        opml: bool,
+    },
+    /// Export articles.
+    Export {
+        #[command(subcommand)]
+        format: ExportFormat,
+    },
     /// Full-text search over titles and content, newest first.
     Search {
         query: String,
         #[arg(long, default_value_t = 20)]
         limit: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportFormat {
+    /// One Markdown post per article, in the front-matter format of Hexo.
+    Hexo {
+        /// The folder the posts are written to.
+        #[arg(long)]
+        out: PathBuf,
+        /// Only articles with this category label.
+        #[arg(long)]
+        category: Option<String>,
+        /// Only articles published since this date (e.g. 2022-01-26), read in the config's timezone.
+        #[arg(long)]
+        since: Option<String>,
     },
 }
 
@@ -78,6 +105,7 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Run => tidings::daemon::run(&cli.config).await,
         Command::Poll => poll(&Config::load(&cli.config)?).await,
         Command::Parse {
             feed,
@@ -107,7 +135,46 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             parse_command(&config, source, &feed).await
         }
-        Command::Sources => sources(&Config::load(&cli.config)?).await,
+        Command::Sources { opml: true } => {
+            let config = Config::load(&cli.config)?;
+            print!(
+                "{}",
+                tidings::opml::write("tidings sources", &config.outlines())
+            );
+            Ok(())
+        }
+        Command::Sources { opml: false } => sources(&Config::load(&cli.config)?).await,
+        Command::Export {
+            format:
+                ExportFormat::Hexo {
+                    out,
+                    category,
+                    since,
+                },
+        } => {
+            let config = Config::load(&cli.config)?;
+            let since = since
+                .map(|text| {
+                    tidings::dates::parse_date(&text, config.poll.timezone)
+                        .with_context(|| format!("--since {text}: not a date"))
+                })
+                .transpose()?;
+            let store = Store::open(&config.storage.database).await?;
+            let filter = tidings::store::ArticleFilter {
+                label: category.as_deref(),
+                since,
+                limit: None,
+            };
+            let done = tidings::export::hexo(&store, &out, &filter).await?;
+            println!(
+                "{} posts written, {} unchanged, {} replaced (in {})",
+                done.written,
+                done.unchanged,
+                done.replaced,
+                out.display()
+            );
+            Ok(())
+        }
         Command::Search { query, limit } => {
             let config = Config::load(&cli.config)?;
             let store = Store::open(&config.storage.database).await?;
@@ -138,13 +205,21 @@ async fn poll(config: &Config) -> anyhow::Result<()> {
     let clock = Instant::now();
     let store = Store::open(&config.storage.database).await?;
     let mut states = store.sync_sources(&config.sources).await?;
-    let poller = Poller::new(Arc::new(config.clone()), store)?;
+    let hosts = tidings::schedule::HostGate::new(config.poll.per_host);
+    let poller = Poller::new(Arc::new(config.clone()), store.clone(), hosts)?;
+    let gone = states.iter().filter(|s| s.gone).count();
     let reports = poller.poll_all(&config.sources, &mut states).await?;
-    print_summary(&reports, clock.elapsed());
+    print_summary(&reports, gone, clock.elapsed());
+    let changed = reports.iter().any(|r| r.counts.new + r.counts.updated > 0);
+    if let (true, Some(dir)) = (changed, &config.output.dir) {
+        let feeds =
+            tidings::feeds::Feeds::new(store, config.output.entries, config.server.public_url());
+        feeds.write_to(dir).await?;
+    }
     Ok(())
 }
 
-fn print_summary(reports: &[SourceReport], elapsed: std::time::Duration) {
+fn print_summary(reports: &[SourceReport], gone: usize, elapsed: std::time::Duration) {
     let failed: Vec<&SourceReport> = reports
         .iter()
         .filter(|r| matches!(r.outcome, Outcome::Error | Outcome::Gone))
@@ -159,10 +234,15 @@ fn print_summary(reports: &[SourceReport], elapsed: std::time::Duration) {
     }
     let bytes: u64 = reports.iter().map(|r| r.bytes).sum();
     println!(
-        "sources: {} ok ({} not modified), {} failed",
+        "sources: {} ok ({} not modified), {} failed{}",
         reports.len() - failed.len(),
         not_modified,
-        failed.len()
+        failed.len(),
+        if gone > 0 {
+            format!(", {gone} gone (HTTP 410, not polled until their config changes)")
+        } else {
+            String::new()
+        }
     );
     println!(
         "articles: {} new, {} updated, {} unchanged",

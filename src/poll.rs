@@ -43,10 +43,11 @@ pub struct Poller {
 }
 
 impl Poller {
-    pub fn new(config: Arc<Config>, store: Store) -> anyhow::Result<Poller> {
+    /// `hosts` outlives a poller: a reloaded config keeps the holds hosts asked for.
+    pub fn new(config: Arc<Config>, store: Store, hosts: HostGate) -> anyhow::Result<Poller> {
         Ok(Poller {
             fetcher: Fetcher::new(&config.poll)?,
-            hosts: HostGate::new(config.poll.per_host),
+            hosts,
             slots: Arc::new(Semaphore::new(config.poll.concurrency)),
             tracking: TrackingParams::new(&config.poll.tracking_params),
             config,
@@ -60,7 +61,7 @@ impl Poller {
     }
 
     /// Polls every source at once (within the limits) and returns their reports
-    /// in the order given.
+    /// in the order given. Sources marked gone (HTTP 410) are left out.
     pub async fn poll_all(
         &self,
         sources: &[SourceConfig],
@@ -69,6 +70,7 @@ impl Poller {
         let polls = sources
             .iter()
             .zip(states.iter_mut())
+            .filter(|(_, state)| !state.gone)
             .map(|(source, state)| self.poll(source, state));
         futures::future::join_all(polls).await.into_iter().collect()
     }
@@ -79,7 +81,7 @@ impl Poller {
         source: &SourceConfig,
         state: &mut SourceState,
     ) -> Result<SourceReport, StoreError> {
-        let host = source.url.host_str().unwrap_or("").to_string();
+        let host = schedule::host_of(&source.url);
         let _host_slot = self.hosts.acquire(&host).await;
         let _slot = self
             .slots

@@ -56,6 +56,16 @@ pub fn after(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
     now + chrono::Duration::from_std(wait.min(year)).expect("a year fits")
 }
 
+/// The politeness key of a URL: host and port, so two sites never share limits
+/// and a site's own ports (8080, 443) are one site each.
+pub fn host_of(url: &url::Url) -> String {
+    match (url.host_str(), url.port_or_known_default()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_string(),
+        (None, _) => String::new(),
+    }
+}
+
 /// Per-host politeness: a cap on concurrent fetches, and a hold while the host
 /// has asked us (with 429/503 Retry-After) to come back later.
 #[derive(Clone)]

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
-use crate::article::{Article, NormalizedFeed};
+use crate::article::{Article, NormalizedFeed, Origin, StoredArticle};
 use crate::config::SourceConfig;
 use crate::dates::{from_db, to_db};
 
@@ -118,6 +118,17 @@ pub struct SearchHit {
     pub published: String,
 }
 
+/// Which stored articles to read, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct ArticleFilter<'a> {
+    /// Only articles with this category label.
+    pub label: Option<&'a str>,
+    /// Only articles published at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// At most this many.
+    pub limit: Option<usize>,
+}
+
 /// The database of one tidings instance.
 #[derive(Clone)]
 pub struct Store {
@@ -163,7 +174,8 @@ impl Store {
 
     /// Makes the `sources` table match the config: new sources are added, changed
     /// ones updated, and ones no longer configured marked inactive (their
-    /// articles stay). Returns the state of each configured source, in order.
+    /// articles stay). A source marked gone (HTTP 410) is tried again only once
+    /// its config entry changes. Returns the state of each configured source, in order.
     pub async fn sync_sources(
         &self,
         sources: &[SourceConfig],
@@ -175,14 +187,20 @@ impl Store {
         let mut states = Vec::with_capacity(sources.len());
         for source in sources {
             let row = sqlx::query(
-                "INSERT INTO sources (url, name, category, channel) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (url) DO UPDATE SET name = ?2, category = ?3, channel = ?4, active = 1
+                "INSERT INTO sources (url, name, category, channel, config_hash) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (url) DO UPDATE SET name = ?2, category = ?3, channel = ?4, active = 1,
+                    last_status = CASE WHEN last_status = 'gone' AND config_hash IS NOT ?5
+                                       THEN NULL ELSE last_status END,
+                    next_due = CASE WHEN last_status = 'gone' AND config_hash IS NOT ?5
+                                    THEN NULL ELSE next_due END,
+                    config_hash = ?5
                  RETURNING id, etag, last_modified, error_count, next_due, last_status",
             )
             .bind(source.url.as_str())
             .bind(&source.name)
             .bind(&source.category)
             .bind(&source.channel)
+            .bind(source.fingerprint())
             .fetch_one(&mut *tx)
             .await?;
             states.push(SourceState {
@@ -284,6 +302,111 @@ impl Store {
                 articles: r.get(8),
             })
             .collect())
+    }
+
+    /// Stored articles with their categories and origin, newest first. A label
+    /// reads from the `(category, published)` index, so a category feed costs
+    /// the same however large the database grows.
+    pub async fn articles(
+        &self,
+        filter: &ArticleFilter<'_>,
+    ) -> Result<Vec<StoredArticle>, StoreError> {
+        const COLUMNS: &str = "a.id, a.key, a.title, a.link, a.author, a.published, a.updated,
+                               a.summary, a.content_html, a.image";
+        let since = filter.since.map(to_db).unwrap_or_default();
+        let limit = filter.limit.map_or(-1, |l| l as i64);
+        let rows = match filter.label {
+            Some(label) => {
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM article_categories c JOIN articles a ON a.id = c.article_id
+                      WHERE c.category = ?1 AND c.published >= ?2
+                      ORDER BY c.published DESC, c.article_id DESC LIMIT ?3"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(label)
+                    .bind(&since)
+                    .bind(limit)
+                    .fetch_all(&self.readers)
+                    .await?
+            }
+            None => {
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM articles a WHERE a.published >= ?1
+                      ORDER BY a.published DESC, a.id DESC LIMIT ?2"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(&since)
+                    .bind(limit)
+                    .fetch_all(&self.readers)
+                    .await?
+            }
+        };
+        let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+        let ids_json = serde_json::to_string(&ids).expect("ids serialize");
+        let mut categories: std::collections::HashMap<i64, Vec<String>> = Default::default();
+        for row in sqlx::query(
+            "SELECT article_id, category FROM article_categories
+              WHERE article_id IN (SELECT value FROM json_each(?1)) ORDER BY article_id, position",
+        )
+        .bind(&ids_json)
+        .fetch_all(&self.readers)
+        .await?
+        {
+            categories.entry(row.get(0)).or_default().push(row.get(1));
+        }
+        let mut origins: std::collections::HashMap<i64, Origin> = Default::default();
+        for row in sqlx::query(
+            "SELECT x.article_id, s.name, s.url, s.channel, s.feed_title, s.feed_link
+               FROM article_sources x JOIN sources s ON s.id = x.source_id
+              WHERE x.article_id IN (SELECT value FROM json_each(?1))
+              ORDER BY x.article_id, x.first_seen DESC, s.id DESC",
+        )
+        .bind(&ids_json)
+        .fetch_all(&self.readers)
+        .await?
+        {
+            // Rows come latest first, so the last insert per article is its first source.
+            origins.insert(
+                row.get(0),
+                Origin {
+                    name: row.get(1),
+                    url: row.get(2),
+                    channel: row.get(3),
+                    feed_title: row.get(4),
+                    feed_link: row.get(5),
+                },
+            );
+        }
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let id: i64 = r.get(0);
+                let date = |i: usize| r.get::<Option<String>, _>(i).as_deref().and_then(from_db);
+                StoredArticle {
+                    key: r.get(1),
+                    title: r.get(2),
+                    link: r.get(3),
+                    author: r.get(4),
+                    published: date(5).unwrap_or_default(),
+                    updated: date(6),
+                    summary: r.get(7),
+                    content_html: r.get(8),
+                    image: r.get(9),
+                    categories: categories.remove(&id).unwrap_or_default(),
+                    origin: origins.remove(&id),
+                }
+            })
+            .collect())
+    }
+
+    /// Every category label with its article count, most used first.
+    pub async fn labels(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT category, count(*) FROM article_categories GROUP BY category ORDER BY 2 DESC, 1",
+        )
+        .fetch_all(&self.readers)
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     /// Full-text search, newest first. Trigram matching needs three characters;
@@ -419,6 +542,13 @@ async fn upsert_article(
             .bind(now)
             .execute(&mut *tx)
             .await?;
+            sqlx::query(
+                "UPDATE article_categories SET published = (SELECT published FROM articles WHERE id = ?1)
+                  WHERE article_id = ?1",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
             link_source(tx, id, source_id, article, now).await?;
             index_text(tx, id, article).await?;
             Ok(Counts {
@@ -452,8 +582,9 @@ async fn link_source(
     .await?;
     for category in &article.categories {
         sqlx::query(
-            "INSERT OR IGNORE INTO article_categories (article_id, category, position)
-             SELECT ?1, ?2, coalesce(max(position) + 1, 0) FROM article_categories WHERE article_id = ?1",
+            "INSERT OR IGNORE INTO article_categories (article_id, category, position, published)
+             SELECT ?1, ?2, coalesce(max(position) + 1, 0), (SELECT published FROM articles WHERE id = ?1)
+               FROM article_categories WHERE article_id = ?1",
         )
         .bind(article_id)
         .bind(category)

@@ -395,7 +395,7 @@ async fn broken_sources_are_recorded_and_never_stop_the_others() {
 
 #[tokio::test]
 async fn a_bad_config_names_its_line_and_touches_no_database() {
-    let app = Instance::new("interval = \"soon\"", &[]);
+    let app = Instance::new("[poll]\ninterval = \"soon\"", &[]);
     let out = app.run(&["poll"]).await;
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -65,7 +65,7 @@ async fn the_shared_workload_matches_its_ground_truth_across_polls() {
     let truth = feedgen(work.path(), &base, None).await;
     server.serve_dir(work.path());
 
-    let app = Instance::new("per_host = 8", &[]);
+    let app = Instance::new("[poll]\nper_host = 8", &[]);
     let sources = std::fs::read_to_string(work.path().join("sources.toml")).unwrap();
     let config = std::fs::read_to_string(app.config()).unwrap() + &sources;
     std::fs::write(app.config(), config).unwrap();

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, Response, StatusCode, header};
@@ -21,6 +23,8 @@ pub struct Reply {
     /// Answer conditional requests with 304 when they match this ETag.
     pub etag: Option<String>,
     pub headers: Vec<(String, String)>,
+    /// How long the server takes to answer.
+    pub delay: Duration,
 }
 
 impl Reply {
@@ -33,6 +37,7 @@ impl Reply {
             body,
             content_type: "application/rss+xml".into(),
             headers: Vec::new(),
+            delay: Duration::ZERO,
         }
     }
 
@@ -43,6 +48,7 @@ impl Reply {
             content_type: "text/html".into(),
             etag: None,
             headers: Vec::new(),
+            delay: Duration::ZERO,
         }
     }
 
@@ -53,6 +59,11 @@ impl Reply {
 
     pub fn without_etag(mut self) -> Reply {
         self.etag = None;
+        self
+    }
+
+    pub fn delayed(mut self, delay: Duration) -> Reply {
+        self.delay = delay;
         self
     }
 
@@ -79,6 +90,8 @@ pub struct FeedServer {
     /// Files served from a folder, read on every request (for the shared workload).
     root: Arc<Mutex<Option<PathBuf>>>,
     log: Arc<Mutex<Vec<Seen>>>,
+    in_flight: Arc<AtomicUsize>,
+    most_in_flight: Arc<AtomicUsize>,
 }
 
 impl FeedServer {
@@ -89,11 +102,13 @@ impl FeedServer {
             routes: Arc::default(),
             root: Arc::default(),
             log: Arc::default(),
+            in_flight: Arc::default(),
+            most_in_flight: Arc::default(),
         };
         let handler_state = server.clone();
         let app = axum::Router::new().fallback(move |request: Request<Body>| {
             let state = handler_state.clone();
-            async move { state.answer(request) }
+            async move { state.answer(request).await }
         });
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         server
@@ -116,6 +131,16 @@ impl FeedServer {
         self.log.lock().unwrap().clone()
     }
 
+    /// Requests seen for one path.
+    pub fn hits(&self, path: &str) -> usize {
+        self.seen().iter().filter(|s| s.path == path).count()
+    }
+
+    /// The most requests the server was answering at one time.
+    pub fn most_in_flight(&self) -> usize {
+        self.most_in_flight.load(Ordering::SeqCst)
+    }
+
     pub fn forget(&self) {
         self.log.lock().unwrap().clear();
     }
@@ -129,7 +154,15 @@ impl FeedServer {
         std::fs::read(file).ok().map(Reply::feed)
     }
 
-    fn answer(&self, request: Request<Body>) -> Response<Body> {
+    async fn answer(&self, request: Request<Body>) -> Response<Body> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        let response = self.respond(request).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        response
+    }
+
+    async fn respond(&self, request: Request<Body>) -> Response<Body> {
         let path = request.uri().path().to_string();
         let text = |headers: &HeaderMap, name| {
             headers
@@ -141,6 +174,7 @@ impl FeedServer {
         let reply = self
             .reply_for(&path)
             .unwrap_or_else(|| Reply::status(404, "not found"));
+        tokio::time::sleep(reply.delay).await;
         let not_modified = reply.etag.is_some() && reply.etag == if_none_match;
         let status = if not_modified { 304 } else { reply.status };
         self.log.lock().unwrap().push(Seen {
@@ -190,10 +224,10 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// Writes `config.toml` with the given `[poll]` lines and sources.
-    pub fn new(poll: &str, sources: &[Source]) -> Instance {
-        let dir = tempfile::tempdir().unwrap();
-        let mut text = format!("[storage]\ndatabase = \"tidings.db\"\n\n[poll]\n{poll}\n");
+    /// Writes `config.toml`: the storage table, `settings` (more TOML tables:
+    /// `[poll]`, `[server]`...), then the sources.
+    pub fn new(settings: &str, sources: &[Source]) -> Instance {
+        let mut text = format!("[storage]\ndatabase = \"tidings.db\"\n\n{settings}\n");
         for s in sources {
             text += &format!(
                 "\n[[sources]]\nname = \"{}\"\nurl = \"{}\"\ncategory = \"{}\"\n",
@@ -205,6 +239,12 @@ impl Instance {
             text += s.extra;
             text += "\n";
         }
+        Instance::raw(&text)
+    }
+
+    /// Writes `config.toml` as given.
+    pub fn raw(text: &str) -> Instance {
+        let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("config.toml"), text).unwrap();
         Instance { dir }
     }
@@ -291,4 +331,80 @@ pub fn rss(title: &str, items: &[(&str, &str, &str, &str)]) -> String {
         );
     }
     out + "</channel></rss>"
+}
+
+/// A `tidings run` child process, stopped with SIGTERM (or killed when dropped).
+pub struct Daemon {
+    pub child: tokio::process::Child,
+    pub base: String,
+}
+
+/// A free loopback address for a daemon to listen on.
+pub fn free_address() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+impl Daemon {
+    /// Starts `tidings run` and waits until it answers `/health`.
+    pub async fn start(app: &Instance, listen: &str) -> Daemon {
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tidings"))
+            .args(["run", "--config"])
+            .arg(app.config())
+            .env("RUST_LOG", "tidings=debug")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(app.dir.path().join("daemon.log")).unwrap())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let daemon = Daemon {
+            child,
+            base: format!("http://{listen}"),
+        };
+        for _ in 0..100 {
+            let response = reqwest::get(daemon.url("/health")).await;
+            if response.is_ok_and(|r| r.status().is_success()) {
+                return daemon;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "the daemon did not answer: {}",
+            std::fs::read_to_string(app.dir.path().join("daemon.log")).unwrap()
+        );
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("the daemon is running").to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-s", name, &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// SIGTERM, then the exit status.
+    pub async fn stop(mut self) -> std::process::ExitStatus {
+        self.signal("TERM");
+        tokio::time::timeout(Duration::from_secs(20), self.child.wait())
+            .await
+            .expect("the daemon stops within 20 s")
+            .unwrap()
+    }
+}
+
+/// Waits up to `seconds` for `condition`, polling it every 100 ms.
+pub async fn eventually(seconds: u64, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

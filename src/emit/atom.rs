@@ -1,0 +1,221 @@
+//! Merged Atom 1.0 feeds (RFC 4287).
+//!
+//! A feed's bytes depend only on its articles, never on the clock, so an
+//! unchanged feed has an unchanged ETag and readers get their 304.
+
+use chrono::{DateTime, Utc};
+
+use crate::article::StoredArticle;
+use crate::dates::to_db;
+use crate::text::xml_safe;
+
+/// The id of an article's entry: derived from its identity key, so it never
+/// changes across polls, restarts or database rebuilds.
+pub fn entry_id(key: &str) -> String {
+    format!(
+        "urn:tidings:entry:{}",
+        &blake3::hash(key.as_bytes()).to_hex()[..32]
+    )
+}
+
+/// The id of a merged feed (`None` is the feed of everything).
+pub fn feed_id(label: Option<&str>) -> String {
+    match label {
+        Some(label) => format!(
+            "urn:tidings:feed:{}",
+            blake3::hash(label.as_bytes()).to_hex()
+        ),
+        None => "urn:tidings:feed:all".to_string(),
+    }
+}
+
+/// The newest time of any entry, which is when the feed last changed.
+pub fn last_changed(articles: &[StoredArticle]) -> DateTime<Utc> {
+    articles
+        .iter()
+        .map(entry_updated)
+        .max()
+        .unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+fn entry_updated(article: &StoredArticle) -> DateTime<Utc> {
+    article
+        .updated
+        .unwrap_or(article.published)
+        .max(article.published)
+}
+
+/// Renders a merged feed. `self_url` is where the feed is served.
+pub fn render(label: Option<&str>, self_url: &str, articles: &[StoredArticle]) -> String {
+    let title = match label {
+        Some(label) => format!("tidings: {label}"),
+        None => "tidings: all articles".to_string(),
+    };
+    let mut out = String::with_capacity(
+        1024 + articles
+            .iter()
+            .map(|a| a.content_html.len() + 1024)
+            .sum::<usize>(),
+    );
+    out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
+    element(&mut out, "  ", "id", &feed_id(label));
+    element(&mut out, "  ", "title", &title);
+    element(&mut out, "  ", "updated", &to_db(last_changed(articles)));
+    out.push_str(&format!(
+        "  <link rel=\"self\" type=\"application/atom+xml\" href=\"{}\"/>\n",
+        escape(self_url)
+    ));
+    out.push_str(&format!(
+        "  <generator version=\"{}\">tidings</generator>\n",
+        env!("CARGO_PKG_VERSION")
+    ));
+    for article in articles {
+        entry(&mut out, article);
+    }
+    out.push_str("</feed>\n");
+    out
+}
+
+fn entry(out: &mut String, article: &StoredArticle) {
+    out.push_str("  <entry>\n");
+    element(out, "    ", "id", &entry_id(&article.key));
+    element(out, "    ", "title", &article.title);
+    element(out, "    ", "updated", &to_db(entry_updated(article)));
+    element(out, "    ", "published", &to_db(article.published));
+    out.push_str(&format!(
+        "    <author><name>{}</name></author>\n",
+        escape(&article.author)
+    ));
+    for category in &article.categories {
+        out.push_str(&format!("    <category term=\"{}\"/>\n", escape(category)));
+    }
+    if let Some(link) = &article.link {
+        out.push_str(&format!(
+            "    <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>\n",
+            escape(link)
+        ));
+    }
+    if let Some(image) = &article.image {
+        out.push_str(&format!(
+            "    <link rel=\"enclosure\" href=\"{}\"/>\n",
+            escape(image)
+        ));
+    }
+    if !article.summary.is_empty() {
+        element(out, "    ", "summary", &article.summary);
+    }
+    out.push_str(&format!(
+        "    <content type=\"html\">{}</content>\n",
+        escape(&article.content_html)
+    ));
+    if let Some(origin) = &article.origin {
+        out.push_str("    <source>\n");
+        element(out, "      ", "id", &origin.url);
+        let title = match (&origin.feed_title, &origin.channel) {
+            (Some(title), _) => title.clone(),
+            (None, Some(channel)) => format!("{} - {channel}", origin.name),
+            (None, None) => origin.name.clone(),
+        };
+        element(out, "      ", "title", &title);
+        out.push_str(&format!(
+            "      <link rel=\"self\" href=\"{}\"/>\n",
+            escape(&origin.url)
+        ));
+        if let Some(site) = &origin.feed_link {
+            out.push_str(&format!(
+                "      <link rel=\"alternate\" href=\"{}\"/>\n",
+                escape(site)
+            ));
+        }
+        out.push_str("    </source>\n");
+    }
+    out.push_str("  </entry>\n");
+}
+
+fn element(out: &mut String, indent: &str, name: &str, text: &str) {
+    out.push_str(&format!("{indent}<{name}>{}</{name}>\n", escape(text)));
+}
+
+/// Escapes text for XML content and attributes, dropping characters XML forbids.
+pub fn escape(text: &str) -> String {
+    let text = xml_safe(text);
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::article::Origin;
+
+    fn article(key: &str, title: &str) -> StoredArticle {
+        StoredArticle {
+            key: key.into(),
+            title: title.into(),
+            link: Some(key.into()),
+            author: "证券时报网".into(),
+            published: DateTime::parse_from_rfc3339("2022-01-26T07:54:00Z")
+                .unwrap()
+                .to_utc(),
+            updated: None,
+            summary: "摘要".into(),
+            content_html: "<p>正文 ]]> &amp;</p>".into(),
+            image: None,
+            categories: vec!["金融".into(), "证券时报网".into(), "要闻".into()],
+            origin: Some(Origin {
+                name: "证券时报网".into(),
+                url: "https://rsshub.app/stcn/yw".into(),
+                channel: Some("要闻".into()),
+                feed_title: None,
+                feed_link: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn feeds_parse_back_with_every_field() {
+        let articles = [
+            article("https://a.example/1", "标题 <一> & \u{1}控制"),
+            article("https://a.example/2", "二"),
+        ];
+        let xml = render(
+            Some("要闻"),
+            "http://127.0.0.1:8080/feeds/%E8%A6%81%E9%97%BB.atom",
+            &articles,
+        );
+        let feed = feed_rs::parser::parse(xml.as_bytes()).unwrap();
+        assert_eq!(feed.entries.len(), 2);
+        let entry = &feed.entries[0];
+        assert_eq!(entry.id, entry_id("https://a.example/1"));
+        assert_eq!(entry.title.as_ref().unwrap().content, "标题 <一> & 控制");
+        assert_eq!(
+            entry.content.as_ref().unwrap().body.as_deref(),
+            Some("<p>正文 ]]> &amp;</p>")
+        );
+        assert_eq!(entry.categories.len(), 3);
+        assert_eq!(entry.authors[0].name.as_deref(), Some("证券时报网"));
+        assert_eq!(entry.links[0].href, "https://a.example/1");
+        assert_eq!(to_db(entry.updated.unwrap()), "2022-01-26T07:54:00Z");
+        assert!(xml.contains("<title>证券时报网 - 要闻</title>"));
+    }
+
+    #[test]
+    fn the_same_articles_render_the_same_bytes() {
+        let articles = [article("https://a.example/1", "一")];
+        assert_eq!(render(None, "x", &articles), render(None, "x", &articles));
+        assert_ne!(
+            entry_id("https://a.example/1"),
+            entry_id("https://a.example/2")
+        );
+    }
+}

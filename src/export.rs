@@ -1,0 +1,69 @@
+//! `tidings export hexo`: one Markdown post per article in a folder.
+//!
+//! Running it again rewrites only the posts whose text changed and never
+//! writes an article twice: a post whose date moved replaces its old file.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::emit::hexo;
+use crate::feeds::write_atomically;
+use crate::store::{ArticleFilter, Store};
+
+/// What an export did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ExportSummary {
+    pub written: usize,
+    pub unchanged: usize,
+    /// Old files of articles whose file name changed.
+    pub replaced: usize,
+}
+
+/// Writes the posts of the articles `filter` selects into `dir`.
+pub async fn hexo(
+    store: &Store,
+    dir: &Path,
+    filter: &ArticleFilter<'_>,
+) -> anyhow::Result<ExportSummary> {
+    tokio::fs::create_dir_all(dir).await?;
+    let existing = existing_posts(dir)?;
+    let mut summary = ExportSummary::default();
+    for article in store.articles(filter).await? {
+        let name = hexo::file_name(&article);
+        let path = dir.join(&name);
+        let post = hexo::render(&article);
+        if let Some(old) = existing
+            .get(&hexo::article_tag(&article.key))
+            .filter(|old| **old != path)
+        {
+            tokio::fs::remove_file(old).await?;
+            summary.replaced += 1;
+        }
+        if tokio::fs::read(&path).await.ok().as_deref() == Some(post.as_bytes()) {
+            summary.unchanged += 1;
+        } else {
+            write_atomically(&path, post.as_bytes()).await?;
+            summary.written += 1;
+        }
+    }
+    Ok(summary)
+}
+
+/// The posts already in `dir`, by the article tag in their name.
+fn existing_posts(dir: &Path) -> std::io::Result<HashMap<String, PathBuf>> {
+    let mut posts = HashMap::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        // `YYYY-MM-DD-<tag>.md`
+        if let Some((_, tag)) = stem
+            .rsplit_once('-')
+            .filter(|_| path.extension().is_some_and(|e| e == "md"))
+        {
+            posts.insert(tag.to_string(), path.clone());
+        }
+    }
+    Ok(posts)
+}

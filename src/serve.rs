@@ -1,0 +1,99 @@
+//! The HTTP server of the daemon: merged Atom feeds, their index, and health.
+//!
+//! `GET /feeds/all.atom`, `GET /feeds/{label}.atom` (labels percent-encoded),
+//! `GET /feeds/` and `GET /health`. Feeds carry ETag and Last-Modified and a
+//! conditional request for an unchanged feed gets 304 without a body.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+
+use crate::feeds::{ALL, Feeds, RenderedFeed};
+
+/// The routes, over the shared feed builder.
+pub fn router(feeds: Arc<Feeds>) -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok\n" }))
+        .route("/feeds", get(index))
+        .route("/feeds/", get(index))
+        .route("/feeds/{file}", get(feed))
+        .with_state(feeds)
+}
+
+async fn index(State(feeds): State<Arc<Feeds>>) -> Response {
+    match feeds.labels().await {
+        Ok(labels) => Html(feeds.index_html(&labels)).into_response(),
+        Err(error) => unavailable(error),
+    }
+}
+
+async fn feed(
+    State(feeds): State<Arc<Feeds>>,
+    Path(file): Path<String>,
+    request: HeaderMap,
+) -> Response {
+    let Some(name) = file.strip_suffix(".atom") else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let label = (name != ALL).then_some(name);
+    match feeds.feed(label).await {
+        Ok(Some(feed)) => respond(&feed, &request),
+        Ok(None) => (StatusCode::NOT_FOUND, "no such feed\n").into_response(),
+        Err(error) => unavailable(error),
+    }
+}
+
+fn respond(feed: &RenderedFeed, request: &HeaderMap) -> Response {
+    let last_modified = httpdate::fmt_http_date(feed.last_modified.into());
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::ETAG,
+        HeaderValue::from_str(&feed.etag).expect("hex etag"),
+    );
+    headers.insert(
+        header::LAST_MODIFIED,
+        HeaderValue::from_str(&last_modified).expect("http date"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if not_modified(feed, request) {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/atom+xml; charset=utf-8"),
+    );
+    (headers, feed.body.clone()).into_response()
+}
+
+/// RFC 9110: If-None-Match decides when present; else If-Modified-Since.
+fn not_modified(feed: &RenderedFeed, request: &HeaderMap) -> bool {
+    let text = |name| {
+        request
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    if let Some(tags) = text(header::IF_NONE_MATCH) {
+        return tags
+            .split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == "*" || t == feed.etag);
+    }
+    text(header::IF_MODIFIED_SINCE)
+        .and_then(|since| httpdate::parse_http_date(since).ok())
+        // Stored times have whole seconds, as HTTP dates do.
+        .is_some_and(|since| DateTime::<Utc>::from(since) >= feed.last_modified)
+}
+
+fn unavailable(error: impl std::fmt::Display) -> Response {
+    tracing::error!("serving a feed failed: {error}");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the database is not available\n",
+    )
+        .into_response()
+}

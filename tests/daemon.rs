@@ -1,0 +1,214 @@
+//! `tidings run` as a service: its schedule, its politeness, its restarts and
+//! reloads, against local HTTP servers that count what they are asked.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+fn feed(n: usize) -> Reply {
+    let link = format!("https://a.example/{n}");
+    Reply::feed(rss(
+        "t",
+        &[("标题", link.as_str(), "2022-01-26 15:54:00", "<p>正文</p>")],
+    ))
+}
+
+fn sources_with_interval<'a>(
+    server: &FeedServer,
+    intervals: &[(&'a str, &'a str)],
+) -> Vec<Source<'a>> {
+    intervals
+        .iter()
+        .map(|(path, interval)| {
+            let mut source = Source::new("甲", server.url(path), "金融", "要闻");
+            source.extra = match *interval {
+                "1s" => "interval = \"1s\"\n",
+                "1h" => "interval = \"1h\"\n",
+                other => panic!("no interval {other}"),
+            };
+            source
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_short_interval_is_polled_again_and_a_long_one_is_not() {
+    let server = FeedServer::start().await;
+    server.set("/fast.xml", feed(1).without_etag());
+    server.set("/slow.xml", feed(2));
+    let listen = free_address();
+    let app = Instance::new(
+        &format!("[server]\nlisten = \"{listen}\""),
+        &sources_with_interval(&server, &[("/fast.xml", "1s"), ("/slow.xml", "1h")]),
+    );
+    let daemon = Daemon::start(&app, &listen).await;
+    eventually(15, "three polls of the fast source", || {
+        server.hits("/fast.xml") >= 3
+    })
+    .await;
+    assert_eq!(server.hits("/slow.xml"), 1);
+    assert!(daemon.stop().await.success());
+    assert_eq!(app.count("SELECT count(*) FROM articles"), 2);
+}
+
+#[tokio::test]
+async fn a_failing_source_backs_off_and_recovers() {
+    let server = FeedServer::start().await;
+    server.set("/flaky.xml", Reply::status(500, "down"));
+    let listen = free_address();
+    let app = Instance::new(
+        &format!("[server]\nlisten = \"{listen}\""),
+        &sources_with_interval(&server, &[("/flaky.xml", "1s")]),
+    );
+    let daemon = Daemon::start(&app, &listen).await;
+    let errors = "SELECT coalesce(max(error_count), 0) FROM sources";
+    eventually(15, "two failures in a row", || app.count(errors) >= 2).await;
+    // Backoff doubles from the interval: the gaps between attempts grow.
+    let times = app.strings("SELECT started_at FROM fetch_log ORDER BY id");
+    assert!(times.len() < 5, "no backoff: {times:?}");
+
+    server.set("/flaky.xml", feed(1));
+    eventually(20, "a successful poll", || {
+        app.count("SELECT count(*) FROM sources WHERE last_status = 'ok' AND error_count = 0") == 1
+    })
+    .await;
+    assert_eq!(app.count("SELECT count(*) FROM articles"), 1);
+    assert_eq!(
+        app.strings("SELECT coalesce(last_error, '') FROM sources"),
+        [""]
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test]
+async fn retry_after_on_429_holds_back_the_whole_host() {
+    let throttled = FeedServer::start().await;
+    let other = FeedServer::start().await;
+    throttled.set(
+        "/a.xml",
+        Reply::status(429, "slow down").header("Retry-After", "3600"),
+    );
+    throttled.set(
+        "/b.xml",
+        feed(1).delayed(Duration::from_millis(300)).without_etag(),
+    );
+    other.set("/c.xml", feed(2).without_etag());
+    let listen = free_address();
+    let mut sources = sources_with_interval(&throttled, &[("/a.xml", "1s"), ("/b.xml", "1s")]);
+    sources.extend(sources_with_interval(&other, &[("/c.xml", "1s")]));
+    let app = Instance::new(&format!("[server]\nlisten = \"{listen}\""), &sources);
+    let daemon = Daemon::start(&app, &listen).await;
+    eventually(15, "the other host polled three times", || {
+        other.hits("/c.xml") >= 3
+    })
+    .await;
+    assert_eq!(throttled.hits("/a.xml"), 1);
+    assert!(
+        throttled.hits("/b.xml") <= 1,
+        "the held host was polled again"
+    );
+    let errors = app.strings("SELECT last_error FROM sources WHERE last_error IS NOT NULL");
+    assert!(errors.iter().any(|e| e.contains("429")), "{errors:?}");
+    // The schedule honours the full hour, not the one-second interval.
+    assert_eq!(
+        app.count("SELECT count(*) FROM sources WHERE next_due > strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+50 minutes')"),
+        1
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test]
+async fn the_per_host_limit_is_never_exceeded() {
+    let server = FeedServer::start().await;
+    let paths: Vec<String> = (0..8).map(|i| format!("/{i}.xml")).collect();
+    for (i, path) in paths.iter().enumerate() {
+        server.set(path, feed(i).delayed(Duration::from_millis(300)));
+    }
+    let listen = free_address();
+    let sources: Vec<Source> = paths
+        .iter()
+        .map(|p| Source::new("甲", server.url(p), "金融", "要闻"))
+        .collect();
+    let app = Instance::new(
+        &format!("[poll]\nper_host = 2\n[server]\nlisten = \"{listen}\""),
+        &sources,
+    );
+    let daemon = Daemon::start(&app, &listen).await;
+    eventually(15, "every source polled", || server.seen().len() == 8).await;
+    assert_eq!(server.most_in_flight(), 2, "per_host = 2");
+    daemon.stop().await;
+}
+
+#[tokio::test]
+async fn a_restart_resumes_the_schedule_instead_of_polling_everything() {
+    let server = FeedServer::start().await;
+    server.set("/a.xml", feed(1));
+    server.set("/b.xml", feed(2));
+    let listen = free_address();
+    let app = Instance::new(
+        &format!("[server]\nlisten = \"{listen}\""),
+        &sources_with_interval(&server, &[("/a.xml", "1h"), ("/b.xml", "1h")]),
+    );
+    let daemon = Daemon::start(&app, &listen).await;
+    eventually(10, "both sources polled", || server.seen().len() == 2).await;
+    eventually(10, "both polls stored", || {
+        app.count("SELECT count(*) FROM fetch_log") == 2
+    })
+    .await;
+    assert!(daemon.stop().await.success(), "SIGTERM is a clean stop");
+
+    let daemon = Daemon::start(&app, &listen).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        server.seen().len(),
+        2,
+        "a source that was not due was polled again"
+    );
+    daemon.stop().await;
+    assert_eq!(app.strings("PRAGMA integrity_check"), ["ok"]);
+}
+
+#[tokio::test]
+async fn sighup_reloads_the_sources() {
+    let server = FeedServer::start().await;
+    server.set("/a.xml", feed(1));
+    server.set("/b.xml", feed(2));
+    let listen = free_address();
+    let app = Instance::new(
+        &format!("[server]\nlisten = \"{listen}\""),
+        &sources_with_interval(&server, &[("/a.xml", "1h")]),
+    );
+    let daemon = Daemon::start(&app, &listen).await;
+    eventually(10, "the first source polled", || server.hits("/a.xml") == 1).await;
+    let mut config = std::fs::read_to_string(app.config()).unwrap();
+    config += &format!(
+        "\n[[sources]]\nname = \"乙\"\nurl = \"{}\"\ncategory = \"金融\"\n",
+        server.url("/b.xml")
+    );
+    std::fs::write(app.config(), config).unwrap();
+    daemon.signal("HUP");
+    eventually(10, "the new source polled", || server.hits("/b.xml") == 1).await;
+    assert_eq!(server.hits("/a.xml"), 1);
+    daemon.stop().await;
+}
+
+#[tokio::test]
+async fn a_gone_feed_is_not_polled_until_its_config_changes() {
+    let server = FeedServer::start().await;
+    server.set("/gone.xml", Reply::status(410, "gone"));
+    let app = Instance::new("", &sources_with_interval(&server, &[("/gone.xml", "1s")]));
+    app.poll().await;
+    app.poll().await;
+    assert_eq!(server.hits("/gone.xml"), 1);
+    let out = app.run(&["sources"]).await;
+    assert!(String::from_utf8_lossy(&out.stdout).contains("gone"));
+
+    let config = std::fs::read_to_string(app.config())
+        .unwrap()
+        .replace("interval = \"1s\"", "interval = \"5m\"");
+    std::fs::write(app.config(), config).unwrap();
+    app.poll().await;
+    assert_eq!(server.hits("/gone.xml"), 2);
+}
