@@ -75,8 +75,8 @@ CREATE TABLE fetch_log (
 );
 CREATE INDEX fetch_log_by_source ON fetch_log (source_id, started_at);
 
--- Full-text search over title and plain-text content. Trigrams work for Chinese,
--- which has no spaces between words. Contentless: the text lives in articles.
+-- Full-text search over title and summary. Trigrams work for Chinese, which has
+-- no spaces between words. Contentless: the text lives in articles.
 CREATE VIRTUAL TABLE articles_fts USING fts5 (
     title, body, content = '', contentless_delete = 1, tokenize = 'trigram'
 );

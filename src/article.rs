@@ -28,15 +28,12 @@ pub struct Article {
     pub updated: Option<DateTime<Utc>>,
     /// Source category, source name, channel, then the entry's own; no repeats.
     pub categories: Vec<String>,
-    /// A short plain-text summary.
+    /// A short plain-text summary; with the title, what full-text search indexes.
     pub summary: String,
     /// Sanitized HTML with absolute URLs.
     pub content_html: String,
     /// Absolute URL of the entry's image.
     pub image: Option<String>,
-    /// The whole content as plain text, for full-text search.
-    #[serde(skip)]
-    pub text: String,
     /// Fingerprint of what a reader sees; a changed entry has a new one.
     #[serde(skip)]
     pub content_hash: String,

@@ -124,7 +124,6 @@ fn article(entry: &Entry, feed_link: Option<&Url>, source: &SourceContext) -> Ar
         summary: truncate_chars(&summary_source, SUMMARY_CHARS),
         content_html,
         image,
-        text,
         content_hash: String::new(),
     };
     article.content_hash = content_hash(&article);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::article::NormalizedFeed;
 use crate::config::{Config, SourceConfig};
@@ -18,6 +18,9 @@ use crate::normalize::{self, SourceContext};
 use crate::parse::{self, ParseHints};
 use crate::schedule::{self, HostGate};
 use crate::store::{Counts, Outcome, PollRecord, SourceState, Store, StoreError};
+
+/// Most parsed feeds waiting for the database at once.
+const BACKLOG: usize = 256;
 
 /// What one poll of one source did, for the summary and the daemon.
 #[derive(Debug, Clone)]
@@ -38,7 +41,13 @@ pub struct Poller {
     store: Store,
     fetcher: Fetcher,
     hosts: HostGate,
+    /// Fetches in flight over all hosts.
     slots: Arc<Semaphore>,
+    /// Feeds being parsed: one per core, as parsing is CPU work.
+    parsers: Arc<Semaphore>,
+    /// Feeds between parse and commit: bounds the memory of a large poll
+    /// when parsing outpaces the database.
+    backlog: Arc<Semaphore>,
     tracking: TrackingParams,
 }
 
@@ -49,6 +58,10 @@ impl Poller {
             fetcher: Fetcher::new(&config.poll)?,
             hosts,
             slots: Arc::new(Semaphore::new(config.poll.concurrency)),
+            parsers: Arc::new(Semaphore::new(
+                std::thread::available_parallelism().map_or(2, usize::from),
+            )),
+            backlog: Arc::new(Semaphore::new(BACKLOG)),
             tracking: TrackingParams::new(&config.poll.tracking_params),
             config,
             store,
@@ -82,20 +95,14 @@ impl Poller {
         state: &mut SourceState,
     ) -> Result<SourceReport, StoreError> {
         let host = schedule::host_of(&source.url);
-        let _host_slot = self.hosts.acquire(&host).await;
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .expect("the poll semaphore is never closed");
         let started_at = Utc::now();
         let clock = Instant::now();
         let interval = self.config.interval_of(source);
-
-        let (result, bytes) = match self.hosts.held_until(&host, started_at) {
-            Some(until) => (Err(PollError::Held(until)), 0),
-            None => self.fetch_and_parse(source, state, started_at).await,
-        };
+        let Attempt {
+            result,
+            bytes,
+            backlog: _backlog,
+        } = self.fetch_and_parse(source, &host, state, started_at).await;
         let mut record = PollRecord {
             source_id: state.id,
             started_at,
@@ -174,7 +181,7 @@ impl Poller {
                 None
             }
         };
-        let counts = self.store.record_poll(&record, feed.as_ref()).await?;
+        let counts = self.store.record_poll(record.clone(), feed).await?;
         if matches!(record.outcome, Outcome::Ok | Outcome::NotModified) {
             state.etag = record.etag.clone();
             state.last_modified = record.last_modified.clone();
@@ -193,28 +200,64 @@ impl Poller {
         })
     }
 
+    /// The fetch holds a host slot and a fetch slot; the parse holds a CPU slot,
+    /// taken before the fetch slots are given back, so bodies never pile up
+    /// faster than they are parsed. The write that follows holds nothing.
     async fn fetch_and_parse(
         &self,
         source: &SourceConfig,
+        host: &str,
         state: &SourceState,
         now: DateTime<Utc>,
-    ) -> (Result<Polled, PollError>, u64) {
+    ) -> Attempt {
         let validators = Validators {
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),
         };
-        let fetched = match self.fetcher.fetch(&source.url, &validators).await {
+        let failed = |error| Attempt {
+            result: Err(error),
+            bytes: 0,
+            backlog: None,
+        };
+        let (fetched, backlog, _cpu) = {
+            let _host_slot = self.hosts.acquire(host).await;
+            let _fetch_slot = self
+                .slots
+                .acquire()
+                .await
+                .expect("the fetch semaphore is never closed");
+            // Checked with the slot in hand: a sibling may just have been told to wait.
+            if let Some(until) = self.hosts.held_until(host, Utc::now()) {
+                return failed(PollError::Held(until));
+            }
+            let fetched = self.fetcher.fetch(&source.url, &validators).await;
+            let backlog = self
+                .backlog
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("never closed");
+            let cpu = self
+                .parsers
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("never closed");
+            (fetched, backlog, cpu)
+        };
+        let fetched = match fetched {
             Ok(fetched) => fetched,
-            Err(error) => return (Err(PollError::Fetch(error)), 0),
+            Err(error) => return failed(PollError::Fetch(error)),
         };
         let (status, bytes, charset, validators, cache) = match fetched {
             Fetched::NotModified { cache } => {
-                return (
-                    Ok(Polled::NotModified {
+                return Attempt {
+                    result: Ok(Polled::NotModified {
                         fresh_for: cache.fresh_for,
                     }),
-                    0,
-                );
+                    bytes: 0,
+                    backlog: None,
+                };
             }
             Fetched::Body {
                 status,
@@ -255,8 +298,19 @@ impl Poller {
             Ok(Err(error)) => Err(PollError::Parse(error)),
             Err(panic) => Err(PollError::Crashed(panic.to_string())),
         };
-        (result, size)
+        Attempt {
+            result,
+            bytes: size,
+            backlog: Some(backlog),
+        }
     }
+}
+
+/// A fetch and parse, with the backlog slot its feed holds until it is written.
+struct Attempt {
+    result: Result<Polled, PollError>,
+    bytes: u64,
+    backlog: Option<OwnedSemaphorePermit>,
 }
 
 enum Polled {
