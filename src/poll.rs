@@ -146,36 +146,23 @@ impl Poller {
                 Some(feed)
             }
             Err(error) => {
-                let retry_after = match &error {
-                    PollError::Fetch(FetchError::Throttled { retry_after, .. }) => *retry_after,
-                    _ => None,
-                };
-                record.outcome = match error {
-                    PollError::Fetch(FetchError::Gone) => Outcome::Gone,
-                    _ => Outcome::Error,
-                };
-                record.http_status = match &error {
-                    PollError::Fetch(e) => e.http_status(),
-                    _ => None,
-                };
+                record.outcome = error.outcome();
+                record.http_status = error.http_status();
                 record.error = Some(error.to_string());
-                match error {
+                if let PollError::Held(until) = &error {
                     // Waiting for the host is not a failure of this source.
-                    PollError::Held(until) => {
-                        record.error_count = state.error_count;
-                        record.next_due = until;
-                    }
-                    _ => {
-                        record.error_count = state.error_count + 1;
-                        record.next_due = schedule::next_after_failure(
-                            started_at,
-                            interval,
-                            record.error_count,
-                            retry_after,
-                        );
-                    }
+                    record.error_count = state.error_count;
+                    record.next_due = *until;
+                } else {
+                    record.error_count = state.error_count + 1;
+                    record.next_due = schedule::next_after_failure(
+                        started_at,
+                        interval,
+                        record.error_count,
+                        error.retry_after(),
+                    );
                 }
-                if let Some(wait) = retry_after {
+                if let Some(wait) = error.retry_after() {
                     self.hosts.hold(&host, schedule::after(started_at, wait));
                 }
                 None
@@ -335,4 +322,28 @@ enum PollError {
     Crashed(String),
     #[error("the host asked us to wait until {0}")]
     Held(DateTime<Utc>),
+}
+
+impl PollError {
+    fn outcome(&self) -> Outcome {
+        match self {
+            PollError::Fetch(FetchError::Gone) => Outcome::Gone,
+            _ => Outcome::Error,
+        }
+    }
+
+    fn http_status(&self) -> Option<u16> {
+        match self {
+            PollError::Fetch(error) => error.http_status(),
+            _ => None,
+        }
+    }
+
+    /// How long the server asked us to stay away (429/503 with Retry-After).
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            PollError::Fetch(FetchError::Throttled { retry_after, .. }) => *retry_after,
+            _ => None,
+        }
+    }
 }
