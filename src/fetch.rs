@@ -58,6 +58,9 @@ pub enum FetchError {
     Gone,
     #[error("HTTP {0}")]
     Status(u16),
+    /// A redirect reqwest would not follow: to another scheme, or without a usable Location.
+    #[error("HTTP {status}: will not follow the redirect to `{location}`")]
+    Redirect { status: u16, location: String },
     #[error("body larger than the limit of {0} bytes")]
     TooLarge(u64),
     #[error("timed out")]
@@ -72,7 +75,9 @@ impl FetchError {
     /// The HTTP status behind the error, for the fetch log.
     pub fn http_status(&self) -> Option<u16> {
         match self {
-            FetchError::Throttled { status, .. } | FetchError::Status(status) => Some(*status),
+            FetchError::Throttled { status, .. }
+            | FetchError::Status(status)
+            | FetchError::Redirect { status, .. } => Some(*status),
             FetchError::Gone => Some(410),
             _ => None,
         }
@@ -138,6 +143,19 @@ impl Fetcher {
                 return Err(FetchError::Throttled {
                     status: status.as_u16(),
                     retry_after: retry_after(&headers),
+                });
+            }
+            s if s.is_redirection() => {
+                let location = headers
+                    .get(header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .chars()
+                    .take(200)
+                    .collect();
+                return Err(FetchError::Redirect {
+                    status: s.as_u16(),
+                    location,
                 });
             }
             s if !s.is_success() => return Err(FetchError::Status(s.as_u16())),

@@ -21,6 +21,8 @@ use crate::text::{collapse_whitespace, html_to_text, truncate_chars, xml_safe};
 
 /// Characters kept in an article's plain-text summary.
 const SUMMARY_CHARS: usize = 200;
+/// Characters kept of a title: a headline, not a document.
+const TITLE_CHARS: usize = 500;
 
 /// What the source contributes to each of its articles.
 #[derive(Debug, Clone)]
@@ -90,10 +92,10 @@ fn article(entry: &Entry, feed_link: Option<&Url>, source: &SourceContext) -> Ar
         _ => text.clone(),
     };
 
-    let mut title = entry.title.as_ref().map(text_of).unwrap_or_default();
-    if title.is_empty() {
-        title = truncate_chars(&text, 40);
-    }
+    let title = match entry.title.as_ref().map(text_of) {
+        Some(title) if !title.is_empty() => truncate_chars(&title, TITLE_CHARS),
+        _ => truncate_chars(&text, 40),
+    };
     let author = entry
         .authors
         .iter()

@@ -1,0 +1,335 @@
+//! Hostile sources and broken servers: each ends in a recorded error on its own
+//! source, within the limits, while the other sources are stored as usual.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A server that answers every connection with `behaviour`, speaking raw TCP,
+/// for the misbehaviours an HTTP framework would not let us write.
+async fn raw_server<F, Fut>(behaviour: F) -> SocketAddr
+where
+    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request).await;
+            tokio::spawn(behaviour(stream));
+        }
+    });
+    addr
+}
+
+const HEAD: &str = "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n";
+
+fn good_feed(server: &FeedServer) -> Source<'static> {
+    server.set(
+        "/good.xml",
+        Reply::feed(rss(
+            "好",
+            &[(
+                "好消息",
+                "https://a.example/good",
+                "2022-01-26 15:54:00",
+                "<p>好</p>",
+            )],
+        )),
+    );
+    Source::new("好", server.url("/good.xml"), "金融", "要闻")
+}
+
+/// Polls the good feed beside `bad` ones and returns each bad source's error.
+async fn poll_beside(
+    server: &FeedServer,
+    settings: &str,
+    bad: Vec<Source<'static>>,
+) -> (Instance, Vec<String>) {
+    let count = bad.len();
+    let mut sources = bad;
+    sources.push(good_feed(server));
+    let app = Instance::new(settings, &sources);
+    let summary = app.poll().await;
+    assert!(summary.contains(&format!("{count} failed")), "{summary}");
+    assert_eq!(
+        app.strings("SELECT title FROM articles"),
+        ["好消息"],
+        "{summary}"
+    );
+    let errors = app
+        .strings("SELECT coalesce(last_error, 'none') FROM sources WHERE name != '好' ORDER BY id");
+    (app, errors)
+}
+
+#[tokio::test]
+async fn bodies_that_are_not_feeds_are_errors() {
+    let server = FeedServer::start().await;
+    let bodies: [(&str, &[u8]); 7] = [
+        ("/html", b"<!doctype html><html><body><p>Hello</p></body></html>"),
+        ("/empty", b""),
+        ("/json", br#"{"status": "ok", "items": "nope"}"#),
+        ("/binary", &[0x89, b'P', b'N', b'G', 0, 0, 0xff, 0xfe, 0x00, 0x13]),
+        ("/truncated", b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><item><title>\xe5\x8d"),
+        ("/invalid-utf8", b"<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><item><title>\xff\xfe\xfd</title><link>https://a.example/x</link></item></channel></rss>"),
+        ("/wrong-encoding", b"<?xml version=\"1.0\" encoding=\"x-no-such-charset\"?><rss version=\"2.0\"><channel><item><title>ok</title><link>https://a.example/y</link></item></channel></rss>"),
+    ];
+    let mut bad = Vec::new();
+    for (path, body) in bodies {
+        server.set(path, Reply::feed(body.to_vec()));
+        bad.push(Source::new("坏", server.url(path), "金融", "要闻"));
+    }
+    let sources: Vec<Source> = bad.into_iter().chain([good_feed(&server)]).collect();
+    let app = Instance::new("", &sources);
+    let summary = app.poll().await;
+    assert!(summary.contains("5 failed"), "{summary}");
+    let errors =
+        app.strings("SELECT url || ': ' || coalesce(last_error, 'ok') FROM sources ORDER BY id");
+    for (i, path) in ["/html", "/empty", "/json", "/binary", "/truncated"]
+        .iter()
+        .enumerate()
+    {
+        assert!(
+            errors[i].contains(path) && errors[i].contains("not a feed"),
+            "{errors:?}"
+        );
+    }
+    // Bad bytes in a UTF-8 feed and an unknown charset cost the bad characters
+    // (read as U+FFFD), never the feed.
+    let titles = app.strings("SELECT title FROM articles WHERE link IN ('https://a.example/x', 'https://a.example/y') ORDER BY link");
+    assert_eq!(titles, ["\u{FFFD}\u{FFFD}\u{FFFD}", "ok"]);
+}
+
+#[tokio::test]
+async fn xml_entity_attacks_are_never_expanded_or_resolved() {
+    let server = FeedServer::start().await;
+    let mut laughs =
+        String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n<!ENTITY lol \"lol\">\n");
+    for level in 1..10 {
+        let previous = if level == 1 {
+            "lol".to_string()
+        } else {
+            format!("lol{}", level - 1)
+        };
+        laughs += &format!(
+            "<!ENTITY lol{level} \"{}\">\n",
+            format!("&{previous};").repeat(10)
+        );
+    }
+    laughs += "]><rss version=\"2.0\"><channel><title>t</title><item><title>&lol9;</title><link>https://a.example/lol</link></item></channel></rss>";
+    let xxe = "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\
+        <rss version=\"2.0\"><channel><title>t</title><item><title>&xxe;</title><link>https://a.example/xxe</link>\
+        <description>&xxe;</description></item></channel></rss>";
+    server.set("/laughs.xml", Reply::feed(laughs));
+    server.set("/xxe.xml", Reply::feed(xxe));
+    let app = Instance::new(
+        "",
+        &[
+            Source::new("甲", server.url("/laughs.xml"), "金融", "要闻"),
+            Source::new("乙", server.url("/xxe.xml"), "金融", "要闻"),
+        ],
+    );
+    app.poll().await;
+    assert!(app.count("SELECT max(length(title) + length(content_html)) FROM articles") < 100);
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM articles WHERE instr(title || summary || content_html, 'root:')"
+        ),
+        0
+    );
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM articles WHERE instr(title || summary || content_html, 'lollol')"
+        ),
+        0
+    );
+}
+
+#[tokio::test]
+async fn oversized_bodies_and_gzip_bombs_stop_at_the_limit() {
+    let server = FeedServer::start().await;
+    // A gigabyte of zeros, gzipped to about a megabyte.
+    let bomb = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import gzip, sys; sys.stdout.buffer.write(gzip.compress(bytes(1 << 30), 9))",
+        ])
+        .output()
+        .unwrap()
+        .stdout;
+    assert!(bomb.len() < 2 << 20);
+    server.set(
+        "/bomb.xml",
+        Reply::feed(bomb).header("Content-Encoding", "gzip"),
+    );
+    // An endless body that never says how long it is.
+    let endless = raw_server(|mut stream| async move {
+        let _ = stream
+            .write_all(format!("{HEAD}Transfer-Encoding: chunked\r\n\r\n").as_bytes())
+            .await;
+        let chunk = format!("{:x}\r\n{}\r\n", 65536, "<".repeat(65536));
+        for _ in 0..16384 {
+            if stream.write_all(chunk.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    // A body that says it is a gigabyte.
+    let declared = raw_server(|mut stream| async move {
+        let _ = stream
+            .write_all(format!("{HEAD}Content-Length: 1073741824\r\n\r\n<rss>").as_bytes())
+            .await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    })
+    .await;
+    let (_app, errors) = poll_beside(
+        &server,
+        "[poll]\nmax_body_bytes = 1048576",
+        vec![
+            Source::new("炸弹", server.url("/bomb.xml"), "金融", "要闻"),
+            Source::new("无尽", format!("http://{endless}/feed.xml"), "金融", "要闻"),
+            Source::new(
+                "声明",
+                format!("http://{declared}/feed.xml"),
+                "金融",
+                "要闻",
+            ),
+        ],
+    )
+    .await;
+    for error in &errors {
+        assert!(
+            error.contains("larger than the limit of 1048576 bytes"),
+            "{errors:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn slow_silent_and_broken_servers_end_within_the_timeout() {
+    let server = FeedServer::start().await;
+    let trickle = raw_server(|mut stream| async move {
+        let _ = stream
+            .write_all(format!("{HEAD}Content-Length: 100000\r\n\r\n").as_bytes())
+            .await;
+        for _ in 0..100_000 {
+            if stream.write_all(b"<").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    })
+    .await;
+    let silent = raw_server(|stream| async move {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        drop(stream);
+    })
+    .await;
+    let cut = raw_server(|mut stream| async move {
+        let _ = stream
+            .write_all(
+                format!("{HEAD}Content-Length: 5000\r\n\r\n<rss version=\"2.0\"><chan").as_bytes(),
+            )
+            .await;
+    })
+    .await;
+    server.set("/loop", Reply::status(302, "").header("Location", "/loop"));
+    server.set(
+        "/to-file",
+        Reply::status(302, "").header("Location", "file:///etc/passwd"),
+    );
+    let started = std::time::Instant::now();
+    let (app, errors) = poll_beside(
+        &server,
+        "[poll]\ntimeout = \"2s\"",
+        vec![
+            Source::new("慢", format!("http://{trickle}/feed.xml"), "金融", "要闻"),
+            Source::new("哑", format!("http://{silent}/feed.xml"), "金融", "要闻"),
+            Source::new("断", format!("http://{cut}/feed.xml"), "金融", "要闻"),
+            Source::new("环", server.url("/loop"), "金融", "要闻"),
+            Source::new("文件", server.url("/to-file"), "金融", "要闻"),
+        ],
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the poll outlived its timeouts"
+    );
+    assert_eq!(errors[0], "timed out");
+    assert_eq!(errors[1], "timed out");
+    assert!(
+        errors[2].contains("body") || errors[2].contains("connection"),
+        "{errors:?}"
+    );
+    assert!(errors[3].contains("more than 5 redirects"), "{errors:?}");
+    assert!(
+        errors[4].contains("will not follow the redirect to `file:///etc/passwd`"),
+        "{errors:?}"
+    );
+    // Each is retried later, with backoff.
+    assert_eq!(
+        app.count("SELECT count(*) FROM sources WHERE error_count = 1 AND next_due > last_polled"),
+        5
+    );
+}
+
+#[tokio::test]
+async fn hostile_values_are_tamed() {
+    let server = FeedServer::start().await;
+    let huge_title = "长".repeat(400_000);
+    let items = [
+        (
+            huge_title.as_str(),
+            "https://a.example/huge",
+            "2022-01-26 15:54:00",
+            "<p>x</p>",
+        ),
+        (
+            "公元一年",
+            "https://a.example/year1",
+            "0001-01-01T00:00:00Z",
+            "<p>x</p>",
+        ),
+        (
+            "来自未来",
+            "https://a.example/year9999",
+            "9999-12-31T23:59:59Z",
+            "<p>x</p>",
+        ),
+        (
+            "不是链接",
+            "not a url at all",
+            "2022-01-26 15:54:00",
+            "<p>x</p>",
+        ),
+    ];
+    server.set("/f.xml", Reply::feed(rss("t", &items)));
+    let app = Instance::new(
+        "",
+        &[Source::new("甲", server.url("/f.xml"), "金融", "要闻")],
+    );
+    app.poll().await;
+    assert_eq!(app.count("SELECT count(*) FROM articles"), 4);
+    assert!(app.count("SELECT max(length(title)) FROM articles") <= 1000);
+    // The future is clamped to the poll, so it never sorts above today's news.
+    let newest = app.strings("SELECT link FROM articles ORDER BY published DESC LIMIT 1");
+    assert_eq!(newest, ["https://a.example/year9999"]);
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM articles WHERE published > strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+        ),
+        0
+    );
+    assert_eq!(
+        app.strings("SELECT published FROM articles WHERE link = 'https://a.example/year1'"),
+        ["0001-01-01T00:00:00Z"]
+    );
+}
