@@ -1,0 +1,202 @@
+//! Faults of the machine and of the neighbours: a kill -9 in the middle of a
+//! large poll, two tidings processes on one database, a burst of readers.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+use futures::StreamExt;
+
+/// The shared workload's feeds, each served with a delay so a poll takes a while.
+async fn slow_workload(
+    server: &FeedServer,
+    delay: Duration,
+) -> (tempfile::TempDir, serde_json::Value) {
+    let work = tempfile::tempdir().unwrap();
+    let feedgen = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/feedgen.py");
+    let status = std::process::Command::new("python3")
+        .arg(&feedgen)
+        .arg(work.path())
+        .args([
+            "--feeds",
+            "200",
+            "--entries",
+            "20",
+            "--base",
+            &format!("http://{}", server.addr),
+        ])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("python3 runs the shared feedgen.py");
+    assert!(status.success());
+    for entry in std::fs::read_dir(work.path().join("feeds")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = format!("/feeds/{}", path.file_name().unwrap().to_str().unwrap());
+        server.set(
+            &name,
+            Reply::feed(std::fs::read(&path).unwrap()).delayed(delay),
+        );
+    }
+    let truth =
+        serde_json::from_slice(&std::fs::read(work.path().join("truth.json")).unwrap()).unwrap();
+    (work, truth)
+}
+
+fn instance_for(work: &Path) -> Instance {
+    let sources = std::fs::read_to_string(work.join("sources.toml")).unwrap();
+    Instance::raw(&format!(
+        "[storage]\ndatabase = \"tidings.db\"\n[poll]\nper_host = 4\n\n{sources}"
+    ))
+}
+
+#[tokio::test]
+async fn kill_9_mid_poll_loses_nothing_committed_and_the_next_poll_completes() {
+    let server = FeedServer::start().await;
+    let (work, truth) = slow_workload(&server, Duration::from_millis(50)).await;
+    let app = instance_for(work.path());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .args(["poll", "--config"])
+        .arg(app.config())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let polled = "SELECT count(*) FROM fetch_log";
+    eventually(30, "some polls committed", || {
+        app.database().exists() && app.count(polled) >= 20
+    })
+    .await;
+    child.start_kill().unwrap(); // SIGKILL
+    child.wait().await.unwrap();
+    let committed = app.count(polled);
+    assert!(committed < 200, "the poll finished before the kill");
+    let before: std::collections::HashSet<String> = app
+        .strings("SELECT key FROM articles")
+        .into_iter()
+        .collect();
+
+    assert_eq!(app.strings("PRAGMA integrity_check"), ["ok"]);
+    app.poll().await;
+    let after: std::collections::HashSet<String> = app
+        .strings("SELECT key FROM articles")
+        .into_iter()
+        .collect();
+    assert!(
+        before.is_subset(&after),
+        "an article committed before the kill is gone"
+    );
+    assert_eq!(
+        after.len() as u64,
+        truth["unique_articles"].as_u64().unwrap()
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM article_sources"),
+        200 * 20,
+        "an entry stored twice or lost"
+    );
+    assert_eq!(app.strings("PRAGMA integrity_check"), ["ok"]);
+}
+
+#[tokio::test]
+async fn two_processes_on_one_database_both_work_correctly() {
+    let server = FeedServer::start().await;
+    let (work, truth) = slow_workload(&server, Duration::from_millis(5)).await;
+    let app = instance_for(work.path());
+    let (first, second) = tokio::join!(app.run(&["poll"]), app.run(&["poll"]));
+    for out in [&first, &second] {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        app.count("SELECT count(*) FROM articles") as u64,
+        truth["unique_articles"].as_u64().unwrap()
+    );
+    assert_eq!(app.count("SELECT count(*) FROM article_sources"), 200 * 20);
+    assert_eq!(app.strings("PRAGMA integrity_check"), ["ok"]);
+}
+
+#[tokio::test]
+async fn the_server_survives_bursts_huge_headers_and_unknown_paths() {
+    let server = FeedServer::start().await;
+    server.set(
+        "/f.xml",
+        Reply::feed(rss(
+            "t",
+            &[(
+                "一",
+                "https://a.example/1",
+                "2022-01-26 15:54:00",
+                "<p>一</p>",
+            )],
+        )),
+    );
+    let listen = free_address();
+    let app = Instance::new(
+        &format!("[server]\nlisten = \"{listen}\""),
+        &[Source::new("甲", server.url("/f.xml"), "金融", "要闻")],
+    );
+    let daemon = Daemon::start(&app, &listen).await;
+    eventually(10, "the source polled", || {
+        app.count("SELECT count(*) FROM articles") == 1
+    })
+    .await;
+
+    let client = reqwest::Client::new();
+    let url = daemon.url("/feeds/all.atom");
+    let statuses: Vec<u16> = futures::stream::iter(0..10_000)
+        .map(|_| {
+            let (client, url) = (client.clone(), url.clone());
+            async move {
+                client
+                    .get(url)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 10_000);
+
+    // Answered or refused, but promptly, and the server goes on.
+    for size in [200_000, 2_000_000] {
+        let huge = client
+            .get(daemon.url("/feeds/"))
+            .header("X-Junk", "x".repeat(size))
+            .send();
+        assert!(
+            tokio::time::timeout(Duration::from_secs(10), huge)
+                .await
+                .is_ok(),
+            "{size}"
+        );
+    }
+    for path in [
+        "/../../etc/passwd",
+        "/feeds/%2e%2e%2fetc%2fpasswd.atom",
+        "/feeds/x.rss",
+        "/admin",
+    ] {
+        assert_eq!(
+            client.get(daemon.url(path)).send().await.unwrap().status(),
+            404,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        client
+            .get(daemon.url("/health"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert!(daemon.stop().await.success());
+}
