@@ -14,6 +14,7 @@ pub mod emit;
 pub mod export;
 pub mod feeds;
 pub mod fetch;
+pub mod fuzzing;
 pub mod normalize;
 pub mod opml;
 pub mod parse;

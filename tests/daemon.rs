@@ -33,14 +33,23 @@ fn sources_with_interval<'a>(
         .collect()
 }
 
+/// An instance whose daemon will listen on a free loopback port.
+fn listening(settings: &str, sources: &[Source]) -> (Instance, String) {
+    let listen = free_address();
+    let app = Instance::new(
+        &format!("{settings}\n[server]\nlisten = \"{listen}\""),
+        sources,
+    );
+    (app, listen)
+}
+
 #[tokio::test]
 async fn a_short_interval_is_polled_again_and_a_long_one_is_not() {
     let server = FeedServer::start().await;
     server.set("/fast.xml", feed(1).without_etag());
     server.set("/slow.xml", feed(2));
-    let listen = free_address();
-    let app = Instance::new(
-        &format!("[server]\nlisten = \"{listen}\""),
+    let (app, listen) = listening(
+        "",
         &sources_with_interval(&server, &[("/fast.xml", "1s"), ("/slow.xml", "1h")]),
     );
     let daemon = Daemon::start(&app, &listen).await;
@@ -57,11 +66,7 @@ async fn a_short_interval_is_polled_again_and_a_long_one_is_not() {
 async fn a_failing_source_backs_off_and_recovers() {
     let server = FeedServer::start().await;
     server.set("/flaky.xml", Reply::status(500, "down"));
-    let listen = free_address();
-    let app = Instance::new(
-        &format!("[server]\nlisten = \"{listen}\""),
-        &sources_with_interval(&server, &[("/flaky.xml", "1s")]),
-    );
+    let (app, listen) = listening("", &sources_with_interval(&server, &[("/flaky.xml", "1s")]));
     let daemon = Daemon::start(&app, &listen).await;
     let errors = "SELECT coalesce(max(error_count), 0) FROM sources";
     eventually(15, "two failures in a row", || app.count(errors) >= 2).await;
@@ -95,10 +100,9 @@ async fn retry_after_on_429_holds_back_the_whole_host() {
         feed(1).delayed(Duration::from_millis(300)).without_etag(),
     );
     other.set("/c.xml", feed(2).without_etag());
-    let listen = free_address();
     let mut sources = sources_with_interval(&throttled, &[("/a.xml", "1s"), ("/b.xml", "1s")]);
     sources.extend(sources_with_interval(&other, &[("/c.xml", "1s")]));
-    let app = Instance::new(&format!("[server]\nlisten = \"{listen}\""), &sources);
+    let (app, listen) = listening("", &sources);
     let daemon = Daemon::start(&app, &listen).await;
     eventually(15, "the other host polled three times", || {
         other.hits("/c.xml") >= 3
@@ -126,15 +130,11 @@ async fn the_per_host_limit_is_never_exceeded() {
     for (i, path) in paths.iter().enumerate() {
         server.set(path, feed(i).delayed(Duration::from_millis(300)));
     }
-    let listen = free_address();
     let sources: Vec<Source> = paths
         .iter()
         .map(|p| Source::new("甲", server.url(p), "金融", "要闻"))
         .collect();
-    let app = Instance::new(
-        &format!("[poll]\nper_host = 2\n[server]\nlisten = \"{listen}\""),
-        &sources,
-    );
+    let (app, listen) = listening("[poll]\nper_host = 2", &sources);
     let daemon = Daemon::start(&app, &listen).await;
     eventually(15, "every source polled", || server.seen().len() == 8).await;
     assert_eq!(server.most_in_flight(), 2, "per_host = 2");
@@ -146,9 +146,8 @@ async fn a_restart_resumes_the_schedule_instead_of_polling_everything() {
     let server = FeedServer::start().await;
     server.set("/a.xml", feed(1));
     server.set("/b.xml", feed(2));
-    let listen = free_address();
-    let app = Instance::new(
-        &format!("[server]\nlisten = \"{listen}\""),
+    let (app, listen) = listening(
+        "",
         &sources_with_interval(&server, &[("/a.xml", "1h"), ("/b.xml", "1h")]),
     );
     let daemon = Daemon::start(&app, &listen).await;
@@ -175,11 +174,7 @@ async fn sighup_reloads_the_sources() {
     let server = FeedServer::start().await;
     server.set("/a.xml", feed(1));
     server.set("/b.xml", feed(2));
-    let listen = free_address();
-    let app = Instance::new(
-        &format!("[server]\nlisten = \"{listen}\""),
-        &sources_with_interval(&server, &[("/a.xml", "1h")]),
-    );
+    let (app, listen) = listening("", &sources_with_interval(&server, &[("/a.xml", "1h")]));
     let daemon = Daemon::start(&app, &listen).await;
     eventually(10, "the first source polled", || server.hits("/a.xml") == 1).await;
     let mut config = std::fs::read_to_string(app.config()).unwrap();

@@ -1,0 +1,105 @@
+//! The properties the fuzz targets (`fuzz/`) check, kept in the library so the
+//! regression inputs they found run as ordinary tests (`tests/fuzz_regressions.rs`)
+//! on the stable toolchain. Each function panics when a property fails.
+
+use std::sync::LazyLock;
+
+use url::Url;
+
+use crate::dedup::{self, TrackingParams};
+use crate::normalize::{self, SourceContext};
+use crate::parse::{self, ParseHints};
+
+static SOURCE: LazyLock<SourceContext> = LazyLock::new(|| SourceContext {
+    name: "证券时报网".into(),
+    url: Url::parse("https://rsshub.app/stcn/yw").expect("valid"),
+    category: "金融".into(),
+    channel: Some("要闻".into()),
+    timezone: chrono_tz::Asia::Shanghai,
+    tracking: TrackingParams::new(&crate::config::PollDefaults::default().tracking_params),
+    now: chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .expect("valid")
+        .to_utc(),
+});
+
+/// Any bytes: parsing never panics, and what it yields is normalized into
+/// articles whose HTML is sanitized and whose text is valid in XML.
+pub fn feed(bytes: &[u8]) {
+    let hints = ParseHints {
+        forced_encoding: None,
+        http_charset: None,
+        timezone: chrono_tz::Asia::Shanghai,
+    };
+    let Ok(feed) = parse::parse(bytes, hints) else {
+        return;
+    };
+    for article in normalize::normalize(&feed, &SOURCE).articles {
+        assert!(!article.key.is_empty());
+        assert!(article.published.is_none_or(|d| d <= SOURCE.now));
+        assert_eq!(crate::text::xml_safe(&article.title), article.title);
+        assert_safe_html(&article.content_html);
+    }
+}
+
+/// Any text: the date reader never panics, and a date it reads round-trips
+/// through the stored form.
+pub fn date(bytes: &[u8]) {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    if let Some(date) = crate::dates::parse_date(text, chrono_tz::Asia::Shanghai) {
+        let stored = crate::dates::to_db(date);
+        assert_eq!(
+            crate::dates::from_db(&stored).map(crate::dates::to_db),
+            Some(stored)
+        );
+    }
+}
+
+/// Any text: a canonical link is an http(s) URL without fragment or tracking
+/// parameters, and canonicalizing it again changes nothing.
+pub fn link(bytes: &[u8]) {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    let Some(link) = dedup::canonical_link(text, Some(&SOURCE.url), &SOURCE.tracking) else {
+        return;
+    };
+    assert!(matches!(link.scheme(), "http" | "https"));
+    assert!(link.fragment().is_none());
+    assert!(!link.query_pairs().any(|(name, _)| name.starts_with("utm_")));
+    let again = dedup::canonical_link(link.as_str(), None, &SOURCE.tracking).expect("still a link");
+    assert_eq!(dedup::link_key(&again), dedup::link_key(&link));
+}
+
+/// Any text as content HTML: nothing executable survives sanitizing.
+pub fn sanitize(bytes: &[u8]) {
+    let html = String::from_utf8_lossy(bytes);
+    assert_safe_html(&normalize::sanitize(&html, &SOURCE.url));
+}
+
+/// Sanitized HTML: no executable element or URL in any tag, valid in XML, and
+/// a fixed point of the sanitizer (so nothing it would remove is left in it).
+/// Text may say anything: its `<` is escaped, so only real tags start with `<`.
+fn assert_safe_html(html: &str) {
+    let tags = html
+        .split('<')
+        .skip(1)
+        .map(|t| t.split('>').next().unwrap_or(t).to_ascii_lowercase());
+    for tag in tags {
+        for bad in ["script", "iframe", "style", "svg", "object", "embed"] {
+            assert!(!tag.starts_with(bad), "<{tag}> in {html}");
+        }
+        for bad in ["=\"javascript:", "=\"data:", "=\"vbscript:"] {
+            assert!(!tag.contains(bad), "{bad} in <{tag}> of {html}");
+        }
+    }
+    assert_eq!(crate::text::xml_safe(html), html);
+    // ammonia re-spaces style values it has already filtered; that is harmless.
+    let squeeze = |text: &str| text.split_whitespace().collect::<String>();
+    assert_eq!(
+        squeeze(&normalize::sanitize(html, &SOURCE.url)),
+        squeeze(html),
+        "sanitizing twice changed it"
+    );
+}
