@@ -79,7 +79,8 @@ fn textual(text: &str, timezone: Tz) -> Option<DateTime<Utc>> {
             let value: i32 = token.parse().ok()?;
             if token.len() <= 2 && day.is_none() {
                 day = Some(value as u32);
-            } else if year.is_none() {
+            } else if year.is_none() && matches!(token.len(), 2 | 4) {
+                // Two digits or four: a stored date must stay `YYYY-...`.
                 year = Some(match (token.len(), value) {
                     (2, v) if v < 70 => 2000 + v,
                     (2, v) => 1900 + v,
