@@ -8,7 +8,9 @@
 
 use std::sync::LazyLock;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc,
+};
 use chrono_tz::Tz;
 use regex::Regex;
 
@@ -18,7 +20,10 @@ pub fn parse_date(text: &str, timezone: Tz) -> Option<DateTime<Utc>> {
     if text.is_empty() {
         return None;
     }
-    numeric(text, timezone).or_else(|| textual(text, timezone))
+    numeric(text, timezone)
+        .or_else(|| textual(text, timezone))
+        // Only years the stored form `YYYY-MM-DDTHH:MM:SSZ` can hold.
+        .filter(|date| (1..=9999).contains(&date.year()))
 }
 
 /// Numeric forms: RFC 3339, ISO 8601 with a space or `/`, and the Chinese
