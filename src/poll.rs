@@ -68,11 +68,6 @@ impl Poller {
         })
     }
 
-    /// The per-host limits and holds, which the scheduler consults too.
-    pub fn hosts(&self) -> &HostGate {
-        &self.hosts
-    }
-
     /// Polls every source at once (within the limits) and returns their reports
     /// in the order given. Sources marked gone (HTTP 410) are left out.
     pub async fn poll_all(

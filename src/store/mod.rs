@@ -64,7 +64,6 @@ impl Outcome {
 #[derive(Debug, Clone, Default)]
 pub struct SourceState {
     pub id: i64,
-    pub url: String,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
     pub error_count: u32,
@@ -113,7 +112,6 @@ pub struct SourceSummary {
     pub active: bool,
     pub last_status: Option<String>,
     pub last_error: Option<String>,
-    pub last_polled: Option<String>,
     pub next_due: Option<String>,
     pub articles: i64,
 }
@@ -238,7 +236,6 @@ impl Store {
             .await?;
             states.push(SourceState {
                 id: row.get(0),
-                url: source.url.to_string(),
                 etag: row.get(1),
                 last_modified: row.get(2),
                 error_count: row.get::<i64, _>(3) as u32,
@@ -271,7 +268,7 @@ impl Store {
     /// Every source, configured ones first, for `tidings sources`.
     pub async fn list_sources(&self) -> Result<Vec<SourceSummary>, StoreError> {
         let rows = sqlx::query(
-            "SELECT name, url, channel, active, last_status, last_error, last_polled, next_due, articles
+            "SELECT name, url, channel, active, last_status, last_error, next_due, articles
                FROM source_overview ORDER BY active DESC, id",
         )
         .fetch_all(&self.readers)
@@ -285,9 +282,8 @@ impl Store {
                 active: r.get(3),
                 last_status: r.get(4),
                 last_error: r.get(5),
-                last_polled: r.get(6),
-                next_due: r.get(7),
-                articles: r.get(8),
+                next_due: r.get(6),
+                articles: r.get(7),
             })
             .collect())
     }
@@ -401,19 +397,20 @@ impl Store {
     /// shorter queries (common in Chinese: 央行, 股市) fall back to a scan.
     pub async fn search(&self, query: &str, limit: u32) -> Result<Vec<SearchHit>, StoreError> {
         let query = query.trim();
-        let sql = if query.chars().count() >= 3 {
-            "SELECT a.title, a.link, a.published FROM articles_fts f JOIN articles a ON a.id = f.rowid
-              WHERE articles_fts MATCH ?1 ORDER BY a.published DESC LIMIT ?2"
+        let (sql, bound) = if query.chars().count() >= 3 {
+            // Quoted, the query is one phrase: FTS5 operators in it are plain text.
+            (
+                "SELECT a.title, a.link, a.published FROM articles_fts f JOIN articles a ON a.id = f.rowid
+                  WHERE articles_fts MATCH ?1 ORDER BY a.published DESC LIMIT ?2",
+                format!("\"{}\"", query.replace('"', "\"\"")),
+            )
         } else {
-            "SELECT title, link, published FROM articles
-              WHERE instr(title, ?1) OR instr(summary, ?1) OR instr(content_html, ?1)
-              ORDER BY published DESC LIMIT ?2"
-        };
-        // Quoted, the query is one phrase: FTS5 operators in it are plain text.
-        let bound = if query.chars().count() >= 3 {
-            format!("\"{}\"", query.replace('"', "\"\""))
-        } else {
-            query.to_string()
+            (
+                "SELECT title, link, published FROM articles
+                  WHERE instr(title, ?1) OR instr(summary, ?1) OR instr(content_html, ?1)
+                  ORDER BY published DESC LIMIT ?2",
+                query.to_string(),
+            )
         };
         let rows = sqlx::query(sql)
             .bind(bound)
