@@ -301,16 +301,20 @@ impl Config {
         }
         let mut seen = HashSet::new();
         for source in &self.sources {
-            let at = line(source.written_url.span());
+            // Counted only for an error: counting lines for every source of a
+            // long config would cost time quadratic in its length.
+            let at = || line(source.written_url.span());
             if !seen.insert(source.url.as_str()) {
                 return Err(format!(
-                    "line {at}, key sources.url: {} is listed twice",
+                    "line {}, key sources.url: {} is listed twice",
+                    at(),
                     source.url
                 ));
             }
             if source.name.trim().is_empty() || source.category.trim().is_empty() {
                 return Err(format!(
-                    "line {at}: the source {} needs a name and a category",
+                    "line {}: the source {} needs a name and a category",
+                    at(),
                     source.url
                 ));
             }

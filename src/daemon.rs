@@ -55,10 +55,11 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         },
     );
     let server = tokio::spawn(std::future::IntoFuture::into_future(server));
-    let mut daemon = Daemon::start(config_path, config, store, feeds).await?;
+    let mut daemon = Daemon::start(config_path, config, store.clone(), feeds).await?;
     let result = daemon.run().await;
     let _ = stop.send(true);
     server.await??;
+    store.close().await;
     tracing::info!("stopped");
     result
 }

@@ -209,13 +209,17 @@ async fn poll(config: &Config) -> anyhow::Result<()> {
     let poller = Poller::new(Arc::new(config.clone()), store.clone(), hosts)?;
     let gone = states.iter().filter(|s| s.gone).count();
     let reports = poller.poll_all(&config.sources, &mut states).await?;
-    print_summary(&reports, gone, clock.elapsed());
     let changed = reports.iter().any(|r| r.counts.new + r.counts.updated > 0);
     if let (true, Some(dir)) = (changed, &config.output.dir) {
-        let feeds =
-            tidings::feeds::Feeds::new(store, config.output.entries, config.server.public_url());
+        let feeds = tidings::feeds::Feeds::new(
+            store.clone(),
+            config.output.entries,
+            config.server.public_url(),
+        );
         feeds.write_to(dir).await?;
     }
+    store.close().await;
+    print_summary(&reports, gone, clock.elapsed());
     Ok(())
 }
 

@@ -5,8 +5,9 @@
 //! the image found, and the content sanitized with ammonia so that nothing a
 //! feed sends can run in a reader's browser.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -17,7 +18,7 @@ use url::Url;
 use crate::article::{Article, FeedInfo, NormalizedFeed};
 use crate::dates;
 use crate::dedup::{self, TrackingParams};
-use crate::text::{collapse_whitespace, html_to_text, truncate_chars, xml_safe};
+use crate::text::{collapse_whitespace, html_text_prefix, html_to_text, truncate_chars, xml_safe};
 
 /// Characters kept in an article's plain-text summary.
 const SUMMARY_CHARS: usize = 200;
@@ -85,8 +86,8 @@ fn article(entry: &Entry, feed_link: Option<&Url>, source: &SourceContext) -> Ar
         .map(String::from)
         .or_else(|| entry.summary.as_ref().map(html_of))
         .unwrap_or_default();
-    let content_html = sanitize(&raw_html, &base);
-    let text = html_to_text(&content_html);
+    let content = cleaned(&raw_html, &base);
+    let text = &content.text;
     let summary_source = match (&entry.content, &entry.summary) {
         (Some(_), Some(summary)) => text_of(summary),
         _ => text.clone(),
@@ -94,7 +95,7 @@ fn article(entry: &Entry, feed_link: Option<&Url>, source: &SourceContext) -> Ar
 
     let title = match entry.title.as_ref().map(text_of) {
         Some(title) if !title.is_empty() => truncate_chars(&title, TITLE_CHARS),
-        _ => truncate_chars(&text, 40),
+        _ => truncate_chars(text, 40),
     };
     let author = entry
         .authors
@@ -103,7 +104,7 @@ fn article(entry: &Entry, feed_link: Option<&Url>, source: &SourceContext) -> Ar
         .map(author_name)
         .find(|name| !name.is_empty())
         .unwrap_or_else(|| source.name.clone());
-    let image = media_image(entry, &base).or_else(|| first_img(&content_html));
+    let image = media_image(entry, &base).or_else(|| content.image.clone());
 
     let key = match (&link, &guid) {
         (Some(link), _) => dedup::link_key(link),
@@ -124,7 +125,7 @@ fn article(entry: &Entry, feed_link: Option<&Url>, source: &SourceContext) -> Ar
         updated,
         categories: categories(entry, source),
         summary: truncate_chars(&summary_source, SUMMARY_CHARS),
-        content_html,
+        content_html: content.html.clone(),
         image,
         content_hash: String::new(),
     };
@@ -252,6 +253,50 @@ fn first_img(html: &str) -> Option<String> {
         .filter(|src| src.starts_with("http://") || src.starts_with("https://"))
 }
 
+/// Entry content once sanitized, with what the article takes from it.
+struct Cleaned {
+    html: String,
+    /// The start of the plain text: enough for the summary, or a title.
+    text: String,
+    /// The first `<img>`.
+    image: Option<String>,
+}
+
+/// Bytes of sanitized HTML remembered by [`cleaned`].
+const CLEANED_BYTES: u64 = 16 << 20;
+
+/// [`sanitize`] and what is read from its result, remembered by what went in:
+/// a story that several feeds carry, or that a changed feed sends again, is
+/// sanitized once. Sanitizing is the most expensive step of normalizing.
+fn cleaned(raw_html: &str, base: &Url) -> Arc<Cleaned> {
+    #[derive(Clone)]
+    struct BySize;
+    impl quick_cache::Weighter<blake3::Hash, Arc<Cleaned>> for BySize {
+        fn weight(&self, _: &blake3::Hash, cleaned: &Arc<Cleaned>) -> u64 {
+            cleaned.html.len() as u64 + 1
+        }
+    }
+    static MEMO: LazyLock<quick_cache::sync::Cache<blake3::Hash, Arc<Cleaned>, BySize>> =
+        LazyLock::new(|| quick_cache::sync::Cache::with_weighter(4096, CLEANED_BYTES, BySize));
+
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(base.as_str().as_bytes());
+    hasher.update(&[0]);
+    hasher.update(raw_html.as_bytes());
+    let clean = || {
+        let html = sanitize(raw_html, base);
+        Ok::<_, std::convert::Infallible>(Arc::new(Cleaned {
+            text: html_text_prefix(&html, SUMMARY_CHARS),
+            image: first_img(&html),
+            html,
+        }))
+    };
+    match MEMO.get_or_insert_with(&hasher.finalize(), clean) {
+        Ok(cleaned) => cleaned,
+        Err(never) => match never {},
+    }
+}
+
 /// Sanitizes content HTML: no script, style, frames, forms or event handlers,
 /// only http(s) and mailto URLs, relative URLs made absolute, and images that
 /// do not send a Referer (the source sites refuse hotlinks that do).
@@ -260,6 +305,10 @@ fn first_img(html: &str) -> Option<String> {
 /// HTML parser's work grows with the square of the depth, so a hostile feed
 /// could otherwise spend minutes of CPU in one entry.
 pub fn sanitize(html: &str, base: &Url) -> String {
+    thread_local! {
+        /// The rules are the same for every entry; only the base URL changes.
+        static RULES: RefCell<ammonia::Builder<'static>> = RefCell::new(sanitizer_rules());
+    }
     let flattened;
     let html = if nesting_depth(html) > MAX_HTML_DEPTH {
         flattened = format!("<p>{}</p>", html_escape::encode_text(&html_to_text(html)));
@@ -267,10 +316,18 @@ pub fn sanitize(html: &str, base: &Url) -> String {
     } else {
         html
     };
-    let mut builder = ammonia::Builder::default();
-    builder
+    let document = RULES.with_borrow_mut(|rules| {
+        rules
+            .url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone()))
+            .clean(html)
+    });
+    xml_safe(&document.to_string()).into_owned()
+}
+
+fn sanitizer_rules() -> ammonia::Builder<'static> {
+    let mut rules = ammonia::Builder::default();
+    rules
         .url_schemes(HashSet::from(["http", "https", "mailto"]))
-        .url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone()))
         .add_generic_attributes(["style"])
         .filter_style_properties(HashSet::from([
             "text-align",
@@ -281,7 +338,7 @@ pub fn sanitize(html: &str, base: &Url) -> String {
         ]))
         .add_tag_attributes("img", ["loading"])
         .set_tag_attribute_value("img", "referrerpolicy", "no-referrer");
-    xml_safe(&builder.clean(html).to_string()).into_owned()
+    rules
 }
 
 /// Deeper than real articles nest (they rarely pass 30).

@@ -7,10 +7,35 @@ use regex::Regex;
 /// Plain text of an HTML fragment: tags dropped, entities decoded, whitespace
 /// collapsed to single spaces, characters XML forbids removed.
 pub fn html_to_text(html: &str) -> String {
+    html_text_prefix(html, usize::MAX)
+}
+
+/// The start of [`html_to_text`]: it stops once the text is longer than
+/// `max_chars` characters, so a summary of a long article costs no more than
+/// the summary. Entities never span a tag, so each stretch between two tags is
+/// decoded on its own.
+pub fn html_text_prefix(html: &str, max_chars: usize) -> String {
     static TAG: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"(?s)<!--.*?-->|<[a-zA-Z/!][^>]*>").expect("valid tag regex"));
-    let without_tags = TAG.replace_all(html, " ");
-    collapse_whitespace(&html_escape::decode_html_entities(&without_tags))
+    let mut text = String::new();
+    let mut chars = 0;
+    for stretch in TAG.split(html) {
+        for word in html_escape::decode_html_entities(stretch)
+            .split(|c: char| c.is_whitespace() || c.is_control())
+            .filter(|w| !w.is_empty())
+        {
+            if chars > max_chars {
+                return text;
+            }
+            if !text.is_empty() {
+                text.push(' ');
+                chars += 1;
+            }
+            text.push_str(word);
+            chars += word.chars().count();
+        }
+    }
+    text
 }
 
 /// Single spaces between words, no leading or trailing space, no control characters.
@@ -62,6 +87,21 @@ mod tests {
             html_to_text("<p>证监会&nbsp;表示&amp;</p>\n<!-- x --><br/>  A &lt;b&gt;"),
             "证监会 表示& A <b>"
         );
+    }
+
+    #[test]
+    fn a_text_prefix_is_the_start_of_the_whole_text() {
+        let html = "<p>证监会&nbsp;表示</p><p>A &amp; B</p>".repeat(50);
+        let whole = html_to_text(&html);
+        for max_chars in [0, 1, 3, 10, 200] {
+            let prefix = html_text_prefix(&html, max_chars);
+            assert!(whole.starts_with(&prefix));
+            assert!(prefix.chars().count() > max_chars);
+            assert_eq!(
+                truncate_chars(&prefix, max_chars),
+                truncate_chars(&whole, max_chars)
+            );
+        }
     }
 
     #[test]

@@ -1,5 +1,10 @@
-//! Writing a poll's articles: a handful of multi-row statements per poll,
-//! however many entries the feed has.
+//! Writing the articles of a group of polls: decide in memory what happens to
+//! every entry, then write the whole group with a handful of statements.
+//!
+//! The writer is the one stage that cannot run on both cores, so it does as
+//! little as it can per row: one query learns what the database knows of every
+//! key in the group, and each table is then written with a few multi-row
+//! statements, however many polls and entries the group has.
 //!
 //! The rules are DESIGN.md's:
 //! - a new key is a new article;
@@ -10,7 +15,8 @@
 //!   different copies of one story do not overwrite each other on every poll);
 //! - an unchanged entry only moves `last_seen`.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
@@ -18,159 +24,209 @@ use super::{Counts, StoreError};
 use crate::article::Article;
 use crate::dates::to_db;
 
-/// Rows per multi-row statement: well under SQLite's limit of bound parameters.
-const CHUNK: usize = 64;
+/// One poll's share of a group: who delivered the articles, and when.
+pub(super) struct PollArticles<'a> {
+    pub source_id: i64,
+    /// The poll's start, as stored: when its articles were seen.
+    pub now: String,
+    pub articles: &'a [Article],
+}
 
-/// What the database knows of a key before this poll.
+/// Most values one statement binds (SQLite's `SQLITE_MAX_VARIABLE_NUMBER`).
+const MAX_BINDS: usize = 32_766;
+
+/// Splits `rows` so that no statement binds more than SQLite allows.
+pub(super) fn statements_for<T>(rows: &[T], binds_per_row: usize) -> std::slice::Chunks<'_, T> {
+    rows.chunks(MAX_BINDS / binds_per_row)
+}
+
+/// What the database (or an earlier poll of the group) knows of a key.
 struct Known {
     id: i64,
     published: String,
-    /// The hash this source last delivered, if it carried the article before.
-    delivered: Option<String>,
     /// The last category position in use.
     last_position: i64,
+    /// The hash each source that carries the article last delivered.
+    delivered: HashMap<i64, String>,
 }
 
-/// An article this poll writes links for: its id, when it was published and
-/// where its next category goes.
-struct Linked<'a> {
-    id: i64,
-    published: String,
-    next_position: i64,
-    article: &'a Article,
+/// Every row the group writes, in the order the statements run.
+#[derive(Default)]
+struct Plan<'a> {
+    fresh: Vec<(i64, &'a Article, String, &'a str)>,
+    changed: Vec<(i64, &'a Article, &'a str)>,
+    links: Vec<(i64, i64, &'a Article, &'a str)>,
+    categories: Vec<(i64, &'a str, i64, String)>,
+    seen: Vec<(i64, &'a str)>,
 }
 
-/// Stores one source's articles inside the poll's transaction.
+/// Stores the articles of every poll in `polls` inside the group's
+/// transaction, and returns what happened to each poll's entries.
 pub(super) async fn store_articles(
     tx: &mut SqliteConnection,
-    source_id: i64,
-    articles: &[Article],
-    now: &str,
-) -> Result<Counts, StoreError> {
-    let known = known_keys(tx, source_id, articles).await?;
-    let mut fresh = Vec::new();
-    let mut changed = Vec::new();
-    let mut joined = Vec::new();
-    let mut unchanged = Vec::new();
-    for article in articles {
-        match known.get(article.key.as_str()) {
-            None => fresh.push(article),
-            Some(k) if k.delivered.is_none() => joined.push((k, article)),
-            Some(k) if k.delivered.as_deref() == Some(article.content_hash.as_str()) => {
-                unchanged.push(k.id)
-            }
-            Some(k) => changed.push((k, article)),
-        }
-    }
-    let counts = Counts {
-        new: fresh.len() as u64,
-        updated: changed.len() as u64,
-        unchanged: (joined.len() + unchanged.len()) as u64,
-    };
+    polls: &[PollArticles<'_>],
+) -> Result<Vec<Counts>, StoreError> {
+    let mut known = known_keys(tx, polls).await?;
+    let first_new_id: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM articles")
+        .fetch_one(&mut *tx)
+        .await?;
+    let (plan, counts) = plan(polls, &mut known, first_new_id);
 
-    let mut linked = insert_articles(tx, &fresh, now).await?;
-    update_articles(tx, &changed, now).await?;
-    let existing = changed.iter().chain(&joined).map(|(k, article)| Linked {
-        id: k.id,
-        published: article
-            .published
-            .map(to_db)
-            .unwrap_or_else(|| k.published.clone()),
-        next_position: k.last_position + 1,
-        article,
-    });
-    linked.extend(existing);
-    link_sources(tx, source_id, &linked, now).await?;
-    add_categories(tx, &linked).await?;
-    // Category feeds read the publication time from their own index.
-    let changed_ids: Vec<i64> = changed.iter().map(|(k, _)| k.id).collect();
-    for_ids(tx, "UPDATE article_categories SET published = (SELECT published FROM articles WHERE id = article_id) WHERE article_id IN ", &changed_ids, None).await?;
-    // New and changed rows were written with this time; the rest only move it.
-    let seen: Vec<i64> = joined.iter().map(|(k, _)| k.id).chain(unchanged).collect();
-    for_ids(tx, "UPDATE articles SET last_seen = ", &seen, Some(now)).await?;
+    insert_articles(tx, &plan.fresh).await?;
+    update_articles(tx, &plan.changed).await?;
+    link_sources(tx, &plan.links).await?;
+    add_categories(tx, &plan.categories).await?;
+    let changed_ids: Vec<i64> = plan.changed.iter().map(|(id, ..)| *id).collect();
+    if !changed_ids.is_empty() {
+        // Category feeds read the publication time from their own index.
+        sqlx::query(
+            "UPDATE article_categories SET published = (SELECT published FROM articles WHERE id = article_id)
+              WHERE article_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(json(&changed_ids))
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !plan.seen.is_empty() {
+        sqlx::query(
+            "UPDATE articles SET last_seen = seen.value ->> 1
+               FROM json_each(?) AS seen WHERE articles.id = seen.value ->> 0",
+        )
+        .bind(json(&plan.seen))
+        .execute(&mut *tx)
+        .await?;
+    }
+    index_text(tx, first_new_id, &changed_ids).await?;
     Ok(counts)
 }
 
-/// Runs `prefix (ids...)`, or for `now`, `prefix now WHERE id IN (ids...)`.
-async fn for_ids(
-    tx: &mut SqliteConnection,
-    prefix: &str,
-    ids: &[i64],
-    now: Option<&str>,
-) -> Result<(), StoreError> {
-    for chunk in ids.chunks(CHUNK * 8) {
-        let mut query = QueryBuilder::<Sqlite>::new(prefix);
-        if let Some(now) = now {
-            query.push_bind(now.to_string()).push(" WHERE id IN ");
+/// Decides what happens to each entry, poll by poll in queue order, so a story
+/// that two polls of the group carry is new in the first and joined in the second.
+fn plan<'a>(
+    polls: &'a [PollArticles<'a>],
+    known: &mut HashMap<String, Known>,
+    first_new_id: i64,
+) -> (Plan<'a>, Vec<Counts>) {
+    let mut plan = Plan::default();
+    let mut counts = Vec::with_capacity(polls.len());
+    let mut next_id = first_new_id;
+    for poll in polls {
+        let now = poll.now.as_str();
+        let mut count = Counts::default();
+        for article in poll.articles {
+            let hash = &article.content_hash;
+            let entry = match known.entry(article.key.clone()) {
+                Entry::Occupied(entry) => {
+                    let entry = entry.into_mut();
+                    match entry.delivered.get(&poll.source_id) {
+                        Some(delivered) if delivered == hash => {
+                            count.unchanged += 1;
+                            plan.seen.push((entry.id, now));
+                            continue;
+                        }
+                        Some(_) => {
+                            count.updated += 1;
+                            plan.changed.push((entry.id, article, now));
+                            if let Some(published) = article.published {
+                                entry.published = to_db(published);
+                            }
+                        }
+                        // Joined: a story this source had not carried before.
+                        None => {
+                            count.unchanged += 1;
+                            plan.seen.push((entry.id, now));
+                        }
+                    }
+                    entry
+                }
+                Entry::Vacant(slot) => {
+                    let published = article.published.map(to_db).unwrap_or_else(|| now.into());
+                    plan.fresh.push((next_id, article, published.clone(), now));
+                    count.new += 1;
+                    next_id += 1;
+                    slot.insert(Known {
+                        id: next_id - 1,
+                        published,
+                        last_position: -1,
+                        delivered: HashMap::new(),
+                    })
+                }
+            };
+            entry.delivered.insert(poll.source_id, hash.clone());
+            plan.links.push((entry.id, poll.source_id, article, now));
+            for category in &article.categories {
+                entry.last_position += 1;
+                plan.categories.push((
+                    entry.id,
+                    category.as_str(),
+                    entry.last_position,
+                    entry.published.clone(),
+                ));
+            }
         }
-        push_list(&mut query, chunk.iter().copied());
-        query.build().execute(&mut *tx).await?;
+        counts.push(count);
     }
-    Ok(())
+    (plan, counts)
 }
 
-/// Appends `(?, ?, ...)` with one bound value each, for `IN`.
-fn push_list<T>(query: &mut QueryBuilder<Sqlite>, values: impl IntoIterator<Item = T>)
-where
-    T: for<'q> sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite> + 'static,
-{
-    query.push("(");
-    let mut list = query.separated(", ");
-    for value in values {
-        list.push_bind(value);
-    }
-    list.push_unseparated(")");
-}
-
+/// What the database knows of every key of the group, with what each source
+/// last delivered.
 async fn known_keys(
     tx: &mut SqliteConnection,
-    source_id: i64,
-    articles: &[Article],
+    polls: &[PollArticles<'_>],
 ) -> Result<HashMap<String, Known>, StoreError> {
-    let mut known = HashMap::new();
-    for chunk in articles.chunks(CHUNK * 8) {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT a.key, a.id, a.published, x.content_hash,
-                    (SELECT coalesce(max(position), -1) FROM article_categories c WHERE c.article_id = a.id)
-               FROM articles a
-               LEFT JOIN article_sources x ON x.article_id = a.id AND x.source_id = ",
-        );
-        query.push_bind(source_id).push(" WHERE a.key IN ");
-        push_list(&mut query, chunk.iter().map(|a| a.key.clone()));
-        for row in query.build().fetch_all(&mut *tx).await? {
-            let entry = Known {
-                id: row.get(1),
-                published: row.get(2),
-                delivered: row.get(3),
-                last_position: row.get(4),
-            };
-            known.insert(row.get(0), entry);
+    let keys: HashSet<&str> = polls
+        .iter()
+        .flat_map(|p| p.articles.iter().map(|a| a.key.as_str()))
+        .collect();
+    let mut known: HashMap<String, Known> = HashMap::with_capacity(keys.len());
+    if keys.is_empty() {
+        return Ok(known);
+    }
+    let rows = sqlx::query(
+        "SELECT a.key, a.id, a.published,
+                (SELECT coalesce(max(position), -1) FROM article_categories c WHERE c.article_id = a.id),
+                x.source_id, x.content_hash
+           FROM json_each(?) AS wanted
+           JOIN articles a ON a.key = wanted.value
+           LEFT JOIN article_sources x ON x.article_id = a.id",
+    )
+    .bind(json(&keys))
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in rows {
+        let entry = known.entry(row.get(0)).or_insert_with(|| Known {
+            id: row.get(1),
+            published: row.get(2),
+            last_position: row.get(3),
+            delivered: HashMap::new(),
+        });
+        if let Some(source_id) = row.get::<Option<i64>, _>(4) {
+            entry.delivered.insert(source_id, row.get(5));
         }
     }
     Ok(known)
 }
 
-/// Inserts new articles (an entry without a date is dated when first seen) and
-/// indexes their text.
-async fn insert_articles<'a>(
+/// Inserts new articles with the ids the plan gave them (an entry without a
+/// date is dated when first seen).
+async fn insert_articles(
     tx: &mut SqliteConnection,
-    articles: &[&'a Article],
-    now: &str,
-) -> Result<Vec<Linked<'a>>, StoreError> {
-    let mut linked = Vec::with_capacity(articles.len());
-    for chunk in articles.chunks(CHUNK) {
+    fresh: &[(i64, &Article, String, &str)],
+) -> Result<(), StoreError> {
+    for rows in statements_for(fresh, 14) {
         let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO articles (key, title, link, guid, author, published, updated, summary,
+            "INSERT INTO articles (id, key, title, link, guid, author, published, updated, summary,
                                    content_html, image, content_hash, first_seen, last_seen) ",
         );
-        query.push_values(chunk, |mut b, a| {
-            let published = a.published.map(to_db).unwrap_or_else(|| now.to_string());
-            b.push_bind(a.key.clone())
+        query.push_values(rows, |mut b, (id, a, published, now)| {
+            b.push_bind(*id)
+                .push_bind(a.key.clone())
                 .push_bind(a.title.clone())
                 .push_bind(a.link.clone())
                 .push_bind(a.guid.clone())
                 .push_bind(a.author.clone())
-                .push_bind(published)
+                .push_bind(published.clone())
                 .push_bind(a.updated.map(to_db))
                 .push_bind(a.summary.clone())
                 .push_bind(a.content_html.clone())
@@ -179,41 +235,25 @@ async fn insert_articles<'a>(
                 .push_bind(now.to_string())
                 .push_bind(now.to_string());
         });
-        query.push(" RETURNING id, published");
-        let rows = query.build().fetch_all(&mut *tx).await?;
-        // RETURNING gives the rows in the order of VALUES.
-        for (row, article) in rows.into_iter().zip(chunk) {
-            linked.push(Linked {
-                id: row.get(0),
-                published: row.get(1),
-                next_position: 0,
-                article,
-            });
-        }
+        query.build().persistent(false).execute(&mut *tx).await?;
     }
-    index_text(
-        tx,
-        &linked.iter().map(|l| (l.id, l.article)).collect::<Vec<_>>(),
-    )
-    .await?;
-    Ok(linked)
+    Ok(())
 }
 
 /// Rewrites articles whose feed changed them. `updated` moves to the entry's own
 /// updated time when the feed gives a newer one, else to now.
 async fn update_articles(
     tx: &mut SqliteConnection,
-    changed: &[(&Known, &Article)],
-    now: &str,
+    changed: &[(i64, &Article, &str)],
 ) -> Result<(), StoreError> {
-    for (known, a) in changed {
+    for (id, a, now) in changed {
         sqlx::query(
             "UPDATE articles SET title = ?2, link = ?3, author = ?4, published = coalesce(?5, published),
                     updated = CASE WHEN ?6 > coalesce(updated, '') THEN ?6 ELSE ?11 END,
                     summary = ?7, content_html = ?8, image = ?9, content_hash = ?10, last_seen = ?11
               WHERE id = ?1",
         )
-        .bind(known.id)
+        .bind(id)
         .bind(&a.title)
         .bind(&a.link)
         .bind(&a.author)
@@ -227,33 +267,30 @@ async fn update_articles(
         .execute(&mut *tx)
         .await?;
     }
-    let rows: Vec<(i64, &Article)> = changed.iter().map(|(k, a)| (k.id, *a)).collect();
-    index_text(tx, &rows).await
+    Ok(())
 }
 
-/// Records that this source carries each article in this version, with the id it gave it.
+/// Records that each source carries each article in this version, with the id it gave it.
 async fn link_sources(
     tx: &mut SqliteConnection,
-    source_id: i64,
-    linked: &[Linked<'_>],
-    now: &str,
+    links: &[(i64, i64, &Article, &str)],
 ) -> Result<(), StoreError> {
-    for chunk in linked.chunks(CHUNK) {
+    for rows in statements_for(links, 5) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO article_sources (article_id, source_id, guid, content_hash, first_seen) ",
         );
-        query.push_values(chunk, |mut b, l| {
-            b.push_bind(l.id)
-                .push_bind(source_id)
-                .push_bind(l.article.guid.clone())
-                .push_bind(l.article.content_hash.clone())
+        query.push_values(rows, |mut b, (id, source_id, article, now)| {
+            b.push_bind(*id)
+                .push_bind(*source_id)
+                .push_bind(article.guid.clone())
+                .push_bind(article.content_hash.clone())
                 .push_bind(now.to_string());
         });
         query.push(
             " ON CONFLICT (article_id, source_id) DO UPDATE
                  SET guid = excluded.guid, content_hash = excluded.content_hash",
         );
-        query.build().execute(&mut *tx).await?;
+        query.build().persistent(false).execute(&mut *tx).await?;
     }
     Ok(())
 }
@@ -261,44 +298,57 @@ async fn link_sources(
 /// Adds each article's categories after the ones it already has, keeping their order.
 async fn add_categories(
     tx: &mut SqliteConnection,
-    linked: &[Linked<'_>],
+    categories: &[(i64, &str, i64, String)],
 ) -> Result<(), StoreError> {
-    let rows: Vec<(&Linked, i64, &String)> = linked
-        .iter()
-        .flat_map(|l| {
-            (l.next_position..)
-                .zip(&l.article.categories)
-                .map(move |(position, c)| (l, position, c))
-        })
-        .collect();
-    for chunk in rows.chunks(CHUNK) {
+    for rows in statements_for(categories, 4) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT OR IGNORE INTO article_categories (article_id, category, position, published) ",
         );
-        query.push_values(chunk, |mut b, (l, position, category)| {
-            b.push_bind(l.id)
-                .push_bind((*category).clone())
+        query.push_values(rows, |mut b, (id, category, position, published)| {
+            b.push_bind(*id)
+                .push_bind(category.to_string())
                 .push_bind(*position)
-                .push_bind(l.published.clone());
+                .push_bind(published.clone());
         });
-        query.build().execute(&mut *tx).await?;
+        query.build().persistent(false).execute(&mut *tx).await?;
     }
     Ok(())
 }
 
 /// Puts the title and summary of new and changed articles in the search index
 /// (the whole text would make it several times larger and slower to write).
-async fn index_text(tx: &mut SqliteConnection, rows: &[(i64, &Article)]) -> Result<(), StoreError> {
-    for chunk in rows.chunks(CHUNK) {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT OR REPLACE INTO articles_fts (rowid, title, body) ",
-        );
-        query.push_values(chunk, |mut b, (id, a)| {
-            b.push_bind(*id)
-                .push_bind(a.title.clone())
-                .push_bind(a.summary.clone());
-        });
-        query.build().execute(&mut *tx).await?;
+///
+/// Runs last in the transaction, in two statements: FTS5 writes its pending
+/// terms to disk at the start of every later statement of the transaction, so
+/// indexing poll by poll cut the index into many small segments and merged them
+/// over and over. New articles are the ids from `first_new_id` on.
+async fn index_text(
+    tx: &mut SqliteConnection,
+    first_new_id: i64,
+    changed_ids: &[i64],
+) -> Result<(), StoreError> {
+    if !changed_ids.is_empty() {
+        sqlx::query(
+            "INSERT OR REPLACE INTO articles_fts (rowid, title, body)
+             SELECT id, title, summary FROM articles
+              WHERE id < ?1 AND id IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(first_new_id)
+        .bind(json(changed_ids))
+        .execute(&mut *tx)
+        .await?;
     }
+    sqlx::query(
+        "INSERT INTO articles_fts (rowid, title, body)
+         SELECT id, title, summary FROM articles WHERE id >= ?",
+    )
+    .bind(first_new_id)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
+}
+
+/// A list bound as one JSON value, for `json_each`: any length, one statement.
+fn json<T: serde::Serialize + ?Sized>(values: &T) -> String {
+    serde_json::to_string(values).expect("ids, keys and times are JSON")
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 mod ingest;
@@ -140,6 +140,8 @@ pub struct ArticleFilter<'a> {
 pub struct Store {
     writer: SqlitePool,
     readers: SqlitePool,
+    /// The connection the checkpoint task uses.
+    checkpoints: SqlitePool,
     polls: mpsc::Sender<PollWrite>,
 }
 
@@ -152,6 +154,21 @@ struct PollWrite {
 
 /// Most polls committed together.
 const GROUP_COMMIT: usize = 256;
+
+/// Tries at opening the database. Two processes that open a new database at
+/// once race to create it, and SQLite answers the loser "locked" or "table
+/// already exists"; each try sees what the other has committed by then.
+const OPEN_ATTEMPTS: u32 = 5;
+
+/// Wait before the second try at opening; it grows with each try.
+const OPEN_RETRY: Duration = Duration::from_millis(200);
+
+/// WAL pages at which the writer checkpoints by itself. The checkpoint task
+/// normally keeps the WAL far below this; it is the bound if that task falls behind.
+const WAL_LIMIT_PAGES: u32 = 65_536;
+
+/// Least time between two checkpoints, so a busy writer's WAL is copied in big steps.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// Page cache of the writer connection, in KiB: the indexes a poll touches stay in memory.
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
@@ -172,35 +189,53 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(
-                options
-                    .clone()
-                    .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
-                    .pragma("wal_autocheckpoint", "20000"),
-            )
-            .await
-            .map_err(open_error)?;
-        sqlx::migrate!("./migrations")
-            .run(&writer)
-            .await
-            .map_err(|source| StoreError::Migrate {
-                path: shown.clone(),
-                source,
-            })?;
+        let writer_options = options
+            .clone()
+            .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
+            .pragma("wal_autocheckpoint", WAL_LIMIT_PAGES.to_string())
+            .pragma("temp_store", "memory");
+        let mut attempt = 1;
+        let writer = loop {
+            match open_writer(&writer_options, &shown).await {
+                Ok(writer) => break writer,
+                Err(error) if attempt < OPEN_ATTEMPTS => {
+                    tracing::debug!("opening {shown}, attempt {attempt}: {error}");
+                    tokio::time::sleep(OPEN_RETRY * attempt).await;
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        };
         let readers = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options.read_only(true))
+            .connect_with(options.clone().read_only(true))
+            .await
+            .map_err(open_error)?;
+        let checkpoints = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
             .await
             .map_err(open_error)?;
         let (polls, queue) = mpsc::channel(GROUP_COMMIT);
-        tokio::spawn(commit_polls(writer.clone(), queue));
+        let (committed, commits) = mpsc::channel(1);
+        tokio::spawn(commit_polls(writer.clone(), queue, committed));
+        tokio::spawn(checkpoint(checkpoints.clone(), commits));
         Ok(Store {
             writer,
             readers,
+            checkpoints,
             polls,
         })
+    }
+
+    /// Closes the database: waits for writes in flight, then closes every
+    /// connection, the writer last, so SQLite copies the WAL into the database
+    /// file and removes it (a process that just exits leaves the WAL for the next
+    /// one to read).
+    pub async fn close(&self) {
+        self.readers.close().await;
+        self.checkpoints.close().await;
+        self.writer.close().await;
     }
 
     /// Makes the `sources` table match the config: new sources are added, changed
@@ -428,10 +463,37 @@ impl Store {
     }
 }
 
+/// Connects the writer and brings the schema up to date.
+async fn open_writer(
+    options: &SqliteConnectOptions,
+    shown: &str,
+) -> Result<SqlitePool, StoreError> {
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.clone())
+        .await
+        .map_err(|source| StoreError::Open {
+            path: shown.to_string(),
+            source,
+        })?;
+    sqlx::migrate!("./migrations")
+        .run(&writer)
+        .await
+        .map_err(|source| StoreError::Migrate {
+            path: shown.to_string(),
+            source,
+        })?;
+    Ok(writer)
+}
+
 /// The writer task: takes polls as they finish and commits every poll that is
 /// waiting in one transaction. If a group fails, its polls are retried one by
 /// one, so one bad poll never costs the others their write.
-async fn commit_polls(pool: SqlitePool, mut queue: mpsc::Receiver<PollWrite>) {
+async fn commit_polls(
+    pool: SqlitePool,
+    mut queue: mpsc::Receiver<PollWrite>,
+    committed: mpsc::Sender<()>,
+) {
     while let Some(first) = queue.recv().await {
         let mut group = vec![first];
         while group.len() < GROUP_COMMIT {
@@ -441,7 +503,10 @@ async fn commit_polls(pool: SqlitePool, mut queue: mpsc::Receiver<PollWrite>) {
             }
         }
         tracing::debug!("committing {} polls", group.len());
-        match write_group(&pool, &group).await {
+        let written = write_group(&pool, &group).await;
+        // Full means a checkpoint is already due.
+        let _ = committed.try_send(());
+        match written {
             Ok(counts) => {
                 for (write, counts) in group.into_iter().zip(counts) {
                     let _ = write.done.send(Ok(counts));
@@ -462,70 +527,106 @@ async fn commit_polls(pool: SqlitePool, mut queue: mpsc::Receiver<PollWrite>) {
     }
 }
 
+/// The checkpoint task: copies committed pages from the WAL into the database
+/// file on its own connection after commits, so the writer never stops for it
+/// (SQLite's own checkpoint runs inside the commit that crosses its threshold,
+/// and waits for the disk). PASSIVE never blocks the writer or readers.
+async fn checkpoint(pool: SqlitePool, mut commits: mpsc::Receiver<()>) {
+    while commits.recv().await.is_some() {
+        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            Ok(_) => {}
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(error) => tracing::warn!("checkpoint failed: {error}"),
+        }
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+    }
+}
+
 async fn write_group(pool: &SqlitePool, group: &[PollWrite]) -> Result<Vec<Counts>, StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let mut counts = Vec::with_capacity(group.len());
-    for write in group {
-        counts.push(write_poll(&mut tx, &write.record, write.feed.as_ref()).await?);
-    }
+    let polls: Vec<ingest::PollArticles> = group
+        .iter()
+        .map(|write| ingest::PollArticles {
+            source_id: write.record.source_id,
+            now: to_db(write.record.started_at),
+            articles: write.feed.as_ref().map_or(&[], |feed| &feed.articles),
+        })
+        .collect();
+    let counts = ingest::store_articles(&mut tx, &polls).await?;
+    update_sources(&mut tx, group).await?;
+    log_fetches(&mut tx, group, &counts).await?;
     tx.commit().await?;
     Ok(counts)
 }
 
-/// One poll's rows: its articles, the source's new state, a fetch-log row.
-async fn write_poll(
-    tx: &mut SqliteConnection,
-    record: &PollRecord,
-    feed: Option<&NormalizedFeed>,
-) -> Result<Counts, StoreError> {
-    let now = to_db(record.started_at);
-    let mut counts = Counts::default();
-    if let Some(feed) = feed {
-        counts = ingest::store_articles(tx, record.source_id, &feed.articles, &now).await?;
-        sqlx::query("UPDATE sources SET feed_title = ?2, feed_link = ?3 WHERE id = ?1")
-            .bind(record.source_id)
-            .bind(&feed.feed.title)
-            .bind(&feed.feed.link)
-            .execute(&mut *tx)
-            .await?;
+/// Each polled source's new state: what the fetch learned and when it is due next.
+async fn update_sources(tx: &mut SqliteConnection, group: &[PollWrite]) -> Result<(), StoreError> {
+    for writes in ingest::statements_for(group, 12) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "WITH poll (id, parsed, feed_title, feed_link, succeeded, etag, last_modified,
+                        polled, status, error, error_count, next_due) AS (",
+        );
+        query.push_values(writes, |mut b, write| {
+            let record = &write.record;
+            let feed = write.feed.as_ref().map(|feed| &feed.feed);
+            b.push_bind(record.source_id)
+                .push_bind(feed.is_some())
+                .push_bind(feed.and_then(|f| f.title.clone()))
+                .push_bind(feed.and_then(|f| f.link.clone()))
+                .push_bind(matches!(record.outcome, Outcome::Ok | Outcome::NotModified))
+                .push_bind(record.etag.clone())
+                .push_bind(record.last_modified.clone())
+                .push_bind(to_db(record.started_at))
+                .push_bind(record.outcome.as_str())
+                .push_bind(record.error.clone())
+                .push_bind(i64::from(record.error_count))
+                .push_bind(to_db(record.next_due));
+        });
+        query.push(
+            ") UPDATE sources SET
+                 feed_title = CASE WHEN poll.parsed THEN poll.feed_title ELSE sources.feed_title END,
+                 feed_link = CASE WHEN poll.parsed THEN poll.feed_link ELSE sources.feed_link END,
+                 etag = CASE WHEN poll.succeeded THEN poll.etag ELSE sources.etag END,
+                 last_modified = CASE WHEN poll.succeeded THEN poll.last_modified ELSE sources.last_modified END,
+                 last_polled = poll.polled,
+                 last_success = CASE WHEN poll.succeeded THEN poll.polled ELSE sources.last_success END,
+                 last_status = poll.status, last_error = poll.error,
+                 error_count = poll.error_count, next_due = poll.next_due
+               FROM poll WHERE sources.id = poll.id",
+        );
+        query.build().persistent(false).execute(&mut *tx).await?;
     }
-    let succeeded = matches!(record.outcome, Outcome::Ok | Outcome::NotModified);
-    sqlx::query(
-        "UPDATE sources SET
-            etag = CASE WHEN ?2 THEN ?3 ELSE etag END,
-            last_modified = CASE WHEN ?2 THEN ?4 ELSE last_modified END,
-            last_polled = ?5,
-            last_success = CASE WHEN ?2 THEN ?5 ELSE last_success END,
-            last_status = ?6, last_error = ?7, error_count = ?8, next_due = ?9
-         WHERE id = ?1",
-    )
-    .bind(record.source_id)
-    .bind(succeeded)
-    .bind(&record.etag)
-    .bind(&record.last_modified)
-    .bind(&now)
-    .bind(record.outcome.as_str())
-    .bind(&record.error)
-    .bind(record.error_count as i64)
-    .bind(to_db(record.next_due))
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO fetch_log (source_id, started_at, duration_ms, outcome, http_status, bytes,
-                                new_articles, updated_articles, unchanged_articles, error)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(record.source_id)
-    .bind(&now)
-    .bind(record.duration.as_millis() as i64)
-    .bind(record.outcome.as_str())
-    .bind(record.http_status.map(i64::from))
-    .bind(record.bytes as i64)
-    .bind(counts.new as i64)
-    .bind(counts.updated as i64)
-    .bind(counts.unchanged as i64)
-    .bind(&record.error)
-    .execute(&mut *tx)
-    .await?;
-    Ok(counts)
+    Ok(())
+}
+
+/// A fetch-log row per poll.
+async fn log_fetches(
+    tx: &mut SqliteConnection,
+    group: &[PollWrite],
+    counts: &[Counts],
+) -> Result<(), StoreError> {
+    let rows: Vec<(&PollRecord, &Counts)> = group.iter().map(|w| &w.record).zip(counts).collect();
+    for rows in ingest::statements_for(&rows, 10) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO fetch_log (source_id, started_at, duration_ms, outcome, http_status, bytes,
+                                    new_articles, updated_articles, unchanged_articles, error) ",
+        );
+        query.push_values(rows, |mut b, (record, counts)| {
+            b.push_bind(record.source_id)
+                .push_bind(to_db(record.started_at))
+                .push_bind(record.duration.as_millis() as i64)
+                .push_bind(record.outcome.as_str())
+                .push_bind(record.http_status.map(i64::from))
+                .push_bind(record.bytes as i64)
+                .push_bind(counts.new as i64)
+                .push_bind(counts.updated as i64)
+                .push_bind(counts.unchanged as i64)
+                .push_bind(record.error.clone());
+        });
+        query.build().persistent(false).execute(&mut *tx).await?;
+    }
+    Ok(())
 }
