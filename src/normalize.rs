@@ -263,7 +263,7 @@ struct Cleaned {
 }
 
 /// Bytes of sanitized HTML remembered by [`cleaned`].
-const CLEANED_BYTES: u64 = 16 << 20;
+const CLEANED_BYTES: u64 = 4 << 20;
 
 /// [`sanitize`] and what is read from its result, remembered by what went in:
 /// a story that several feeds carry, or that a changed feed sends again, is

@@ -32,13 +32,10 @@ pub(super) struct PollArticles<'a> {
     pub articles: &'a [Article],
 }
 
-/// Most values one statement binds (SQLite's `SQLITE_MAX_VARIABLE_NUMBER`).
-const MAX_BINDS: usize = 32_766;
-
-/// Splits `rows` so that no statement binds more than SQLite allows.
-pub(super) fn statements_for<T>(rows: &[T], binds_per_row: usize) -> std::slice::Chunks<'_, T> {
-    rows.chunks(MAX_BINDS / binds_per_row)
-}
+/// Rows one multi-row statement writes: each statement holds a copy of its
+/// values, and a few hundred rows already make the per-statement cost small.
+/// At 14 values a row this is far below SQLite's limit of bound values.
+pub(super) const ROWS_PER_STATEMENT: usize = 256;
 
 /// What the database (or an earlier poll of the group) knows of a key.
 struct Known {
@@ -214,7 +211,7 @@ async fn insert_articles(
     tx: &mut SqliteConnection,
     fresh: &[(i64, &Article, String, &str)],
 ) -> Result<(), StoreError> {
-    for rows in statements_for(fresh, 14) {
+    for rows in fresh.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO articles (id, key, title, link, guid, author, published, updated, summary,
                                    content_html, image, content_hash, first_seen, last_seen) ",
@@ -275,7 +272,7 @@ async fn link_sources(
     tx: &mut SqliteConnection,
     links: &[(i64, i64, &Article, &str)],
 ) -> Result<(), StoreError> {
-    for rows in statements_for(links, 5) {
+    for rows in links.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO article_sources (article_id, source_id, guid, content_hash, first_seen) ",
         );
@@ -300,7 +297,7 @@ async fn add_categories(
     tx: &mut SqliteConnection,
     categories: &[(i64, &str, i64, String)],
 ) -> Result<(), StoreError> {
-    for rows in statements_for(categories, 4) {
+    for rows in categories.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT OR IGNORE INTO article_categories (article_id, category, position, published) ",
         );

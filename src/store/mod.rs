@@ -564,7 +564,7 @@ async fn write_group(pool: &SqlitePool, group: &[PollWrite]) -> Result<Vec<Count
 
 /// Each polled source's new state: what the fetch learned and when it is due next.
 async fn update_sources(tx: &mut SqliteConnection, group: &[PollWrite]) -> Result<(), StoreError> {
-    for writes in ingest::statements_for(group, 12) {
+    for writes in group.chunks(ingest::ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "WITH poll (id, parsed, feed_title, feed_link, succeeded, etag, last_modified,
                         polled, status, error, error_count, next_due) AS (",
@@ -609,7 +609,7 @@ async fn log_fetches(
     counts: &[Counts],
 ) -> Result<(), StoreError> {
     let rows: Vec<(&PollRecord, &Counts)> = group.iter().map(|w| &w.record).zip(counts).collect();
-    for rows in ingest::statements_for(&rows, 10) {
+    for rows in rows.chunks(ingest::ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO fetch_log (source_id, started_at, duration_ms, outcome, http_status, bytes,
                                     new_articles, updated_articles, unchanged_articles, error) ",
