@@ -42,14 +42,23 @@ pub struct Config {
 pub struct Storage {
     #[serde(default = "default_database")]
     pub database: PathBuf,
+    /// How long to wait for another process that holds the database before
+    /// reporting it locked.
+    #[serde(with = "humantime_serde", default = "default_busy_timeout")]
+    pub busy_timeout: Duration,
 }
 
 impl Default for Storage {
     fn default() -> Self {
         Self {
             database: default_database(),
+            busy_timeout: default_busy_timeout(),
         }
     }
+}
+
+fn default_busy_timeout() -> Duration {
+    Duration::from_secs(10)
 }
 
 fn default_database() -> PathBuf {
@@ -70,6 +79,8 @@ pub struct PollDefaults {
     pub timeout: Duration,
     /// Largest feed body accepted, after decompression.
     pub max_body_bytes: u64,
+    /// Most entries a feed may have: more is a flood, refused before parsing.
+    pub max_entries: usize,
     pub max_redirects: usize,
     pub user_agent: String,
     #[serde(deserialize_with = "timezone")]
@@ -86,6 +97,7 @@ impl Default for PollDefaults {
             per_host: 2,
             timeout: Duration::from_secs(30),
             max_body_bytes: 16 * 1024 * 1024,
+            max_entries: 5_000,
             max_redirects: 5,
             user_agent: concat!(
                 "tidings/",
@@ -291,6 +303,7 @@ impl Config {
         let positive = [
             ("poll.concurrency", self.poll.concurrency),
             ("poll.per_host", self.poll.per_host),
+            ("poll.max_entries", self.poll.max_entries),
             ("output.entries", self.output.entries),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {

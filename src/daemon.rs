@@ -33,7 +33,7 @@ const STORE_RETRY: Duration = Duration::from_secs(60);
 /// Runs the daemon until SIGTERM or Ctrl-C.
 pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let config = Config::load(config_path)?;
-    let store = Store::open(&config.storage.database).await?;
+    let store = Store::open(&config.storage).await?;
     let feeds = Arc::new(Feeds::new(
         store.clone(),
         config.output.entries,

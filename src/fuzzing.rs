@@ -29,6 +29,7 @@ pub fn feed(bytes: &[u8]) {
         forced_encoding: None,
         http_charset: None,
         timezone: chrono_tz::Asia::Shanghai,
+        max_entries: usize::MAX,
     };
     let Ok(feed) = parse::parse(bytes, hints) else {
         return;

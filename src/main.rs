@@ -159,7 +159,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .with_context(|| format!("--since {text}: not a date"))
                 })
                 .transpose()?;
-            let store = Store::open(&config.storage.database).await?;
+            let store = Store::open(&config.storage).await?;
             let filter = tidings::store::ArticleFilter {
                 label: category.as_deref(),
                 since,
@@ -177,7 +177,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Search { query, limit } => {
             let config = Config::load(&cli.config)?;
-            let store = Store::open(&config.storage.database).await?;
+            let store = Store::open(&config.storage).await?;
             for hit in store.search(&query, limit).await? {
                 println!(
                     "{}  {}  {}",
@@ -203,7 +203,7 @@ fn config_or_defaults(path: &Path) -> anyhow::Result<Config> {
 
 async fn poll(config: &Config) -> anyhow::Result<()> {
     let clock = Instant::now();
-    let store = Store::open(&config.storage.database).await?;
+    let store = Store::open(&config.storage).await?;
     let mut states = store.sync_sources(&config.sources).await?;
     let hosts = tidings::schedule::HostGate::new(config.poll.per_host);
     let poller = Poller::new(Arc::new(config.clone()), store.clone(), hosts)?;
@@ -295,6 +295,7 @@ async fn parse_command(config: &Config, source: ParseSource, feed: &str) -> anyh
         forced_encoding: source.encoding,
         http_charset: charset.as_deref(),
         timezone: source.timezone,
+        max_entries: config.poll.max_entries,
     };
     let parsed = parse::parse(&bytes, hints)?;
     let name = source.name.unwrap_or_else(|| {
@@ -319,7 +320,7 @@ async fn parse_command(config: &Config, source: ParseSource, feed: &str) -> anyh
 }
 
 async fn sources(config: &Config) -> anyhow::Result<()> {
-    let store = Store::open(&config.storage.database).await?;
+    let store = Store::open(&config.storage).await?;
     store.sync_sources(&config.sources).await?;
     println!(
         "{:<13} {:>8}  {:<20}  {:<24}  URL / LAST ERROR",

@@ -24,6 +24,10 @@ use crate::text::{collapse_whitespace, html_text_prefix, html_to_text, truncate_
 const SUMMARY_CHARS: usize = 200;
 /// Characters kept of a title: a headline, not a document.
 const TITLE_CHARS: usize = 500;
+/// Bytes of an entry's content that are read: a long article is a few tens of
+/// kilobytes, and sanitizing costs time and memory in proportion to its input.
+/// The parser closes whatever the cut leaves open.
+const MAX_CONTENT_BYTES: usize = 1 << 20;
 
 /// What the source contributes to each of its articles.
 #[derive(Debug, Clone)]
@@ -86,7 +90,8 @@ fn article(entry: &Entry, feed_link: Option<&Url>, source: &SourceContext) -> Ar
         .map(String::from)
         .or_else(|| entry.summary.as_ref().map(html_of))
         .unwrap_or_default();
-    let content = cleaned(&raw_html, &base);
+    let raw_html = &raw_html[..raw_html.floor_char_boundary(MAX_CONTENT_BYTES)];
+    let content = cleaned(raw_html, &base);
     let text = &content.text;
     let summary_source = match (&entry.content, &entry.summary) {
         (Some(_), Some(summary)) => text_of(summary),
@@ -402,6 +407,7 @@ mod tests {
             forced_encoding: None,
             http_charset: None,
             timezone: chrono_tz::Asia::Shanghai,
+            max_entries: 100,
         };
         normalize(&parse(xml.as_bytes(), hints).unwrap(), &source()).articles
     }

@@ -10,10 +10,14 @@ use encoding_rs::Encoding;
 use crate::charset;
 use crate::dates;
 
-/// Why a body is not a feed. The message is shown to the user as the source's error.
+/// Why a body was not read. The message is shown to the user as the source's error.
 #[derive(Debug, thiserror::Error)]
-#[error("not a feed: {0}")]
-pub struct ParseError(String);
+pub enum ParseError {
+    #[error("not a feed: {0}")]
+    NotAFeed(String),
+    #[error("the feed has {found} entries, more than max_entries ({limit})")]
+    TooManyEntries { found: usize, limit: usize },
+}
 
 /// How to read one body: what the source and the HTTP response say about it.
 #[derive(Debug, Clone, Copy)]
@@ -24,19 +28,50 @@ pub struct ParseHints<'a> {
     pub http_charset: Option<&'a str>,
     /// The zone of dates that carry none.
     pub timezone: Tz,
+    /// Most entries a feed may have.
+    pub max_entries: usize,
 }
 
 /// Parses a feed body. Entries whose feed gave no id come back with an empty id,
 /// so that identity never rests on an id feed-rs made up.
 pub fn parse(bytes: &[u8], hints: ParseHints<'_>) -> Result<feed_rs::model::Feed, ParseError> {
     let (text, _) = charset::decode(bytes, hints.forced_encoding, hints.http_charset);
+    let too_many = |found| ParseError::TooManyEntries {
+        found,
+        limit: hints.max_entries,
+    };
+    // Counted before parsing, so a flood of entries is refused before it is in memory.
+    let tags = entry_tags(&text);
+    if tags > hints.max_entries {
+        return Err(too_many(tags));
+    }
     let timezone = hints.timezone;
-    feed_rs::parser::Builder::new()
+    let feed = feed_rs::parser::Builder::new()
         .timestamp_parser(move |text| dates::parse_date(text, timezone))
         .id_generator(|_, _, _| String::new())
         .build()
         .parse(text.as_bytes())
-        .map_err(|e| ParseError(e.to_string()))
+        .map_err(|e| ParseError::NotAFeed(e.to_string()))?;
+    // JSON Feed items, and XML entries written with a namespace prefix.
+    if feed.entries.len() > hints.max_entries {
+        return Err(too_many(feed.entries.len()));
+    }
+    Ok(feed)
+}
+
+/// How many `<item>` and `<entry>` start tags the text has (not `<items>`).
+fn entry_tags(text: &str) -> usize {
+    ["<item", "<entry"]
+        .iter()
+        .map(|tag| {
+            text.match_indices(tag)
+                .filter(|(at, _)| {
+                    text[at + tag.len()..]
+                        .starts_with(|c: char| c == '>' || c == '/' || c.is_ascii_whitespace())
+                })
+                .count()
+        })
+        .sum()
 }
 
 #[cfg(test)]
@@ -48,6 +83,7 @@ mod tests {
             forced_encoding: None,
             http_charset: None,
             timezone: chrono_tz::Asia::Shanghai,
+            max_entries: 3,
         }
     }
 
@@ -72,6 +108,28 @@ mod tests {
     fn missing_ids_stay_missing() {
         let rss = r#"<rss version="2.0"><channel><item><title>a</title><link>https://a.example/1</link></item></channel></rss>"#;
         assert_eq!(parse(rss.as_bytes(), hints()).unwrap().entries[0].id, "");
+    }
+
+    #[test]
+    fn a_flood_of_entries_is_refused_before_parsing() {
+        let item = "<item><title>a</title></item>";
+        let rss = |n| {
+            format!(
+                "<rss version=\"2.0\"><channel><items/>{}</channel></rss>",
+                item.repeat(n)
+            )
+        };
+        assert_eq!(parse(rss(3).as_bytes(), hints()).unwrap().entries.len(), 3);
+        let err = parse(rss(4).as_bytes(), hints()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the feed has 4 entries, more than max_entries (3)"
+        );
+        let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[{"id":"1"},{"id":"2"},{"id":"3"},{"id":"4"}]}"#;
+        assert!(matches!(
+            parse(json.as_bytes(), hints()),
+            Err(ParseError::TooManyEntries { found: 4, limit: 3 })
+        ));
     }
 
     #[test]

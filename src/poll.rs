@@ -260,12 +260,14 @@ impl Poller {
             now,
         };
         let forced_encoding = source.encoding;
+        let max_entries = self.config.poll.max_entries;
         // Parsing and sanitizing are CPU work: keep them off the async workers.
         let parsed = tokio::task::spawn_blocking(move || {
             let hints = ParseHints {
                 forced_encoding,
                 http_charset: charset.as_deref(),
                 timezone: context.timezone,
+                max_entries,
             };
             parse::parse(&bytes, hints).map(|feed| normalize::normalize(&feed, &context))
         })

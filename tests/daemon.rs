@@ -207,3 +207,47 @@ async fn a_gone_feed_is_not_polled_until_its_config_changes() {
     app.poll().await;
     assert_eq!(server.hits("/gone.xml"), 2);
 }
+
+#[tokio::test]
+async fn a_storm_of_server_errors_backs_off_and_spares_the_other_sources() {
+    let server = FeedServer::start().await;
+    let stormy: Vec<String> = (0..12).map(|i| format!("/storm{i}.xml")).collect();
+    for (i, path) in stormy.iter().enumerate() {
+        server.set(path, Reply::status([500, 502, 503, 504][i % 4], "down"));
+    }
+    server.set("/calm.xml", feed(0));
+    let mut intervals: Vec<(&str, &str)> = stormy.iter().map(|p| (p.as_str(), "1s")).collect();
+    intervals.push(("/calm.xml", "1s"));
+    let (app, listen) = listening("", &sources_with_interval(&server, &intervals));
+    let daemon = Daemon::start(&app, &listen).await;
+
+    eventually(
+        20,
+        "every stormy source failing three times in a row",
+        || app.count("SELECT count(*) FROM sources WHERE error_count >= 3") == 12,
+    )
+    .await;
+    // The calm source keeps its 1 s rhythm; the stormy ones wait longer after
+    // each failure, so they are asked far less often.
+    let calm = server.hits("/calm.xml");
+    for path in &stormy {
+        let hits = server.hits(path);
+        assert!(hits < calm, "{path}: {hits} attempts, the calm feed {calm}");
+    }
+    assert_eq!(app.count("SELECT count(*) FROM articles"), 1);
+    let shown = app.strings("SELECT last_error FROM sources WHERE error_count > 0 ORDER BY id");
+    for (error, status) in shown.iter().zip([500, 502, 503, 504].iter().cycle()) {
+        assert!(error.contains(&format!("HTTP {status}")), "{shown:?}");
+    }
+
+    // The storm passes: every source recovers on its next attempt.
+    for (i, path) in stormy.iter().enumerate() {
+        server.set(path, feed(i + 1));
+    }
+    eventually(60, "every source polled successfully", || {
+        app.count("SELECT count(*) FROM sources WHERE error_count = 0") == 13
+    })
+    .await;
+    assert_eq!(app.count("SELECT count(*) FROM articles"), 13);
+    assert!(daemon.stop().await.success());
+}

@@ -200,3 +200,169 @@ async fn the_server_survives_bursts_huge_headers_and_unknown_paths() {
     );
     assert!(daemon.stop().await.success());
 }
+
+/// A feed of `n` stories, numbered from 1, each with a paragraph of text.
+fn numbered_feed(n: usize) -> Reply {
+    let text = "证券时报讯，".repeat(200);
+    let items: Vec<(String, String, String)> = (1..=n)
+        .map(|i| {
+            (
+                format!("第{i}条"),
+                format!("https://a.example/n/{i}"),
+                format!("<p>{text}{i}</p>"),
+            )
+        })
+        .collect();
+    let items: Vec<(&str, &str, &str, &str)> = items
+        .iter()
+        .map(|(title, link, body)| {
+            (
+                title.as_str(),
+                link.as_str(),
+                "2022-01-26 15:54:00",
+                body.as_str(),
+            )
+        })
+        .collect();
+    Reply::feed(rss("编号", &items))
+}
+
+/// Runs `program` (tidings, or a command that runs tidings) with `args` and
+/// this instance's config.
+async fn run_as(program: &[&str], app: &Instance, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(program[0])
+        .args(&program[1..])
+        .args(args)
+        .arg("--config")
+        .arg(app.config())
+        .env("RUST_LOG", "tidings=warn")
+        .output()
+        .await
+        .unwrap()
+}
+
+/// What a database fault must leave: a sound file with every story stored once.
+fn assert_sound(app: &Instance, stories: i64) {
+    assert_eq!(app.strings("PRAGMA integrity_check"), ["ok"]);
+    assert_eq!(app.count("SELECT count(*) FROM articles"), stories);
+    assert_eq!(
+        app.count("SELECT count(DISTINCT key) FROM articles"),
+        stories
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_database_is_a_clear_error_and_nothing_is_lost() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let server = FeedServer::start().await;
+    server.set("/n.xml", numbered_feed(3));
+    let app = Instance::new(
+        "",
+        &[Source::new("编号", server.url("/n.xml"), "金融", "要闻")],
+    );
+    app.poll().await;
+
+    // Root writes any file whatever its mode, so as root the poll runs as
+    // nobody, from a copy of the binary that nobody may run.
+    let as_root = std::fs::metadata(app.dir.path()).unwrap().uid() == 0;
+    let binary = app.dir.path().join("tidings");
+    std::fs::copy(env!("CARGO_BIN_EXE_tidings"), &binary).unwrap();
+    let binary = binary.to_str().unwrap();
+    let nobody = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--",
+        binary,
+    ];
+    let program: &[&str] = if as_root { &nobody } else { &[binary] };
+    let mode = |path: &Path, mode| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    mode(app.dir.path(), 0o555);
+    mode(&app.database(), 0o444);
+    server.set("/n.xml", numbered_feed(5));
+    let out = run_as(program, &app, &["poll"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("tidings.db"), "{stderr}");
+    assert!(
+        stderr.contains("readonly") || stderr.contains("unable to open"),
+        "{stderr}"
+    );
+    assert_sound(&app, 3);
+
+    // Writable again: the next poll brings the database up to date.
+    mode(app.dir.path(), 0o755);
+    mode(&app.database(), 0o644);
+    app.poll().await;
+    assert_sound(&app, 5);
+}
+
+#[tokio::test]
+async fn a_database_locked_by_another_process_is_a_clear_error_until_it_is_released() {
+    let server = FeedServer::start().await;
+    server.set("/n.xml", numbered_feed(3));
+    let app = Instance::raw(&format!(
+        "[storage]\ndatabase = \"tidings.db\"\nbusy_timeout = \"300ms\"\n\n\
+         [[sources]]\nname = \"编号\"\nurl = \"{}\"\ncategory = \"金融\"\n",
+        server.url("/n.xml")
+    ));
+    app.poll().await;
+    server.set("/n.xml", numbered_feed(5));
+
+    let holder = app.db();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let out = app.run(&["poll"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("database is locked"), "{stderr}");
+    // Readers are never locked out, and see the last committed state.
+    assert_eq!(app.count("SELECT count(*) FROM articles"), 3);
+    let search = app.run(&["search", "第2条"]).await;
+    assert!(
+        String::from_utf8_lossy(&search.stdout).contains("https://a.example/n/2"),
+        "{}",
+        String::from_utf8_lossy(&search.stderr)
+    );
+    holder.execute_batch("ROLLBACK").unwrap();
+    drop(holder);
+
+    app.poll().await;
+    assert_sound(&app, 5);
+}
+
+#[tokio::test]
+async fn a_full_disk_fails_the_write_and_the_next_poll_completes_it() {
+    let server = FeedServer::start().await;
+    server.set("/n.xml", numbered_feed(3));
+    let app = Instance::new(
+        "",
+        &[Source::new("编号", server.url("/n.xml"), "金融", "要闻")],
+    );
+    app.poll().await;
+    server.set("/n.xml", numbered_feed(400));
+
+    // No file may grow past 64 KiB beyond the database's size now: the disk is
+    // full for this process. SIGXFSZ is ignored, so writes fail with EFBIG.
+    let limit = std::fs::metadata(app.database()).unwrap().len() + 65536;
+    let fsize = format!("--fsize={limit}");
+    let program = [
+        "sh",
+        "-c",
+        "trap '' XFSZ; exec prlimit \"$0\" -- \"$@\"",
+        &fsize,
+        env!("CARGO_BIN_EXE_tidings"),
+    ];
+    let out = run_as(&program, &app, &["poll"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("disk"), "{stderr}");
+    assert_sound(&app, 3);
+
+    // Space again: the same poll stores everything, once.
+    app.poll().await;
+    assert_sound(&app, 400);
+    assert_eq!(app.count("SELECT count(*) FROM article_sources"), 400);
+}

@@ -333,3 +333,61 @@ async fn hostile_values_are_tamed() {
         ["0001-01-01T00:00:00Z"]
     );
 }
+
+#[tokio::test]
+async fn floods_of_entries_and_giant_entries_stay_within_bounds() {
+    let server = FeedServer::start().await;
+    // 100,000 entries in 7 MB: under the body limit, over the entry limit.
+    let flood: String = (0..100_000)
+        .map(|i| format!("<item><title>条目{i}</title><link>https://a.example/f/{i}</link></item>"))
+        .collect();
+    server.set(
+        "/flood.xml",
+        Reply::feed(format!(
+            "<rss version=\"2.0\"><channel><title>洪水</title>{flood}</channel></rss>"
+        )),
+    );
+    // One entry of 50 MB.
+    let giant = rss(
+        "巨",
+        &[(
+            "巨大",
+            "https://a.example/giant",
+            "2022-01-26 15:54:00",
+            &format!("<p>{}</p>", "证券时报".repeat((50 << 20) / 12 + 1)),
+        )],
+    );
+    assert!(giant.len() > 50 << 20);
+    server.set("/giant.xml", Reply::feed(giant));
+    let (_app, errors) = poll_beside(
+        &server,
+        "",
+        vec![
+            Source::new("洪水", server.url("/flood.xml"), "金融", "要闻"),
+            Source::new("巨", server.url("/giant.xml"), "金融", "要闻"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        errors,
+        [
+            "the feed has 100000 entries, more than max_entries (5000)",
+            "body larger than the limit of 16777216 bytes",
+        ]
+    );
+
+    // A user who raises the body limit gets the giant entry, its content cut at
+    // one megabyte before sanitizing.
+    let app = Instance::new(
+        "[poll]\nmax_body_bytes = 67108864",
+        &[Source::new("巨", server.url("/giant.xml"), "金融", "要闻")],
+    );
+    let summary = app.poll().await;
+    assert_eq!(
+        app.strings("SELECT title FROM articles"),
+        ["巨大"],
+        "{summary}"
+    );
+    let stored = app.count("SELECT length(CAST(content_html AS BLOB)) FROM articles");
+    assert!((1 << 19..=(1 << 20) + 64).contains(&stored), "{stored}");
+}

@@ -9,7 +9,6 @@
 //! transaction (group commit), which makes a cold poll of a thousand feeds a
 //! few dozen commits instead of a thousand.
 
-use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -21,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 mod ingest;
 
 use crate::article::{NormalizedFeed, Origin, StoredArticle};
-use crate::config::SourceConfig;
+use crate::config::{SourceConfig, Storage};
 use crate::dates::{from_db, to_db};
 
 /// The database could not be opened or written.
@@ -175,7 +174,8 @@ const WRITER_CACHE_KIB: i64 = 32 * 1024;
 
 impl Store {
     /// Opens (creating if needed) and migrates the database.
-    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+    pub async fn open(storage: &Storage) -> Result<Store, StoreError> {
+        let path = &storage.database;
         let shown = path.display().to_string();
         let open_error = |source| StoreError::Open {
             path: shown.clone(),
@@ -188,7 +188,7 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(storage.busy_timeout);
         let writer_options = options
             .clone()
             .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
