@@ -47,13 +47,46 @@ struct Known {
     delivered: HashMap<i64, String>,
 }
 
-/// Every row the group writes, in the order the statements run.
+/// One entry as one source delivered it in one poll.
+#[derive(Clone, Copy)]
+struct Delivery<'a> {
+    /// The article's id, new or known.
+    id: i64,
+    source_id: i64,
+    article: &'a Article,
+    /// When the poll saw it.
+    seen_at: &'a str,
+}
+
+impl Delivery<'_> {
+    /// The date a new article is stored with: its own, else when it was first seen.
+    fn published(&self) -> String {
+        self.article
+            .published
+            .map(to_db)
+            .unwrap_or_else(|| self.seen_at.to_string())
+    }
+}
+
+/// A row of `article_categories`.
+struct CategoryRow<'a> {
+    id: i64,
+    label: &'a str,
+    position: i64,
+    published: String,
+}
+
+/// Every row the group writes.
 #[derive(Default)]
 struct Plan<'a> {
-    fresh: Vec<(i64, &'a Article, String, &'a str)>,
-    changed: Vec<(i64, &'a Article, &'a str)>,
-    links: Vec<(i64, i64, &'a Article, &'a str)>,
-    categories: Vec<(i64, &'a str, i64, String)>,
+    /// New articles, in id order.
+    fresh: Vec<Delivery<'a>>,
+    /// Articles whose source now delivers another version.
+    changed: Vec<Delivery<'a>>,
+    /// Every delivery that is not unchanged: new, changed or joined.
+    links: Vec<Delivery<'a>>,
+    categories: Vec<CategoryRow<'a>>,
+    /// Articles seen again: `(id, seen_at)`.
     seen: Vec<(i64, &'a str)>,
 }
 
@@ -73,7 +106,7 @@ pub(super) async fn store_articles(
     update_articles(tx, &plan.changed).await?;
     link_sources(tx, &plan.links).await?;
     add_categories(tx, &plan.categories).await?;
-    let changed_ids: Vec<i64> = plan.changed.iter().map(|(id, ..)| *id).collect();
+    let changed_ids: Vec<i64> = plan.changed.iter().map(|change| change.id).collect();
     if !changed_ids.is_empty() {
         // Category feeds read the publication time from their own index.
         sqlx::query(
@@ -112,9 +145,16 @@ fn plan<'a>(
         let mut count = Counts::default();
         for article in poll.articles {
             let hash = &article.content_hash;
+            let mut delivery = Delivery {
+                id: next_id,
+                source_id: poll.source_id,
+                article,
+                seen_at: now,
+            };
             let entry = match known.entry(article.key.clone()) {
                 Entry::Occupied(entry) => {
                     let entry = entry.into_mut();
+                    delivery.id = entry.id;
                     match entry.delivered.get(&poll.source_id) {
                         Some(delivered) if delivered == hash => {
                             count.unchanged += 1;
@@ -123,7 +163,7 @@ fn plan<'a>(
                         }
                         Some(_) => {
                             count.updated += 1;
-                            plan.changed.push((entry.id, article, now));
+                            plan.changed.push(delivery);
                             if let Some(published) = article.published {
                                 entry.published = to_db(published);
                             }
@@ -137,28 +177,27 @@ fn plan<'a>(
                     entry
                 }
                 Entry::Vacant(slot) => {
-                    let published = article.published.map(to_db).unwrap_or_else(|| now.into());
-                    plan.fresh.push((next_id, article, published.clone(), now));
                     count.new += 1;
                     next_id += 1;
+                    plan.fresh.push(delivery);
                     slot.insert(Known {
-                        id: next_id - 1,
-                        published,
+                        id: delivery.id,
+                        published: delivery.published(),
                         last_position: -1,
                         delivered: HashMap::new(),
                     })
                 }
             };
             entry.delivered.insert(poll.source_id, hash.clone());
-            plan.links.push((entry.id, poll.source_id, article, now));
-            for category in &article.categories {
+            plan.links.push(delivery);
+            for label in &article.categories {
                 entry.last_position += 1;
-                plan.categories.push((
-                    entry.id,
-                    category.as_str(),
-                    entry.last_position,
-                    entry.published.clone(),
-                ));
+                plan.categories.push(CategoryRow {
+                    id: entry.id,
+                    label,
+                    position: entry.last_position,
+                    published: entry.published.clone(),
+                });
             }
         }
         counts.push(count);
@@ -209,28 +248,29 @@ async fn known_keys(
 /// date is dated when first seen).
 async fn insert_articles(
     tx: &mut SqliteConnection,
-    fresh: &[(i64, &Article, String, &str)],
+    fresh: &[Delivery<'_>],
 ) -> Result<(), StoreError> {
     for rows in fresh.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO articles (id, key, title, link, guid, author, published, updated, summary,
                                    content_html, image, content_hash, first_seen, last_seen) ",
         );
-        query.push_values(rows, |mut b, (id, a, published, now)| {
-            b.push_bind(*id)
+        query.push_values(rows, |mut b, new| {
+            let a = new.article;
+            b.push_bind(new.id)
                 .push_bind(a.key.clone())
                 .push_bind(a.title.clone())
                 .push_bind(a.link.clone())
                 .push_bind(a.guid.clone())
                 .push_bind(a.author.clone())
-                .push_bind(published.clone())
+                .push_bind(new.published())
                 .push_bind(a.updated.map(to_db))
                 .push_bind(a.summary.clone())
                 .push_bind(a.content_html.clone())
                 .push_bind(a.image.clone())
                 .push_bind(a.content_hash.clone())
-                .push_bind(now.to_string())
-                .push_bind(now.to_string());
+                .push_bind(new.seen_at.to_string())
+                .push_bind(new.seen_at.to_string());
         });
         query.build().persistent(false).execute(&mut *tx).await?;
     }
@@ -241,16 +281,17 @@ async fn insert_articles(
 /// updated time when the feed gives a newer one, else to now.
 async fn update_articles(
     tx: &mut SqliteConnection,
-    changed: &[(i64, &Article, &str)],
+    changed: &[Delivery<'_>],
 ) -> Result<(), StoreError> {
-    for (id, a, now) in changed {
+    for change in changed {
+        let a = change.article;
         sqlx::query(
             "UPDATE articles SET title = ?2, link = ?3, author = ?4, published = coalesce(?5, published),
                     updated = CASE WHEN ?6 > coalesce(updated, '') THEN ?6 ELSE ?11 END,
                     summary = ?7, content_html = ?8, image = ?9, content_hash = ?10, last_seen = ?11
               WHERE id = ?1",
         )
-        .bind(id)
+        .bind(change.id)
         .bind(&a.title)
         .bind(&a.link)
         .bind(&a.author)
@@ -260,7 +301,7 @@ async fn update_articles(
         .bind(&a.content_html)
         .bind(&a.image)
         .bind(&a.content_hash)
-        .bind(now)
+        .bind(change.seen_at)
         .execute(&mut *tx)
         .await?;
     }
@@ -268,20 +309,17 @@ async fn update_articles(
 }
 
 /// Records that each source carries each article in this version, with the id it gave it.
-async fn link_sources(
-    tx: &mut SqliteConnection,
-    links: &[(i64, i64, &Article, &str)],
-) -> Result<(), StoreError> {
+async fn link_sources(tx: &mut SqliteConnection, links: &[Delivery<'_>]) -> Result<(), StoreError> {
     for rows in links.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO article_sources (article_id, source_id, guid, content_hash, first_seen) ",
         );
-        query.push_values(rows, |mut b, (id, source_id, article, now)| {
-            b.push_bind(*id)
-                .push_bind(*source_id)
-                .push_bind(article.guid.clone())
-                .push_bind(article.content_hash.clone())
-                .push_bind(now.to_string());
+        query.push_values(rows, |mut b, link| {
+            b.push_bind(link.id)
+                .push_bind(link.source_id)
+                .push_bind(link.article.guid.clone())
+                .push_bind(link.article.content_hash.clone())
+                .push_bind(link.seen_at.to_string());
         });
         query.push(
             " ON CONFLICT (article_id, source_id) DO UPDATE
@@ -295,17 +333,17 @@ async fn link_sources(
 /// Adds each article's categories after the ones it already has, keeping their order.
 async fn add_categories(
     tx: &mut SqliteConnection,
-    categories: &[(i64, &str, i64, String)],
+    categories: &[CategoryRow<'_>],
 ) -> Result<(), StoreError> {
     for rows in categories.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT OR IGNORE INTO article_categories (article_id, category, position, published) ",
         );
-        query.push_values(rows, |mut b, (id, category, position, published)| {
-            b.push_bind(*id)
-                .push_bind(category.to_string())
-                .push_bind(*position)
-                .push_bind(published.clone());
+        query.push_values(rows, |mut b, row| {
+            b.push_bind(row.id)
+                .push_bind(row.label.to_string())
+                .push_bind(row.position)
+                .push_bind(row.published.clone());
         });
         query.build().persistent(false).execute(&mut *tx).await?;
     }
