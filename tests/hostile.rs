@@ -391,3 +391,89 @@ async fn floods_of_entries_and_giant_entries_stay_within_bounds() {
     let stored = app.count("SELECT length(CAST(content_html AS BLOB)) FROM articles");
     assert!((1 << 19..=(1 << 20) + 64).contains(&stored), "{stored}");
 }
+
+#[tokio::test]
+async fn nasty_content_and_names_never_reach_the_atom_feed_or_the_hexo_export() {
+    let server = FeedServer::start().await;
+    let nasty = r#"<p onclick="steal()">正文<script>alert(1)</script><iframe src="https://evil.example"></iframe>
+        <img src="x.png" onerror="alert(2)"><a href="javascript:alert(3)">一</a><a href="data:text/html,<b>">二</a>
+        <style>body{display:none}</style><svg onload="alert(4)"><circle/></svg></p>"#;
+    let feed = |guid: &str| {
+        let items = [
+            (
+                "../../etc/passwd",
+                "https://a.example/passwd",
+                "2022-01-26 15:54:00",
+                "<p>路径</p>",
+            ),
+            (
+                "标题 ]]> <b>粗</b> \u{1}\u{8}控制",
+                "https://a.example/nasty",
+                "2022-01-26 15:55:00",
+                nasty,
+            ),
+        ];
+        // Every poll the feed gives its entries new guids.
+        rss("坏", &items).replace("</link>", &format!("</link><guid>{guid}</guid>"))
+    };
+    server.set("/nasty.xml", Reply::feed(feed("guid-1")).without_etag());
+    let app = Instance::new(
+        "[output]\ndir = \"public\"",
+        &[Source::new("坏", server.url("/nasty.xml"), "金融", "要闻")],
+    );
+    app.poll().await;
+    server.set("/nasty.xml", Reply::feed(feed("guid-2")).without_etag());
+    let second = app.poll().await;
+    assert_eq!(article_counts(&second), (0, 0, 2), "{second}");
+    assert_eq!(app.count("SELECT count(*) FROM articles"), 2);
+
+    let executable = [
+        "<script",
+        "script>",
+        "<iframe",
+        "onerror",
+        "onclick",
+        "onload",
+        "javascript:",
+        "data:text",
+        "<style",
+        "<svg",
+    ];
+    let atom = std::fs::read_to_string(app.dir.path().join("public/all.atom")).unwrap();
+    let parsed = feed_rs::parser::parse(atom.as_bytes()).expect("the Atom output is valid XML");
+    assert_eq!(parsed.entries.len(), 2);
+    let unescaped = html_escape::decode_html_entities(&atom).into_owned();
+    for bad in executable {
+        assert!(!unescaped.contains(bad), "{bad} in {atom}");
+    }
+    assert!(!atom.contains('\u{1}') && !atom.contains('\u{8}'));
+
+    let out = app.dir.path().join("posts");
+    export_hexo(&app, &out).await;
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    for name in &names {
+        let (date, hash) = name.strip_suffix(".md").unwrap().split_at(11);
+        assert!(date.starts_with("2022-01-26-"), "{name}");
+        assert!(hash.chars().all(|c| c.is_ascii_hexdigit()), "{name}");
+        let post = std::fs::read_to_string(out.join(name)).unwrap();
+        for bad in executable {
+            assert!(!post.contains(bad), "{bad} in {post}");
+        }
+    }
+    assert!(!app.dir.path().join("etc").exists());
+}
+
+async fn export_hexo(app: &Instance, out: &std::path::Path) {
+    let run = app
+        .run(&["export", "hexo", "--out", out.to_str().unwrap()])
+        .await;
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
