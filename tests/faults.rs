@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
 
 /// The shared workload's feeds, each served with a delay so a poll takes a while.
 async fn slow_workload(
@@ -120,7 +121,7 @@ async fn two_processes_on_one_database_both_work_correctly() {
 }
 
 #[tokio::test]
-async fn the_server_survives_bursts_huge_headers_and_unknown_paths() {
+async fn the_server_survives_bursts_slow_clients_huge_headers_and_unknown_paths() {
     let server = FeedServer::start().await;
     server.set(
         "/f.xml",
@@ -135,10 +136,9 @@ async fn the_server_survives_bursts_huge_headers_and_unknown_paths() {
         )),
     );
     let listen = free_address();
-    let app = Instance::new(
-        &format!("[server]\nlisten = \"{listen}\""),
-        &[Source::new("甲", server.url("/f.xml"), "金融", "要闻")],
-    );
+    let mut source = Source::new("甲", server.url("/f.xml"), "金融", "要闻");
+    source.extra = "interval = \"1s\"\n";
+    let app = Instance::new(&format!("[server]\nlisten = \"{listen}\""), &[source]);
     let daemon = Daemon::start(&app, &listen).await;
     eventually(10, "the source polled", || {
         app.count("SELECT count(*) FROM articles") == 1
@@ -198,6 +198,34 @@ async fn the_server_survives_bursts_huge_headers_and_unknown_paths() {
             .status(),
         200
     );
+
+    // Two thousand slow clients, each stopping halfway through its request:
+    // the server still answers others, and polling goes on.
+    let polls_before = app.count("SELECT count(*) FROM fetch_log");
+    let mut slow = Vec::new();
+    for _ in 0..2_000 {
+        let Ok(mut stream) = tokio::net::TcpStream::connect(&listen).await else {
+            break; // out of descriptors: the test's own limit, not the server's
+        };
+        let _ = stream
+            .write_all(b"GET /feeds/all.atom HTTP/1.1\r\nHost: x\r\n")
+            .await;
+        slow.push(stream);
+    }
+    assert!(slow.len() >= 500, "only {} connections", slow.len());
+    let answer = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.get(daemon.url("/feeds/all.atom")).send(),
+    )
+    .await
+    .expect("answered while slow clients wait")
+    .unwrap();
+    assert_eq!(answer.status(), 200);
+    eventually(10, "a poll while slow clients wait", || {
+        app.count("SELECT count(*) FROM fetch_log") > polls_before
+    })
+    .await;
+    drop(slow);
     assert!(daemon.stop().await.success());
 }
 
