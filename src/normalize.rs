@@ -296,10 +296,8 @@ fn cleaned(raw_html: &str, base: &Url) -> Arc<Cleaned> {
             html,
         }))
     };
-    match MEMO.get_or_insert_with(&hasher.finalize(), clean) {
-        Ok(cleaned) => cleaned,
-        Err(never) => match never {},
-    }
+    let Ok(cleaned) = MEMO.get_or_insert_with(&hasher.finalize(), clean);
+    cleaned
 }
 
 /// Sanitizes content HTML: no script, style, frames, forms or event handlers,
