@@ -269,6 +269,20 @@ async fn run_as(program: &[&str], app: &Instance, args: &[&str]) -> std::process
         .unwrap()
 }
 
+/// A source serving three stories, polled once into a new instance whose
+/// `[storage]` table also has `storage` in it.
+async fn three_stories_stored(storage: &str) -> (FeedServer, Instance) {
+    let server = FeedServer::start().await;
+    server.set("/n.xml", numbered_feed(3));
+    let app = Instance::raw(&format!(
+        "[storage]\ndatabase = \"tidings.db\"\n{storage}\n\n\
+         [[sources]]\nname = \"编号\"\nurl = \"{}\"\ncategory = \"金融\"\n",
+        server.url("/n.xml")
+    ));
+    app.poll().await;
+    (server, app)
+}
+
 /// What a database fault must leave: a sound file with every story stored once.
 fn assert_sound(app: &Instance, stories: i64) {
     assert_eq!(app.strings("PRAGMA integrity_check"), ["ok"]);
@@ -282,13 +296,7 @@ fn assert_sound(app: &Instance, stories: i64) {
 #[tokio::test]
 async fn a_read_only_database_is_a_clear_error_and_nothing_is_lost() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let server = FeedServer::start().await;
-    server.set("/n.xml", numbered_feed(3));
-    let app = Instance::new(
-        "",
-        &[Source::new("编号", server.url("/n.xml"), "金融", "要闻")],
-    );
-    app.poll().await;
+    let (server, app) = three_stories_stored("").await;
 
     // Root writes any file whatever its mode, so as root the poll runs as
     // nobody, from a copy of the binary that nobody may run.
@@ -330,14 +338,7 @@ async fn a_read_only_database_is_a_clear_error_and_nothing_is_lost() {
 
 #[tokio::test]
 async fn a_database_locked_by_another_process_is_a_clear_error_until_it_is_released() {
-    let server = FeedServer::start().await;
-    server.set("/n.xml", numbered_feed(3));
-    let app = Instance::raw(&format!(
-        "[storage]\ndatabase = \"tidings.db\"\nbusy_timeout = \"300ms\"\n\n\
-         [[sources]]\nname = \"编号\"\nurl = \"{}\"\ncategory = \"金融\"\n",
-        server.url("/n.xml")
-    ));
-    app.poll().await;
+    let (server, app) = three_stories_stored("busy_timeout = \"300ms\"").await;
     server.set("/n.xml", numbered_feed(5));
 
     let holder = app.db();
@@ -363,13 +364,7 @@ async fn a_database_locked_by_another_process_is_a_clear_error_until_it_is_relea
 
 #[tokio::test]
 async fn a_full_disk_fails_the_write_and_the_next_poll_completes_it() {
-    let server = FeedServer::start().await;
-    server.set("/n.xml", numbered_feed(3));
-    let app = Instance::new(
-        "",
-        &[Source::new("编号", server.url("/n.xml"), "金融", "要闻")],
-    );
-    app.poll().await;
+    let (server, app) = three_stories_stored("").await;
     server.set("/n.xml", numbered_feed(400));
 
     // No file may grow past 64 KiB beyond the database's size now: the disk is

@@ -449,7 +449,7 @@ async fn nasty_content_and_names_never_reach_the_atom_feed_or_the_hexo_export() 
     assert!(!atom.contains('\u{1}') && !atom.contains('\u{8}'));
 
     let out = app.dir.path().join("posts");
-    export_hexo(&app, &out).await;
+    app.export_hexo(&out, &[]).await;
     let names: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -465,15 +465,4 @@ async fn nasty_content_and_names_never_reach_the_atom_feed_or_the_hexo_export() 
         }
     }
     assert!(!app.dir.path().join("etc").exists());
-}
-
-async fn export_hexo(app: &Instance, out: &std::path::Path) {
-    let run = app
-        .run(&["export", "hexo", "--out", out.to_str().unwrap()])
-        .await;
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
 }

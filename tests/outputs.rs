@@ -295,19 +295,6 @@ fn front_matter(post: &str) -> &str {
     &post[..end]
 }
 
-/// Runs `tidings export hexo --out DIR ARGS` and returns its summary line.
-async fn export_hexo(app: &Instance, out: &Path, args: &[&str]) -> String {
-    let mut full = vec!["export", "hexo", "--out", out.to_str().unwrap()];
-    full.extend_from_slice(args);
-    let run = app.run(&full).await;
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    String::from_utf8_lossy(&run.stdout).into_owned()
-}
-
 #[tokio::test]
 async fn the_hexo_export_reproduces_the_reference_post() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/stcn-yw.xml");
@@ -321,7 +308,7 @@ async fn the_hexo_export_reproduces_the_reference_post() {
     app.poll().await;
     let out = app.dir.path().join("posts");
     assert!(
-        export_hexo(&app, &out, &[])
+        app.export_hexo(&out, &[])
             .await
             .starts_with("3 posts written, 0 unchanged")
     );
@@ -340,7 +327,7 @@ async fn the_hexo_export_reproduces_the_reference_post() {
     assert!(!post.contains("<script"));
 
     assert!(
-        export_hexo(&app, &out, &[])
+        app.export_hexo(&out, &[])
             .await
             .starts_with("0 posts written, 3 unchanged")
     );
@@ -350,12 +337,9 @@ async fn the_hexo_export_reproduces_the_reference_post() {
         "nothing is written twice"
     );
     let only = app.dir.path().join("only");
-    let filtered = export_hexo(
-        &app,
-        &only,
-        &["--category", "央行", "--since", "2022-01-26"],
-    )
-    .await;
+    let filtered = app
+        .export_hexo(&only, &["--category", "央行", "--since", "2022-01-26"])
+        .await;
     assert!(filtered.starts_with("1 posts written"), "{filtered}");
 }
 

@@ -274,6 +274,20 @@ impl Instance {
         stdout
     }
 
+    /// Runs `tidings export hexo --out DIR ARGS`, insists that it succeeds, and
+    /// returns its summary line.
+    pub async fn export_hexo(&self, out: &Path, args: &[&str]) -> String {
+        let mut full = vec!["export", "hexo", "--out", out.to_str().unwrap()];
+        full.extend_from_slice(args);
+        let run = self.run(&full).await;
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        String::from_utf8_lossy(&run.stdout).into_owned()
+    }
+
     /// The database, opened as an outside user would.
     pub fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.database()).unwrap()
