@@ -18,6 +18,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
+use sqlx::query_builder::Separated;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::{Counts, StoreError};
@@ -35,7 +36,25 @@ pub(super) struct PollArticles<'a> {
 /// Rows one multi-row statement writes: each statement holds a copy of its
 /// values, and a few hundred rows already make the per-statement cost small.
 /// At 14 values a row this is far below SQLite's limit of bound values.
-pub(super) const ROWS_PER_STATEMENT: usize = 256;
+const ROWS_PER_STATEMENT: usize = 256;
+
+/// Writes `rows` with multi-row statements `head VALUES (...), (...) tail`,
+/// `bind` giving each row's values.
+pub(super) async fn write_rows<T>(
+    tx: &mut SqliteConnection,
+    head: &str,
+    rows: &[T],
+    tail: &str,
+    mut bind: impl FnMut(&mut Separated<'_, Sqlite, &'static str>, &T),
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Sqlite>::new(head);
+        query.push_values(chunk, |mut values, row| bind(&mut values, row));
+        query.push(tail);
+        query.build().persistent(false).execute(&mut *tx).await?;
+    }
+    Ok(())
+}
 
 /// What the database (or an earlier poll of the group) knows of a key.
 struct Known {
@@ -250,14 +269,16 @@ async fn insert_articles(
     tx: &mut SqliteConnection,
     fresh: &[Delivery<'_>],
 ) -> Result<(), StoreError> {
-    for rows in fresh.chunks(ROWS_PER_STATEMENT) {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO articles (id, key, title, link, guid, author, published, updated, summary,
-                                   content_html, image, content_hash, first_seen, last_seen) ",
-        );
-        query.push_values(rows, |mut b, new| {
+    write_rows(
+        tx,
+        "INSERT INTO articles (id, key, title, link, guid, author, published, updated, summary,
+                               content_html, image, content_hash, first_seen, last_seen) ",
+        fresh,
+        "",
+        |values, new| {
             let a = new.article;
-            b.push_bind(new.id)
+            values
+                .push_bind(new.id)
                 .push_bind(a.key.clone())
                 .push_bind(a.title.clone())
                 .push_bind(a.link.clone())
@@ -271,10 +292,9 @@ async fn insert_articles(
                 .push_bind(a.content_hash.clone())
                 .push_bind(new.seen_at.to_string())
                 .push_bind(new.seen_at.to_string());
-        });
-        query.build().persistent(false).execute(&mut *tx).await?;
-    }
-    Ok(())
+        },
+    )
+    .await
 }
 
 /// Rewrites articles whose feed changed them. `updated` moves to the entry's own
@@ -310,24 +330,22 @@ async fn update_articles(
 
 /// Records that each source carries each article in this version, with the id it gave it.
 async fn link_sources(tx: &mut SqliteConnection, links: &[Delivery<'_>]) -> Result<(), StoreError> {
-    for rows in links.chunks(ROWS_PER_STATEMENT) {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO article_sources (article_id, source_id, guid, content_hash, first_seen) ",
-        );
-        query.push_values(rows, |mut b, link| {
-            b.push_bind(link.id)
+    write_rows(
+        tx,
+        "INSERT INTO article_sources (article_id, source_id, guid, content_hash, first_seen) ",
+        links,
+        " ON CONFLICT (article_id, source_id) DO UPDATE
+             SET guid = excluded.guid, content_hash = excluded.content_hash",
+        |values, link| {
+            values
+                .push_bind(link.id)
                 .push_bind(link.source_id)
                 .push_bind(link.article.guid.clone())
                 .push_bind(link.article.content_hash.clone())
                 .push_bind(link.seen_at.to_string());
-        });
-        query.push(
-            " ON CONFLICT (article_id, source_id) DO UPDATE
-                 SET guid = excluded.guid, content_hash = excluded.content_hash",
-        );
-        query.build().persistent(false).execute(&mut *tx).await?;
-    }
-    Ok(())
+        },
+    )
+    .await
 }
 
 /// Adds each article's categories after the ones it already has, keeping their order.
@@ -335,19 +353,20 @@ async fn add_categories(
     tx: &mut SqliteConnection,
     categories: &[CategoryRow<'_>],
 ) -> Result<(), StoreError> {
-    for rows in categories.chunks(ROWS_PER_STATEMENT) {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT OR IGNORE INTO article_categories (article_id, category, position, published) ",
-        );
-        query.push_values(rows, |mut b, row| {
-            b.push_bind(row.id)
+    write_rows(
+        tx,
+        "INSERT OR IGNORE INTO article_categories (article_id, category, position, published) ",
+        categories,
+        "",
+        |values, row| {
+            values
+                .push_bind(row.id)
                 .push_bind(row.label.to_string())
                 .push_bind(row.position)
                 .push_bind(row.published.clone());
-        });
-        query.build().persistent(false).execute(&mut *tx).await?;
-    }
-    Ok(())
+        },
+    )
+    .await
 }
 
 /// Puts the title and summary of new and changed articles in the search index

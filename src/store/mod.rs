@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 mod ingest;
@@ -566,15 +566,26 @@ async fn write_group(pool: &SqlitePool, group: &[PollWrite]) -> Result<Vec<Count
 
 /// Each polled source's new state: what the fetch learned and when it is due next.
 async fn update_sources(tx: &mut SqliteConnection, group: &[PollWrite]) -> Result<(), StoreError> {
-    for writes in group.chunks(ingest::ROWS_PER_STATEMENT) {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "WITH poll (id, parsed, feed_title, feed_link, succeeded, etag, last_modified,
-                        polled, status, error, error_count, next_due) AS (",
-        );
-        query.push_values(writes, |mut b, write| {
+    ingest::write_rows(
+        tx,
+        "WITH poll (id, parsed, feed_title, feed_link, succeeded, etag, last_modified,
+                    polled, status, error, error_count, next_due) AS (",
+        group,
+        ") UPDATE sources SET
+             feed_title = CASE WHEN poll.parsed THEN poll.feed_title ELSE sources.feed_title END,
+             feed_link = CASE WHEN poll.parsed THEN poll.feed_link ELSE sources.feed_link END,
+             etag = CASE WHEN poll.succeeded THEN poll.etag ELSE sources.etag END,
+             last_modified = CASE WHEN poll.succeeded THEN poll.last_modified ELSE sources.last_modified END,
+             last_polled = poll.polled,
+             last_success = CASE WHEN poll.succeeded THEN poll.polled ELSE sources.last_success END,
+             last_status = poll.status, last_error = poll.error,
+             error_count = poll.error_count, next_due = poll.next_due
+           FROM poll WHERE sources.id = poll.id",
+        |values, write| {
             let record = &write.record;
             let feed = write.feed.as_ref().map(|feed| &feed.feed);
-            b.push_bind(record.source_id)
+            values
+                .push_bind(record.source_id)
                 .push_bind(feed.is_some())
                 .push_bind(feed.and_then(|f| f.title.clone()))
                 .push_bind(feed.and_then(|f| f.link.clone()))
@@ -586,22 +597,9 @@ async fn update_sources(tx: &mut SqliteConnection, group: &[PollWrite]) -> Resul
                 .push_bind(record.error.clone())
                 .push_bind(i64::from(record.error_count))
                 .push_bind(to_db(record.next_due));
-        });
-        query.push(
-            ") UPDATE sources SET
-                 feed_title = CASE WHEN poll.parsed THEN poll.feed_title ELSE sources.feed_title END,
-                 feed_link = CASE WHEN poll.parsed THEN poll.feed_link ELSE sources.feed_link END,
-                 etag = CASE WHEN poll.succeeded THEN poll.etag ELSE sources.etag END,
-                 last_modified = CASE WHEN poll.succeeded THEN poll.last_modified ELSE sources.last_modified END,
-                 last_polled = poll.polled,
-                 last_success = CASE WHEN poll.succeeded THEN poll.polled ELSE sources.last_success END,
-                 last_status = poll.status, last_error = poll.error,
-                 error_count = poll.error_count, next_due = poll.next_due
-               FROM poll WHERE sources.id = poll.id",
-        );
-        query.build().persistent(false).execute(&mut *tx).await?;
-    }
-    Ok(())
+        },
+    )
+    .await
 }
 
 /// A fetch-log row per poll.
@@ -611,13 +609,15 @@ async fn log_fetches(
     counts: &[Counts],
 ) -> Result<(), StoreError> {
     let rows: Vec<(&PollRecord, &Counts)> = group.iter().map(|w| &w.record).zip(counts).collect();
-    for rows in rows.chunks(ingest::ROWS_PER_STATEMENT) {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO fetch_log (source_id, started_at, duration_ms, outcome, http_status, bytes,
-                                    new_articles, updated_articles, unchanged_articles, error) ",
-        );
-        query.push_values(rows, |mut b, (record, counts)| {
-            b.push_bind(record.source_id)
+    ingest::write_rows(
+        tx,
+        "INSERT INTO fetch_log (source_id, started_at, duration_ms, outcome, http_status, bytes,
+                                new_articles, updated_articles, unchanged_articles, error) ",
+        &rows,
+        "",
+        |values, (record, counts)| {
+            values
+                .push_bind(record.source_id)
                 .push_bind(to_db(record.started_at))
                 .push_bind(record.duration.as_millis() as i64)
                 .push_bind(record.outcome.as_str())
@@ -627,8 +627,7 @@ async fn log_fetches(
                 .push_bind(counts.updated as i64)
                 .push_bind(counts.unchanged as i64)
                 .push_bind(record.error.clone());
-        });
-        query.build().persistent(false).execute(&mut *tx).await?;
-    }
-    Ok(())
+        },
+    )
+    .await
 }
