@@ -20,10 +20,7 @@ pub fn html_text_prefix(html: &str, max_chars: usize) -> String {
     let mut text = String::new();
     let mut chars = 0;
     for stretch in TAG.split(html) {
-        for word in html_escape::decode_html_entities(stretch)
-            .split(|c: char| c.is_whitespace() || c.is_control())
-            .filter(|w| !w.is_empty())
-        {
+        for word in words(&html_escape::decode_html_entities(stretch)) {
             if chars > max_chars {
                 return text;
             }
@@ -41,16 +38,19 @@ pub fn html_text_prefix(html: &str, max_chars: usize) -> String {
 /// Single spaces between words, no leading or trailing space, no control characters.
 pub fn collapse_whitespace(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for word in text
-        .split(|c: char| c.is_whitespace() || c.is_control())
-        .filter(|w| !w.is_empty())
-    {
+    for word in words(text) {
         if !out.is_empty() {
             out.push(' ');
         }
         out.push_str(word);
     }
     out
+}
+
+/// The words of a text: what whitespace and control characters separate.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
 }
 
 /// Removes the characters XML 1.0 forbids (C0 controls other than tab, newline and
