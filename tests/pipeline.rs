@@ -483,6 +483,66 @@ async fn stored_content_is_sanitized_and_searchable() {
 }
 
 #[tokio::test]
+async fn search_finds_the_query_itself_not_just_its_trigrams() {
+    let server = FeedServer::start().await;
+    let items = [
+        (
+            "央行降准释放流动性",
+            "https://news.stcn.com/n/1.html",
+            "2022-01-26 09:00:00",
+            "<p>全面降准。</p>",
+        ),
+        // Has both trigrams of 央行降准 (央行降, 行降准), but not the phrase.
+        (
+            "央行降息，银行降准",
+            "https://news.stcn.com/n/2.html",
+            "2022-01-26 10:00:00",
+            "<p>两则消息。</p>",
+        ),
+        (
+            "ETF Flows Rise",
+            "https://news.stcn.com/n/3.html",
+            "2022-01-26 11:00:00",
+            "<p>资金流入 A股 ETF。</p>",
+        ),
+    ];
+    server.set("/f.xml", Reply::feed(rss("t", &items)));
+    let app = Instance::new(
+        "",
+        &[Source::new("甲", server.url("/f.xml"), "金融", "要闻")],
+    );
+    app.poll().await;
+    let search = |query: &'static str| {
+        let app = &app;
+        async move {
+            let out = app.run(&["search", query]).await;
+            assert!(out.status.success(), "{query}: {out:?}");
+            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            items
+                .iter()
+                .map(|item| item.0)
+                .filter(|title| stdout.contains(title))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(search("央行降准").await, ["央行降准释放流动性"]);
+    assert_eq!(search("银行降准").await, ["央行降息，银行降准"]);
+    assert_eq!(search("etf flows").await, ["ETF Flows Rise"]);
+    // In the summary, and across a space.
+    assert_eq!(search("入 A股").await, ["ETF Flows Rise"]);
+    assert_eq!(search("\"央行 OR 降准\"").await, Vec::<&str>::new());
+    // The same in SQL, as docs/schema.md shows it.
+    assert_eq!(
+        app.strings(
+            "SELECT a.title FROM articles_fts f JOIN articles a ON a.id = f.rowid
+              WHERE articles_fts MATCH '\"央行降\" AND \"行降准\"'
+                AND (instr(a.title, '央行降准') OR instr(a.summary, '央行降准'))"
+        ),
+        ["央行降准释放流动性"]
+    );
+}
+
+#[tokio::test]
 async fn parse_prints_the_normalized_feed_without_a_database() {
     let dir = tempfile::tempdir().unwrap();
     let feed = dir.path().join("feed.xml");

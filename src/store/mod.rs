@@ -15,6 +15,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
@@ -430,39 +431,63 @@ impl Store {
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    /// Full-text search, newest first. Trigram matching needs three characters;
-    /// shorter queries (common in Chinese: 央行, 股市) fall back to a scan.
+    /// Full-text search, newest first. A query of three characters or more
+    /// finds the articles whose title or summary contains it, ignoring case:
+    /// the trigram index gives the articles that have all of its trigrams, and
+    /// those that do not contain the query itself are dropped here. Shorter
+    /// queries (common in Chinese: 央行, 股市) scan the articles, content included.
     pub async fn search(&self, query: &str, limit: u32) -> Result<Vec<SearchHit>, StoreError> {
         let query = query.trim();
-        let (sql, bound) = if query.chars().count() >= 3 {
-            // Quoted, the query is one phrase: FTS5 operators in it are plain text.
-            (
-                "SELECT a.title, a.link, a.published FROM articles_fts f JOIN articles a ON a.id = f.rowid
-                  WHERE articles_fts MATCH ?1 ORDER BY a.published DESC LIMIT ?2",
-                format!("\"{}\"", query.replace('"', "\"\"")),
-            )
-        } else {
-            (
+        let hit = |r: &sqlx::sqlite::SqliteRow| SearchHit {
+            title: r.get(0),
+            link: r.get(1),
+            published: r.get(2),
+        };
+        if query.chars().count() < 3 {
+            let rows = sqlx::query(
                 "SELECT title, link, published FROM articles
                   WHERE instr(title, ?1) OR instr(summary, ?1) OR instr(content_html, ?1)
                   ORDER BY published DESC LIMIT ?2",
-                query.to_string(),
             )
-        };
-        let rows = sqlx::query(sql)
-            .bind(bound)
-            .bind(limit as i64)
+            .bind(query)
+            .bind(i64::from(limit))
             .fetch_all(&self.readers)
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| SearchHit {
-                title: r.get(0),
-                link: r.get(1),
-                published: r.get(2),
-            })
-            .collect())
+            return Ok(rows.iter().map(hit).collect());
+        }
+        let wanted = query.to_lowercase();
+        let contains = |text: &str| text.to_lowercase().contains(&wanted);
+        let mut candidates = sqlx::query(
+            "SELECT a.title, a.link, a.published, a.summary
+               FROM articles_fts f JOIN articles a ON a.id = f.rowid
+              WHERE articles_fts MATCH ?1 ORDER BY a.published DESC",
+        )
+        .bind(trigram_query(query))
+        .fetch(&self.readers);
+        let mut hits = Vec::new();
+        while hits.len() < limit as usize {
+            let Some(row) = candidates.try_next().await? else {
+                break;
+            };
+            if contains(row.get(0)) || contains(row.get(3)) {
+                hits.push(hit(&row));
+            }
+        }
+        Ok(hits)
     }
+}
+
+/// An FTS5 query for the articles that have every trigram of `text`, each
+/// quoted so that FTS5 operators in it are plain text.
+fn trigram_query(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut trigrams: Vec<String> = chars
+        .windows(3)
+        .map(|w| format!("\"{}\"", w.iter().collect::<String>().replace('"', "\"\"")))
+        .collect();
+    trigrams.sort();
+    trigrams.dedup();
+    trigrams.join(" AND ")
 }
 
 /// Connects the writer and brings the schema up to date.
