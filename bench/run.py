@@ -29,7 +29,12 @@ PORT = 8088
 
 
 def timed(cmd, **kw):
-    """Wall time and peak RSS (MB) of one command, via GNU time-like wait4."""
+    """Wall time and peak RSS (MB) of one command, via GNU time-like wait4.
+
+    Each command starts with the disk quiet: the workload generator has just
+    written tens of megabytes, and the kernel would otherwise flush them while
+    the command under test writes and syncs its own files."""
+    os.sync()
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
     _, status, usage = os.wait4(proc.pid, 0)
