@@ -226,6 +226,57 @@ async fn a_changed_entry_updates_its_row_and_an_unchanged_one_does_not() {
 }
 
 #[tokio::test]
+async fn last_seen_moves_when_a_story_is_seen_again_after_a_minute() {
+    let server = FeedServer::start().await;
+    let stale = (
+        "旧闻",
+        "https://a.example/1",
+        "2022-01-26 15:00:00",
+        "<p>旧</p>",
+    );
+    let fresh = (
+        "刚见",
+        "https://a.example/2",
+        "2022-01-26 15:10:00",
+        "<p>新</p>",
+    );
+    server.set("/feed.xml", Reply::feed(rss("t", &[stale, fresh])));
+    let app = Instance::new(
+        "",
+        &[Source::new("甲", server.url("/feed.xml"), "金融", "要闻")],
+    );
+    app.poll().await;
+    // As if the first was last seen two minutes ago, the second half a minute ago.
+    app.db()
+        .execute_batch(
+            "UPDATE articles SET last_seen = '2000-01-01T00:00:00Z' WHERE link = 'https://a.example/1';
+             UPDATE articles SET last_seen = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-30 seconds')
+              WHERE link = 'https://a.example/2';",
+        )
+        .unwrap();
+    let recent = app.strings("SELECT last_seen FROM articles WHERE link = 'https://a.example/2'");
+
+    let added = (
+        "又一条",
+        "https://a.example/3",
+        "2022-01-26 15:20:00",
+        "<p>三</p>",
+    );
+    server.set("/feed.xml", Reply::feed(rss("t", &[stale, fresh, added])));
+    let summary = app.poll().await;
+    assert_eq!(article_counts(&summary), (1, 0, 2), "{summary}");
+    let polled = app.strings("SELECT last_polled FROM sources");
+    assert_eq!(
+        app.strings("SELECT last_seen FROM articles WHERE link = 'https://a.example/1'"),
+        polled
+    );
+    assert_eq!(
+        app.strings("SELECT last_seen FROM articles WHERE link = 'https://a.example/2'"),
+        recent
+    );
+}
+
+#[tokio::test]
 async fn gb18030_feeds_read_exactly_as_their_utf8_original() {
     let server = FeedServer::start().await;
     let titles = [

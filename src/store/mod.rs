@@ -590,6 +590,7 @@ async fn write_group(pool: &SqlitePool, group: &[PollWrite]) -> Result<Vec<Count
         .map(|write| ingest::PollArticles {
             source_id: write.record.source_id,
             now: to_db(write.record.started_at),
+            recently: to_db(write.record.started_at - ingest::LAST_SEEN_STEP),
             articles: write.feed.as_ref().map_or(&[], |feed| &feed.articles),
         })
         .collect();
