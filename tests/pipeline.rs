@@ -223,6 +223,12 @@ async fn a_changed_entry_updates_its_row_and_an_unchanged_one_does_not() {
     // The search index follows the update.
     let out = app.run(&["search", "新标题"]).await;
     assert!(String::from_utf8_lossy(&out.stdout).contains("https://a.example/1"));
+
+    // The same body again (no validators, so it is fetched): the changed entry
+    // is now what this feed last delivered, so nothing is an update.
+    server.set("/feed.xml", Reply::feed(rss("t", &second)).without_etag());
+    let summary = app.poll().await;
+    assert_eq!(article_counts(&summary), (0, 0, 3), "{summary}");
 }
 
 #[tokio::test]

@@ -15,6 +15,11 @@
 //!   different copies of one story do not overwrite each other on every poll);
 //! - an unchanged entry only moves `last_seen`, and only when it is more than
 //!   [`LAST_SEEN_STEP`] old.
+//!
+//! Multi-row statements are `OR FAIL` and foreign keys are checked at commit
+//! (see `write_group`): a failed statement fails the whole group transaction
+//! anyway, and a statement that cannot abort half-way needs no statement
+//! journal, the copy SQLite otherwise makes of every page it changes.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -112,7 +117,7 @@ struct Plan<'a> {
     fresh: Vec<Delivery<'a>>,
     /// Articles whose source now delivers another version.
     changed: Vec<Delivery<'a>>,
-    /// Every delivery that is not unchanged: new, changed or joined.
+    /// Deliveries from a source that did not carry the article yet: new or joined.
     links: Vec<Delivery<'a>>,
     categories: Vec<CategoryRow<'a>>,
     /// Articles seen again: `(id, seen_at)`.
@@ -139,7 +144,7 @@ pub(super) async fn store_articles(
     if !changed_ids.is_empty() {
         // Category feeds read the publication time from their own index.
         sqlx::query(
-            "UPDATE article_categories SET published = (SELECT published FROM articles WHERE id = article_id)
+            "UPDATE OR FAIL article_categories SET published = (SELECT published FROM articles WHERE id = article_id)
               WHERE article_id IN (SELECT value FROM json_each(?))",
         )
         .bind(json(&changed_ids))
@@ -148,7 +153,7 @@ pub(super) async fn store_articles(
     }
     if !plan.seen.is_empty() {
         sqlx::query(
-            "UPDATE articles SET last_seen = seen.value ->> 1
+            "UPDATE OR FAIL articles SET last_seen = seen.value ->> 1
                FROM json_each(?) AS seen WHERE articles.id = seen.value ->> 0",
         )
         .bind(json(&plan.seen))
@@ -207,6 +212,7 @@ fn plan<'a>(
                         None => {
                             count.unchanged += 1;
                             seen_again(entry);
+                            plan.links.push(delivery);
                         }
                     }
                     entry
@@ -215,6 +221,7 @@ fn plan<'a>(
                     count.new += 1;
                     next_id += 1;
                     plan.fresh.push(delivery);
+                    plan.links.push(delivery);
                     slot.insert(Known {
                         id: delivery.id,
                         published: delivery.published(),
@@ -225,7 +232,6 @@ fn plan<'a>(
                 }
             };
             entry.delivered.insert(poll.source_id, hash.clone());
-            plan.links.push(delivery);
             for label in &article.categories {
                 entry.last_position += 1;
                 plan.categories.push(CategoryRow {
@@ -289,7 +295,7 @@ async fn insert_articles(
 ) -> Result<(), StoreError> {
     write_rows(
         tx,
-        "INSERT INTO articles (id, key, title, link, guid, author, published, updated, summary,
+        "INSERT OR FAIL INTO articles (id, key, title, link, guid, author, published, updated, summary,
                                content_html, image, content_hash, first_seen, last_seen) ",
         fresh,
         "",
@@ -315,8 +321,9 @@ async fn insert_articles(
     .await
 }
 
-/// Rewrites articles whose feed changed them. `updated` moves to the entry's own
-/// updated time when the feed gives a newer one, else to now.
+/// Rewrites articles whose feed changed them, and what that feed last
+/// delivered. `updated` moves to the entry's own updated time when the feed
+/// gives a newer one, else to now.
 async fn update_articles(
     tx: &mut SqliteConnection,
     changed: &[Delivery<'_>],
@@ -342,6 +349,16 @@ async fn update_articles(
         .bind(change.seen_at)
         .execute(&mut *tx)
         .await?;
+        sqlx::query(
+            "UPDATE article_sources SET guid = ?3, content_hash = ?4
+              WHERE article_id = ?1 AND source_id = ?2",
+        )
+        .bind(change.id)
+        .bind(change.source_id)
+        .bind(&a.guid)
+        .bind(&a.content_hash)
+        .execute(&mut *tx)
+        .await?;
     }
     Ok(())
 }
@@ -350,10 +367,9 @@ async fn update_articles(
 async fn link_sources(tx: &mut SqliteConnection, links: &[Delivery<'_>]) -> Result<(), StoreError> {
     write_rows(
         tx,
-        "INSERT INTO article_sources (article_id, source_id, guid, content_hash, first_seen) ",
+        "INSERT OR FAIL INTO article_sources (article_id, source_id, guid, content_hash, first_seen) ",
         links,
-        " ON CONFLICT (article_id, source_id) DO UPDATE
-             SET guid = excluded.guid, content_hash = excluded.content_hash",
+        "",
         |values, link| {
             values
                 .push_bind(link.id)
@@ -411,7 +427,7 @@ async fn index_text(
         .await?;
     }
     sqlx::query(
-        "INSERT INTO articles_fts (rowid, title, body)
+        "INSERT OR FAIL INTO articles_fts (rowid, title, body)
          SELECT id, title, summary FROM articles WHERE id >= ?",
     )
     .bind(first_new_id)

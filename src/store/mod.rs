@@ -585,6 +585,11 @@ async fn checkpoint(pool: SqlitePool, mut commits: mpsc::Receiver<()>) {
 
 async fn write_group(pool: &SqlitePool, group: &[PollWrite]) -> Result<Vec<Counts>, StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    // Checked once at commit instead of by each statement, which would make
+    // every multi-row statement keep a statement journal (see `ingest`).
+    sqlx::query("PRAGMA defer_foreign_keys = ON")
+        .execute(&mut *tx)
+        .await?;
     let polls: Vec<ingest::PollArticles> = group
         .iter()
         .map(|write| ingest::PollArticles {
@@ -608,7 +613,7 @@ async fn update_sources(tx: &mut SqliteConnection, group: &[PollWrite]) -> Resul
         "WITH poll (id, parsed, feed_title, feed_link, succeeded, etag, last_modified,
                     polled, status, error, error_count, next_due) AS (",
         group,
-        ") UPDATE sources SET
+        ") UPDATE OR FAIL sources SET
              feed_title = CASE WHEN poll.parsed THEN poll.feed_title ELSE sources.feed_title END,
              feed_link = CASE WHEN poll.parsed THEN poll.feed_link ELSE sources.feed_link END,
              etag = CASE WHEN poll.succeeded THEN poll.etag ELSE sources.etag END,
@@ -648,7 +653,7 @@ async fn log_fetches(
     let rows: Vec<(&PollRecord, &Counts)> = group.iter().map(|w| &w.record).zip(counts).collect();
     ingest::write_rows(
         tx,
-        "INSERT INTO fetch_log (source_id, started_at, duration_ms, outcome, http_status, bytes,
+        "INSERT OR FAIL INTO fetch_log (source_id, started_at, duration_ms, outcome, http_status, bytes,
                                 new_articles, updated_articles, unchanged_articles, error) ",
         &rows,
         "",
