@@ -252,7 +252,7 @@ async fn last_seen_moves_when_a_story_is_seen_again_after_a_minute() {
         &[Source::new("甲", server.url("/feed.xml"), "金融", "要闻")],
     );
     app.poll().await;
-    // As if the first was last seen two minutes ago, the second half a minute ago.
+    // As if the first was last seen long ago, the second half a minute ago.
     app.db()
         .execute_batch(
             "UPDATE articles SET last_seen = '2000-01-01T00:00:00Z' WHERE link = 'https://a.example/1';
