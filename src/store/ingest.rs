@@ -16,18 +16,19 @@
 //! - an unchanged entry only moves `last_seen`, and only when it is more than
 //!   [`LAST_SEEN_STEP`] old.
 //!
-//! Multi-row statements are `OR FAIL` and foreign keys are checked at commit
-//! (see `write_group`): a failed statement fails the whole group transaction
-//! anyway, and a statement that cannot abort half-way needs no statement
-//! journal, the copy SQLite otherwise makes of every page it changes.
+//! Every row is written by a prepared single-row statement on the group's
+//! transaction (see `write_group` in the parent module for why the writer talks
+//! to SQLite through rusqlite). A single-row statement needs no statement
+//! journal, the copy SQLite makes of every page a multi-row statement changes
+//! so it can undo just that statement, and the search index, written last and
+//! in rowid order, keeps its pending terms in memory until the commit.
 
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use sqlx::query_builder::Separated;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use rusqlite::{Connection, params};
 
-use super::{Counts, StoreError};
+use super::Counts;
 use crate::article::Article;
 use crate::dates::to_db;
 
@@ -45,29 +46,6 @@ pub(super) struct PollArticles<'a> {
 /// feeds carry is seen again by each of them within seconds; rewriting its
 /// row, content and all, for each of them cost a tenth of a 5,000-feed cold poll.
 pub(super) const LAST_SEEN_STEP: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
-
-/// Rows one multi-row statement writes: each statement holds a copy of its
-/// values, and a few hundred rows already make the per-statement cost small.
-/// At 14 values a row this is far below SQLite's limit of bound values.
-const ROWS_PER_STATEMENT: usize = 256;
-
-/// Writes `rows` with multi-row statements `head VALUES (...), (...) tail`,
-/// `bind` giving each row's values.
-pub(super) async fn write_rows<T>(
-    tx: &mut SqliteConnection,
-    head: &str,
-    rows: &[T],
-    tail: &str,
-    mut bind: impl FnMut(&mut Separated<'_, Sqlite, &'static str>, &T),
-) -> Result<(), StoreError> {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut query = QueryBuilder::<Sqlite>::new(head);
-        query.push_values(chunk, |mut values, row| bind(&mut values, row));
-        query.push(tail);
-        query.build().persistent(false).execute(&mut *tx).await?;
-    }
-    Ok(())
-}
 
 /// What the database (or an earlier poll of the group) knows of a key.
 struct Known {
@@ -125,41 +103,27 @@ struct Plan<'a> {
 
 /// Stores the articles of every poll in `polls` inside the group's
 /// transaction, and returns what happened to each poll's entries.
-pub(super) async fn store_articles(
-    tx: &mut SqliteConnection,
+pub(super) fn store_articles(
+    db: &Connection,
     polls: &[PollArticles<'_>],
-) -> Result<Vec<Counts>, StoreError> {
-    let mut known = known_keys(tx, polls).await?;
-    let first_new_id: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM articles")
-        .fetch_one(&mut *tx)
-        .await?;
+) -> rusqlite::Result<Vec<Counts>> {
+    let mut known = known_keys(db, polls)?;
+    let first_new_id: i64 =
+        db.query_row("SELECT coalesce(max(id), 0) + 1 FROM articles", [], |row| {
+            row.get(0)
+        })?;
     let (plan, counts) = plan(polls, &mut known, first_new_id);
 
-    insert_articles(tx, &plan.fresh).await?;
-    update_articles(tx, &plan.changed).await?;
-    link_sources(tx, &plan.links).await?;
-    add_categories(tx, &plan.categories).await?;
-    let changed_ids: Vec<i64> = plan.changed.iter().map(|change| change.id).collect();
-    if !changed_ids.is_empty() {
-        // Category feeds read the publication time from their own index.
-        sqlx::query(
-            "UPDATE OR FAIL article_categories SET published = (SELECT published FROM articles WHERE id = article_id)
-              WHERE article_id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(json(&changed_ids))
-        .execute(&mut *tx)
-        .await?;
+    insert_articles(db, &plan.fresh)?;
+    update_articles(db, &plan.changed)?;
+    link_sources(db, &plan.links)?;
+    add_categories(db, &plan.categories)?;
+    date_categories(db, &plan.changed)?;
+    let mut seen = db.prepare_cached("UPDATE articles SET last_seen = ?2 WHERE id = ?1")?;
+    for (id, seen_at) in &plan.seen {
+        seen.execute(params![id, seen_at])?;
     }
-    if !plan.seen.is_empty() {
-        sqlx::query(
-            "UPDATE OR FAIL articles SET last_seen = seen.value ->> 1
-               FROM json_each(?) AS seen WHERE articles.id = seen.value ->> 0",
-        )
-        .bind(json(&plan.seen))
-        .execute(&mut *tx)
-        .await?;
-    }
-    index_text(tx, first_new_id, &changed_ids).await?;
+    index_text(db, &plan, first_new_id)?;
     Ok(counts)
 }
 
@@ -248,10 +212,10 @@ fn plan<'a>(
 
 /// What the database knows of every key of the group, with what each source
 /// last delivered.
-async fn known_keys(
-    tx: &mut SqliteConnection,
+fn known_keys(
+    db: &Connection,
     polls: &[PollArticles<'_>],
-) -> Result<HashMap<String, Known>, StoreError> {
+) -> rusqlite::Result<HashMap<String, Known>> {
     let keys: HashSet<&str> = polls
         .iter()
         .flat_map(|p| p.articles.iter().map(|a| a.key.as_str()))
@@ -260,27 +224,28 @@ async fn known_keys(
     if keys.is_empty() {
         return Ok(known);
     }
-    let rows = sqlx::query(
+    let mut query = db.prepare_cached(
         "SELECT a.key, a.id, a.published, a.last_seen,
                 (SELECT coalesce(max(position), -1) FROM article_categories c WHERE c.article_id = a.id),
                 x.source_id, x.content_hash
            FROM json_each(?) AS wanted
            JOIN articles a ON a.key = wanted.value
            LEFT JOIN article_sources x ON x.article_id = a.id",
-    )
-    .bind(json(&keys))
-    .fetch_all(&mut *tx)
-    .await?;
-    for row in rows {
-        let entry = known.entry(row.get(0)).or_insert_with(|| Known {
-            id: row.get(1),
-            published: row.get(2),
-            last_seen: row.get(3),
-            last_position: row.get(4),
-            delivered: HashMap::new(),
-        });
-        if let Some(source_id) = row.get::<Option<i64>, _>(5) {
-            entry.delivered.insert(source_id, row.get(6));
+    )?;
+    let mut rows = query.query([json(&keys)])?;
+    while let Some(row) = rows.next()? {
+        let entry = match known.entry(row.get(0)?) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(slot) => slot.insert(Known {
+                id: row.get(1)?,
+                published: row.get(2)?,
+                last_seen: row.get(3)?,
+                last_position: row.get(4)?,
+                delivered: HashMap::new(),
+            }),
+        };
+        if let Some(source_id) = row.get::<_, Option<i64>>(5)? {
+            entry.delivered.insert(source_id, row.get(6)?);
         }
     }
     Ok(known)
@@ -288,150 +253,142 @@ async fn known_keys(
 
 /// Inserts new articles with the ids the plan gave them (an entry without a
 /// date is dated when first seen).
-async fn insert_articles(
-    tx: &mut SqliteConnection,
-    fresh: &[Delivery<'_>],
-) -> Result<(), StoreError> {
-    write_rows(
-        tx,
-        "INSERT OR FAIL INTO articles (id, key, title, link, guid, author, published, updated, summary,
-                               content_html, image, content_hash, first_seen, last_seen) ",
-        fresh,
-        "",
-        |values, new| {
-            let a = new.article;
-            values
-                .push_bind(new.id)
-                .push_bind(a.key.clone())
-                .push_bind(a.title.clone())
-                .push_bind(a.link.clone())
-                .push_bind(a.guid.clone())
-                .push_bind(a.author.clone())
-                .push_bind(new.published())
-                .push_bind(a.updated.map(to_db))
-                .push_bind(a.summary.clone())
-                .push_bind(a.content_html.clone())
-                .push_bind(a.image.clone())
-                .push_bind(a.content_hash.clone())
-                .push_bind(new.seen_at.to_string())
-                .push_bind(new.seen_at.to_string());
-        },
-    )
-    .await
+fn insert_articles(db: &Connection, fresh: &[Delivery<'_>]) -> rusqlite::Result<()> {
+    let mut insert = db.prepare_cached(
+        "INSERT INTO articles (id, key, title, link, guid, author, published, updated, summary,
+                               content_html, image, content_hash, first_seen, last_seen)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+    )?;
+    for new in fresh {
+        let a = new.article;
+        insert.execute(params![
+            new.id,
+            a.key,
+            a.title,
+            a.link,
+            a.guid,
+            a.author,
+            new.published(),
+            a.updated.map(to_db),
+            a.summary,
+            a.content_html,
+            a.image,
+            a.content_hash,
+            new.seen_at,
+        ])?;
+    }
+    Ok(())
 }
 
 /// Rewrites articles whose feed changed them, and what that feed last
 /// delivered. `updated` moves to the entry's own updated time when the feed
 /// gives a newer one, else to now.
-async fn update_articles(
-    tx: &mut SqliteConnection,
-    changed: &[Delivery<'_>],
-) -> Result<(), StoreError> {
+fn update_articles(db: &Connection, changed: &[Delivery<'_>]) -> rusqlite::Result<()> {
+    let mut article = db.prepare_cached(
+        "UPDATE articles SET title = ?2, link = ?3, author = ?4, published = coalesce(?5, published),
+                updated = CASE WHEN ?6 > coalesce(updated, '') THEN ?6 ELSE ?11 END,
+                summary = ?7, content_html = ?8, image = ?9, content_hash = ?10, last_seen = ?11
+          WHERE id = ?1",
+    )?;
+    let mut link = db.prepare_cached(
+        "UPDATE article_sources SET guid = ?3, content_hash = ?4
+          WHERE article_id = ?1 AND source_id = ?2",
+    )?;
     for change in changed {
         let a = change.article;
-        sqlx::query(
-            "UPDATE articles SET title = ?2, link = ?3, author = ?4, published = coalesce(?5, published),
-                    updated = CASE WHEN ?6 > coalesce(updated, '') THEN ?6 ELSE ?11 END,
-                    summary = ?7, content_html = ?8, image = ?9, content_hash = ?10, last_seen = ?11
-              WHERE id = ?1",
-        )
-        .bind(change.id)
-        .bind(&a.title)
-        .bind(&a.link)
-        .bind(&a.author)
-        .bind(a.published.map(to_db))
-        .bind(a.updated.map(to_db))
-        .bind(&a.summary)
-        .bind(&a.content_html)
-        .bind(&a.image)
-        .bind(&a.content_hash)
-        .bind(change.seen_at)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE article_sources SET guid = ?3, content_hash = ?4
-              WHERE article_id = ?1 AND source_id = ?2",
-        )
-        .bind(change.id)
-        .bind(change.source_id)
-        .bind(&a.guid)
-        .bind(&a.content_hash)
-        .execute(&mut *tx)
-        .await?;
+        article.execute(params![
+            change.id,
+            a.title,
+            a.link,
+            a.author,
+            a.published.map(to_db),
+            a.updated.map(to_db),
+            a.summary,
+            a.content_html,
+            a.image,
+            a.content_hash,
+            change.seen_at,
+        ])?;
+        link.execute(params![change.id, change.source_id, a.guid, a.content_hash])?;
     }
     Ok(())
 }
 
 /// Records that each source carries each article in this version, with the id it gave it.
-async fn link_sources(tx: &mut SqliteConnection, links: &[Delivery<'_>]) -> Result<(), StoreError> {
-    write_rows(
-        tx,
-        "INSERT OR FAIL INTO article_sources (article_id, source_id, guid, content_hash, first_seen) ",
-        links,
-        "",
-        |values, link| {
-            values
-                .push_bind(link.id)
-                .push_bind(link.source_id)
-                .push_bind(link.article.guid.clone())
-                .push_bind(link.article.content_hash.clone())
-                .push_bind(link.seen_at.to_string());
-        },
-    )
-    .await
+fn link_sources(db: &Connection, links: &[Delivery<'_>]) -> rusqlite::Result<()> {
+    let mut insert = db.prepare_cached(
+        "INSERT INTO article_sources (article_id, source_id, guid, content_hash, first_seen)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for link in links {
+        let a = link.article;
+        insert.execute(params![
+            link.id,
+            link.source_id,
+            a.guid,
+            a.content_hash,
+            link.seen_at
+        ])?;
+    }
+    Ok(())
 }
 
 /// Adds each article's categories after the ones it already has, keeping their order.
-async fn add_categories(
-    tx: &mut SqliteConnection,
-    categories: &[CategoryRow<'_>],
-) -> Result<(), StoreError> {
-    write_rows(
-        tx,
-        "INSERT OR IGNORE INTO article_categories (article_id, category, position, published) ",
-        categories,
-        "",
-        |values, row| {
-            values
-                .push_bind(row.id)
-                .push_bind(row.label.to_string())
-                .push_bind(row.position)
-                .push_bind(row.published.clone());
-        },
-    )
-    .await
+fn add_categories(db: &Connection, categories: &[CategoryRow<'_>]) -> rusqlite::Result<()> {
+    let mut insert = db.prepare_cached(
+        "INSERT OR IGNORE INTO article_categories (article_id, category, position, published)
+         VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for row in categories {
+        insert.execute(params![row.id, row.label, row.position, row.published])?;
+    }
+    Ok(())
+}
+
+/// Gives the category rows of changed articles, the ones this group added
+/// included, the article's publication time: category feeds read it from
+/// their own index. `OR FAIL` because the statement changes several rows: a
+/// failure fails the group's transaction anyway, so it needs no statement journal.
+fn date_categories(db: &Connection, changed: &[Delivery<'_>]) -> rusqlite::Result<()> {
+    let mut update = db.prepare_cached(
+        "UPDATE OR FAIL article_categories SET published = (SELECT published FROM articles WHERE id = ?1)
+          WHERE article_id = ?1",
+    )?;
+    for change in changed {
+        update.execute([change.id])?;
+    }
+    Ok(())
 }
 
 /// Puts the title and summary of new and changed articles in the search index
 /// (the whole text would make it several times larger and slower to write).
 ///
-/// Runs last in the transaction, in two statements: FTS5 writes its pending
-/// terms to disk at the start of every later statement of the transaction, so
-/// indexing poll by poll cut the index into many small segments and merged them
-/// over and over. New articles are the ids from `first_new_id` on.
-async fn index_text(
-    tx: &mut SqliteConnection,
-    first_new_id: i64,
-    changed_ids: &[i64],
-) -> Result<(), StoreError> {
-    if !changed_ids.is_empty() {
-        sqlx::query(
-            "INSERT OR REPLACE INTO articles_fts (rowid, title, body)
-             SELECT id, title, summary FROM articles
-              WHERE id < ?1 AND id IN (SELECT value FROM json_each(?2))",
-        )
-        .bind(first_new_id)
-        .bind(json(changed_ids))
-        .execute(&mut *tx)
-        .await?;
+/// Runs last in the transaction and in ascending rowid order: FTS5 keeps the
+/// pending terms of a transaction in memory, but writes them out early when a
+/// rowid comes lower than the one before, or when a statement that needs a
+/// statement journal runs after them; both cut the index into many small
+/// segments that it then merges over and over. An article changed twice in the
+/// group is indexed in its last version.
+fn index_text(db: &Connection, plan: &Plan<'_>, first_new_id: i64) -> rusqlite::Result<()> {
+    let latest: BTreeMap<i64, &Article> = plan
+        .fresh
+        .iter()
+        .chain(&plan.changed)
+        .map(|delivery| (delivery.id, delivery.article))
+        .collect();
+    let mut insert =
+        db.prepare_cached("INSERT INTO articles_fts (rowid, title, body) VALUES (?1, ?2, ?3)")?;
+    let mut replace = db.prepare_cached(
+        "INSERT OR REPLACE INTO articles_fts (rowid, title, body) VALUES (?1, ?2, ?3)",
+    )?;
+    for (id, article) in latest {
+        let statement = if id < first_new_id {
+            &mut replace
+        } else {
+            &mut insert
+        };
+        statement.execute(params![id, article.title, article.summary])?;
     }
-    sqlx::query(
-        "INSERT OR FAIL INTO articles_fts (rowid, title, body)
-         SELECT id, title, summary FROM articles WHERE id >= ?",
-    )
-    .bind(first_new_id)
-    .execute(&mut *tx)
-    .await?;
     Ok(())
 }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 mod ingest;
@@ -38,6 +38,9 @@ pub enum StoreError {
     },
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
+    /// An error of the group write, which talks to SQLite through rusqlite.
+    #[error("database error: {0}")]
+    Ingest(#[from] rusqlite::Error),
     #[error("database error: {0}")]
     Write(String),
 }
@@ -147,10 +150,15 @@ pub struct Store {
     polls: mpsc::Sender<PollWrite>,
 }
 
-/// A poll waiting for the writer task.
-struct PollWrite {
+/// A finished poll, as the writer stores it.
+struct PollToWrite {
     record: PollRecord,
     feed: Option<NormalizedFeed>,
+}
+
+/// A poll waiting for the writer task.
+struct PollWrite {
+    poll: PollToWrite,
     done: oneshot::Sender<Result<Counts, StoreError>>,
 }
 
@@ -207,7 +215,8 @@ impl Store {
                 "wal_autocheckpoint",
                 (WAL_LIMIT_BYTES / PAGE_SIZE).to_string(),
             )
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            .row_buffer_size(4096);
         let mut attempt = 1;
         let writer = loop {
             match open_writer(&writer_options, &shown).await {
@@ -304,7 +313,10 @@ impl Store {
         feed: Option<NormalizedFeed>,
     ) -> Result<Counts, StoreError> {
         let (done, reply) = oneshot::channel();
-        let write = PollWrite { record, feed, done };
+        let write = PollWrite {
+            poll: PollToWrite { record, feed },
+            done,
+        };
         self.polls
             .send(write)
             .await
@@ -525,8 +537,7 @@ async fn open_writer(
 }
 
 /// The writer task: takes polls as they finish and commits every poll that is
-/// waiting in one transaction. If a group fails, its polls are retried one by
-/// one, so one bad poll never costs the others their write.
+/// waiting in one transaction.
 async fn commit_polls(
     pool: SqlitePool,
     mut queue: mpsc::Receiver<PollWrite>,
@@ -541,28 +552,168 @@ async fn commit_polls(
             }
         }
         tracing::debug!("committing {} polls", group.len());
-        let written = write_group(&pool, &group).await;
+        let (polls, replies): (Vec<PollToWrite>, Vec<_>) = group
+            .into_iter()
+            .map(|write| (write.poll, write.done))
+            .unzip();
+        let results = write_polls(&pool, polls).await;
         // Full means a checkpoint is already due.
         let _ = committed.try_send(());
-        match written {
-            Ok(counts) => {
-                for (write, counts) in group.into_iter().zip(counts) {
-                    let _ = write.done.send(Ok(counts));
-                }
-            }
-            Err(_) if group.len() > 1 => {
-                for write in group {
-                    let result = write_group(&pool, std::slice::from_ref(&write))
-                        .await
-                        .map(|counts| counts[0]);
-                    let _ = write.done.send(result);
-                }
-            }
-            Err(error) => {
-                let _ = group.pop().expect("a group of one").done.send(Err(error));
-            }
+        for (reply, result) in replies.into_iter().zip(results) {
+            let _ = reply.send(result);
         }
     }
+}
+
+/// Writes a group of polls and returns each poll's result.
+///
+/// sqlx runs each statement on its connection's worker thread: a round trip
+/// between threads, a copy of every bound value and a fresh parse of the SQL
+/// per statement, which made the writer, the one stage that cannot use both
+/// cores, the slowest. So the group is written on a blocking thread through
+/// rusqlite, on the same connection (sqlx opens, configures and migrates it,
+/// and runs every other query), with statements prepared once per group.
+async fn write_polls(
+    pool: &SqlitePool,
+    polls: Vec<PollToWrite>,
+) -> Vec<Result<Counts, StoreError>> {
+    let count = polls.len();
+    let fail_all = |error: &dyn std::fmt::Display| {
+        (0..count)
+            .map(|_| Err(StoreError::Write(error.to_string())))
+            .collect()
+    };
+    let mut connection = match pool.acquire().await {
+        Ok(connection) => connection,
+        Err(error) => return fail_all(&error),
+    };
+    let runtime = tokio::runtime::Handle::current();
+    let written = tokio::task::spawn_blocking(move || {
+        let results = runtime
+            .block_on(connection.lock_handle())
+            .map_err(StoreError::from)
+            .and_then(|mut handle| {
+                // SAFETY: while `handle` lives sqlx makes no call on this
+                // connection, and `db` is dropped before `handle`; a
+                // connection made from a handle does not close it when dropped.
+                let mut db = unsafe {
+                    rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr().cast())
+                }?;
+                Ok(write_each(&mut db, &polls))
+            });
+        // Returned to the pool from the async side.
+        (connection, results)
+    })
+    .await;
+    match written {
+        Ok((_, Ok(results))) => results,
+        Ok((_, Err(error))) => fail_all(&error),
+        Err(panicked) => fail_all(&panicked),
+    }
+}
+
+/// Writes the group in one transaction; if that fails, each poll in its own,
+/// so one bad poll never costs the others their write.
+fn write_each(
+    db: &mut rusqlite::Connection,
+    polls: &[PollToWrite],
+) -> Vec<Result<Counts, StoreError>> {
+    match write_group(db, polls) {
+        Ok(counts) => counts.into_iter().map(Ok).collect(),
+        Err(error) if polls.len() == 1 => vec![Err(error)],
+        Err(_) => polls
+            .iter()
+            .map(|poll| write_group(db, std::slice::from_ref(poll)).map(|counts| counts[0]))
+            .collect(),
+    }
+}
+
+/// The group's one transaction: its articles, each source's new state and a
+/// fetch-log row per poll. `BEGIN IMMEDIATE` takes the write lock first, so
+/// another process's writer is waited for (the busy timeout) rather than
+/// failing the group half-way.
+fn write_group(
+    db: &mut rusqlite::Connection,
+    polls: &[PollToWrite],
+) -> Result<Vec<Counts>, StoreError> {
+    let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let articles: Vec<ingest::PollArticles> = polls
+        .iter()
+        .map(|poll| ingest::PollArticles {
+            source_id: poll.record.source_id,
+            now: to_db(poll.record.started_at),
+            recently: to_db(poll.record.started_at - ingest::LAST_SEEN_STEP),
+            articles: poll.feed.as_ref().map_or(&[], |feed| &feed.articles),
+        })
+        .collect();
+    let counts = ingest::store_articles(&tx, &articles)?;
+    update_sources(&tx, polls)?;
+    log_fetches(&tx, polls, &counts)?;
+    tx.commit()?;
+    Ok(counts)
+}
+
+/// Each polled source's new state: what the fetch learned and when it is due next.
+fn update_sources(db: &rusqlite::Connection, polls: &[PollToWrite]) -> rusqlite::Result<()> {
+    let mut update = db.prepare_cached(
+        "UPDATE sources SET
+             feed_title = CASE WHEN ?2 THEN ?3 ELSE feed_title END,
+             feed_link = CASE WHEN ?2 THEN ?4 ELSE feed_link END,
+             etag = CASE WHEN ?5 THEN ?6 ELSE etag END,
+             last_modified = CASE WHEN ?5 THEN ?7 ELSE last_modified END,
+             last_polled = ?8,
+             last_success = CASE WHEN ?5 THEN ?8 ELSE last_success END,
+             last_status = ?9, last_error = ?10, error_count = ?11, next_due = ?12
+           WHERE id = ?1",
+    )?;
+    for poll in polls {
+        let record = &poll.record;
+        let feed = poll.feed.as_ref().map(|feed| &feed.feed);
+        update.execute(rusqlite::params![
+            record.source_id,
+            feed.is_some(),
+            feed.and_then(|f| f.title.as_deref()),
+            feed.and_then(|f| f.link.as_deref()),
+            matches!(record.outcome, Outcome::Ok | Outcome::NotModified),
+            record.etag,
+            record.last_modified,
+            to_db(record.started_at),
+            record.outcome.as_str(),
+            record.error,
+            record.error_count,
+            to_db(record.next_due),
+        ])?;
+    }
+    Ok(())
+}
+
+/// A fetch-log row per poll.
+fn log_fetches(
+    db: &rusqlite::Connection,
+    polls: &[PollToWrite],
+    counts: &[Counts],
+) -> rusqlite::Result<()> {
+    let mut insert = db.prepare_cached(
+        "INSERT INTO fetch_log (source_id, started_at, duration_ms, outcome, http_status, bytes,
+                                new_articles, updated_articles, unchanged_articles, error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for (poll, counts) in polls.iter().zip(counts) {
+        let record = &poll.record;
+        insert.execute(rusqlite::params![
+            record.source_id,
+            to_db(record.started_at),
+            record.duration.as_millis() as i64,
+            record.outcome.as_str(),
+            record.http_status,
+            record.bytes as i64,
+            counts.new as i64,
+            counts.updated as i64,
+            counts.unchanged as i64,
+            record.error,
+        ])?;
+    }
+    Ok(())
 }
 
 /// The checkpoint task: copies committed pages from the WAL into the database
@@ -581,95 +732,4 @@ async fn checkpoint(pool: SqlitePool, mut commits: mpsc::Receiver<()>) {
         }
         tokio::time::sleep(CHECKPOINT_EVERY).await;
     }
-}
-
-async fn write_group(pool: &SqlitePool, group: &[PollWrite]) -> Result<Vec<Counts>, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    // Checked once at commit instead of by each statement, which would make
-    // every multi-row statement keep a statement journal (see `ingest`).
-    sqlx::query("PRAGMA defer_foreign_keys = ON")
-        .execute(&mut *tx)
-        .await?;
-    let polls: Vec<ingest::PollArticles> = group
-        .iter()
-        .map(|write| ingest::PollArticles {
-            source_id: write.record.source_id,
-            now: to_db(write.record.started_at),
-            recently: to_db(write.record.started_at - ingest::LAST_SEEN_STEP),
-            articles: write.feed.as_ref().map_or(&[], |feed| &feed.articles),
-        })
-        .collect();
-    let counts = ingest::store_articles(&mut tx, &polls).await?;
-    update_sources(&mut tx, group).await?;
-    log_fetches(&mut tx, group, &counts).await?;
-    tx.commit().await?;
-    Ok(counts)
-}
-
-/// Each polled source's new state: what the fetch learned and when it is due next.
-async fn update_sources(tx: &mut SqliteConnection, group: &[PollWrite]) -> Result<(), StoreError> {
-    ingest::write_rows(
-        tx,
-        "WITH poll (id, parsed, feed_title, feed_link, succeeded, etag, last_modified,
-                    polled, status, error, error_count, next_due) AS (",
-        group,
-        ") UPDATE OR FAIL sources SET
-             feed_title = CASE WHEN poll.parsed THEN poll.feed_title ELSE sources.feed_title END,
-             feed_link = CASE WHEN poll.parsed THEN poll.feed_link ELSE sources.feed_link END,
-             etag = CASE WHEN poll.succeeded THEN poll.etag ELSE sources.etag END,
-             last_modified = CASE WHEN poll.succeeded THEN poll.last_modified ELSE sources.last_modified END,
-             last_polled = poll.polled,
-             last_success = CASE WHEN poll.succeeded THEN poll.polled ELSE sources.last_success END,
-             last_status = poll.status, last_error = poll.error,
-             error_count = poll.error_count, next_due = poll.next_due
-           FROM poll WHERE sources.id = poll.id",
-        |values, write| {
-            let record = &write.record;
-            let feed = write.feed.as_ref().map(|feed| &feed.feed);
-            values
-                .push_bind(record.source_id)
-                .push_bind(feed.is_some())
-                .push_bind(feed.and_then(|f| f.title.clone()))
-                .push_bind(feed.and_then(|f| f.link.clone()))
-                .push_bind(matches!(record.outcome, Outcome::Ok | Outcome::NotModified))
-                .push_bind(record.etag.clone())
-                .push_bind(record.last_modified.clone())
-                .push_bind(to_db(record.started_at))
-                .push_bind(record.outcome.as_str())
-                .push_bind(record.error.clone())
-                .push_bind(i64::from(record.error_count))
-                .push_bind(to_db(record.next_due));
-        },
-    )
-    .await
-}
-
-/// A fetch-log row per poll.
-async fn log_fetches(
-    tx: &mut SqliteConnection,
-    group: &[PollWrite],
-    counts: &[Counts],
-) -> Result<(), StoreError> {
-    let rows: Vec<(&PollRecord, &Counts)> = group.iter().map(|w| &w.record).zip(counts).collect();
-    ingest::write_rows(
-        tx,
-        "INSERT OR FAIL INTO fetch_log (source_id, started_at, duration_ms, outcome, http_status, bytes,
-                                new_articles, updated_articles, unchanged_articles, error) ",
-        &rows,
-        "",
-        |values, (record, counts)| {
-            values
-                .push_bind(record.source_id)
-                .push_bind(to_db(record.started_at))
-                .push_bind(record.duration.as_millis() as i64)
-                .push_bind(record.outcome.as_str())
-                .push_bind(record.http_status.map(i64::from))
-                .push_bind(record.bytes as i64)
-                .push_bind(counts.new as i64)
-                .push_bind(counts.updated as i64)
-                .push_bind(counts.unchanged as i64)
-                .push_bind(record.error.clone());
-        },
-    )
-    .await
 }
