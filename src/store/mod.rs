@@ -241,7 +241,12 @@ impl Store {
             .map_err(open_error)?;
         let (polls, queue) = mpsc::channel(GROUP_COMMIT);
         let (committed, commits) = mpsc::channel(1);
-        tokio::spawn(commit_polls(writer.clone(), queue, committed));
+        let runtime = tokio::runtime::Handle::current();
+        let pool = writer.clone();
+        std::thread::Builder::new()
+            .name("tidings-writer".into())
+            .spawn(move || commit_polls(&runtime, &pool, queue, committed))
+            .map_err(|error| StoreError::Write(format!("cannot start the writer: {error}")))?;
         tokio::spawn(checkpoint(checkpoints.clone(), commits));
         Ok(Store {
             writer,
@@ -536,14 +541,20 @@ async fn open_writer(
     Ok(writer)
 }
 
-/// The writer task: takes polls as they finish and commits every poll that is
+/// The writer: takes polls as they finish and commits every poll that is
 /// waiting in one transaction.
-async fn commit_polls(
-    pool: SqlitePool,
+///
+/// It runs on a thread of its own: each group is one long blocking call into
+/// SQLite (see `write_polls`).
+fn commit_polls(
+    runtime: &tokio::runtime::Handle,
+    pool: &SqlitePool,
     mut queue: mpsc::Receiver<PollWrite>,
     committed: mpsc::Sender<()>,
 ) {
-    while let Some(first) = queue.recv().await {
+    // sqlx returns a connection to its pool with a task on the runtime.
+    let _runtime = runtime.enter();
+    while let Some(first) = queue.blocking_recv() {
         let mut group = vec![first];
         while group.len() < GROUP_COMMIT {
             match queue.try_recv() {
@@ -556,7 +567,7 @@ async fn commit_polls(
             .into_iter()
             .map(|write| (write.poll, write.done))
             .unzip();
-        let results = write_polls(&pool, polls).await;
+        let results = write_polls(runtime, pool, &polls);
         // Full means a checkpoint is already due.
         let _ = committed.try_send(());
         for (reply, result) in replies.into_iter().zip(results) {
@@ -569,47 +580,37 @@ async fn commit_polls(
 ///
 /// sqlx runs each statement on its connection's worker thread: a round trip
 /// between threads, a copy of every bound value and a fresh parse of the SQL
-/// per statement, which made the writer, the one stage that cannot use both
-/// cores, the slowest. So the group is written on a blocking thread through
-/// rusqlite, on the same connection (sqlx opens, configures and migrates it,
-/// and runs every other query), with statements prepared once per group.
-async fn write_polls(
+/// per statement, which made the writer the slowest stage. So the group is
+/// written through rusqlite, on the same connection (sqlx opens, configures and
+/// migrates it, and runs every other query), with statements prepared once per
+/// group.
+fn write_polls(
+    runtime: &tokio::runtime::Handle,
     pool: &SqlitePool,
-    polls: Vec<PollToWrite>,
+    polls: &[PollToWrite],
 ) -> Vec<Result<Counts, StoreError>> {
-    let count = polls.len();
-    let fail_all = |error: &dyn std::fmt::Display| {
-        (0..count)
+    let written = runtime
+        .block_on(pool.acquire())
+        .map_err(StoreError::from)
+        .and_then(|mut connection| {
+            let mut handle = runtime.block_on(connection.lock_handle())?;
+            // SAFETY: while `handle` lives sqlx makes no call on this
+            // connection, and `db` is dropped before `handle`; a connection
+            // made from a handle does not close it when dropped.
+            let mut db = unsafe {
+                rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr().cast())
+            }?;
+            // A bug in the write must not stop the writer: the transaction
+            // rolls back as the panic unwinds, and the group's polls fail.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write_each(&mut db, polls)))
+                .map_err(|_| StoreError::Write("the database writer panicked".into()))
+        });
+    written.unwrap_or_else(|error| {
+        polls
+            .iter()
             .map(|_| Err(StoreError::Write(error.to_string())))
             .collect()
-    };
-    let mut connection = match pool.acquire().await {
-        Ok(connection) => connection,
-        Err(error) => return fail_all(&error),
-    };
-    let runtime = tokio::runtime::Handle::current();
-    let written = tokio::task::spawn_blocking(move || {
-        let results = runtime
-            .block_on(connection.lock_handle())
-            .map_err(StoreError::from)
-            .and_then(|mut handle| {
-                // SAFETY: while `handle` lives sqlx makes no call on this
-                // connection, and `db` is dropped before `handle`; a
-                // connection made from a handle does not close it when dropped.
-                let mut db = unsafe {
-                    rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr().cast())
-                }?;
-                Ok(write_each(&mut db, &polls))
-            });
-        // Returned to the pool from the async side.
-        (connection, results)
     })
-    .await;
-    match written {
-        Ok((_, Ok(results))) => results,
-        Ok((_, Err(error))) => fail_all(&error),
-        Err(panicked) => fail_all(&panicked),
-    }
 }
 
 /// Writes the group in one transaction; if that fails, each poll in its own,
