@@ -217,7 +217,9 @@ fn localize(
 /// The one text form dates are stored in: UTC, seconds, `Z`. Plain SQL can compare
 /// and `date()` it.
 pub fn to_db(date: DateTime<Utc>) -> String {
-    date.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    // The RFC 3339 writer gives this form for years 1 to 9999, the only ones
+    // stored, without interpreting a format string on every call.
+    date.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Reads a date stored by [`to_db`].
@@ -280,6 +282,19 @@ mod tests {
             "12:00",
         ] {
             assert_eq!(parse_date(text, Shanghai), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn stored_form_is_four_digit_years_to_the_second() {
+        for (year, text) in [
+            (1, "0001-02-03T04:05:06Z"),
+            (999, "0999-02-03T04:05:06Z"),
+            (9999, "9999-02-03T04:05:06Z"),
+        ] {
+            let date = Utc.with_ymd_and_hms(year, 2, 3, 4, 5, 6).unwrap()
+                + chrono::TimeDelta::milliseconds(789);
+            assert_eq!(to_db(date), text);
         }
     }
 

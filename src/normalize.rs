@@ -5,6 +5,7 @@
 //! the image found, and the content sanitized with ammonia so that nothing a
 //! feed sends can run in a reader's browser.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
@@ -87,7 +88,7 @@ fn article(entry: &Entry, feed_link: Option<&Url>, source: &SourceContext) -> Ar
         .content
         .as_ref()
         .and_then(|c| c.body.as_deref())
-        .map(String::from)
+        .map(Cow::Borrowed)
         .or_else(|| entry.summary.as_ref().map(html_of))
         .unwrap_or_default();
     let raw_html = &raw_html[..raw_html.floor_char_boundary(MAX_CONTENT_BYTES)];
@@ -192,11 +193,11 @@ fn text_of(text: &Text) -> String {
 }
 
 /// A feed text construct as HTML: plain text is escaped, HTML kept.
-fn html_of(text: &Text) -> String {
+fn html_of(text: &Text) -> Cow<'_, str> {
     if text.content_type.essence().to_string() == "text/plain" && !text.content.contains('<') {
-        html_escape::encode_text(&text.content).into_owned()
+        html_escape::encode_text(&text.content)
     } else {
-        text.content.clone()
+        Cow::Borrowed(&text.content)
     }
 }
 
@@ -324,7 +325,15 @@ pub fn sanitize(html: &str, base: &Url) -> String {
             .url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone()))
             .clean(html)
     });
-    xml_safe(&document.to_string()).into_owned()
+    let mut serialized = Vec::with_capacity(html.len() + html.len() / 4);
+    document
+        .write_to(&mut serialized)
+        .expect("writing to memory does not fail");
+    let serialized = String::from_utf8(serialized).expect("html5ever writes UTF-8");
+    match xml_safe(&serialized) {
+        Cow::Borrowed(_) => serialized,
+        Cow::Owned(safe) => safe,
+    }
 }
 
 fn sanitizer_rules() -> ammonia::Builder<'static> {

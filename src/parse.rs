@@ -61,13 +61,15 @@ pub fn parse(bytes: &[u8], hints: ParseHints<'_>) -> Result<feed_rs::model::Feed
 
 /// How many `<item>` and `<entry>` start tags the text has (not `<items>`).
 fn entry_tags(text: &str) -> usize {
-    ["<item", "<entry"]
+    let bytes = text.as_bytes();
+    [&b"<item"[..], b"<entry"]
         .iter()
         .map(|tag| {
-            text.match_indices(tag)
-                .filter(|(at, _)| {
-                    text[at + tag.len()..]
-                        .starts_with(|c: char| c == '>' || c == '/' || c.is_ascii_whitespace())
+            memchr::memmem::find_iter(bytes, tag)
+                .filter(|at| {
+                    bytes
+                        .get(at + tag.len())
+                        .is_some_and(|&c| c == b'>' || c == b'/' || c.is_ascii_whitespace())
                 })
                 .count()
         })

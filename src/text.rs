@@ -92,7 +92,12 @@ pub fn xml_safe(text: &str) -> std::borrow::Cow<'_, str> {
     let forbidden = |c: char| {
         (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
     };
-    if text.contains(forbidden) {
+    // Bytes first: a control character is one byte below 0x20, and U+FFFE and
+    // U+FFFF start with 0xEF, which most text (and all Chinese text) never has.
+    let may_have_forbidden = text
+        .bytes()
+        .any(|b| (b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF);
+    if may_have_forbidden && text.contains(forbidden) {
         text.chars()
             .filter(|c| !forbidden(*c))
             .collect::<String>()
