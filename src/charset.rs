@@ -24,11 +24,11 @@ pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
 ///
 /// The XML prolog of the result says `utf-8`, so an XML parser that honours the
 /// prolog does not decode the text a second time.
-pub fn decode(
-    bytes: &[u8],
+pub fn decode<'a>(
+    bytes: &'a [u8],
     forced: Option<&'static Encoding>,
     http_charset: Option<&str>,
-) -> (String, &'static Encoding) {
+) -> (Cow<'a, str>, &'static Encoding) {
     let encoding = Encoding::for_bom(bytes)
         .map(|(encoding, _)| encoding)
         .or(forced)
@@ -37,10 +37,6 @@ pub fn decode(
         .unwrap_or(UTF_8);
     // decode() strips the BOM of the encoding it was handed, or any BOM it finds.
     let (text, used, _) = encoding.decode(bytes);
-    let text = match text {
-        Cow::Borrowed(s) => s.to_string(),
-        Cow::Owned(s) => s,
-    };
     (declare_utf8(text), used)
 }
 
@@ -58,10 +54,12 @@ fn prolog_encoding(bytes: &[u8]) -> Option<&str> {
 }
 
 /// Rewrites the prolog's encoding to utf-8, now that the text is UTF-8.
-fn declare_utf8(text: String) -> String {
+fn declare_utf8(text: Cow<'_, str>) -> Cow<'_, str> {
     match prolog_encoding(text.as_bytes()) {
         // The prolog is the first thing in the text, so the first match is its label.
-        Some(label) if !label.eq_ignore_ascii_case("utf-8") => text.replacen(label, "utf-8", 1),
+        Some(label) if !label.eq_ignore_ascii_case("utf-8") => {
+            text.replacen(label, "utf-8", 1).into()
+        }
         _ => text,
     }
 }
@@ -96,7 +94,8 @@ mod tests {
     #[test]
     fn prolog_charset_is_honoured_and_rewritten() {
         for declared in ["GB18030", "gbk", "GB2312"] {
-            let (text, used) = decode(&gb_feed(declared), None, None);
+            let bytes = gb_feed(declared);
+            let (text, used) = decode(&bytes, None, None);
             assert_eq!(used, GB18030, "{declared}");
             assert!(text.contains(TITLE), "{declared}: {text}");
             assert!(

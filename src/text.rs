@@ -92,12 +92,14 @@ pub fn xml_safe(text: &str) -> std::borrow::Cow<'_, str> {
     let forbidden = |c: char| {
         (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
     };
-    // Bytes first: a control character is one byte below 0x20, and U+FFFE and
-    // U+FFFF start with 0xEF, which most text (and all Chinese text) never has.
-    let may_have_forbidden = text
-        .bytes()
-        .any(|b| (b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF);
-    if may_have_forbidden && text.contains(forbidden) {
+    // On bytes, without decoding: a control character is one byte below 0x20,
+    // U+FFFE and U+FFFF are EF BF BE and EF BF BF.
+    let bytes = text.as_bytes();
+    let has_forbidden = bytes.iter().enumerate().any(|(at, &b)| {
+        (b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r'))
+            || (b == 0xEF && matches!(bytes.get(at + 1..at + 3), Some([0xBF, 0xBE | 0xBF])))
+    });
+    if has_forbidden {
         text.chars()
             .filter(|c| !forbidden(*c))
             .collect::<String>()
@@ -171,6 +173,12 @@ mod tests {
     #[test]
     fn control_characters_never_survive() {
         assert_eq!(xml_safe("a\u{0}b\u{1b}c\td\u{FFFF}"), "abc\td");
+        // Full-width punctuation shares the lead byte of U+FFFE and U+FFFF.
+        assert_eq!(xml_safe("中文，标点\u{FFFE}！\u{FFFF}"), "中文，标点！");
+        assert!(matches!(
+            xml_safe("中文，标点！\u{FFEE}"),
+            std::borrow::Cow::Borrowed(_)
+        ));
         assert_eq!(collapse_whitespace(" a\u{7}\n\n b "), "a b");
     }
 
