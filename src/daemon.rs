@@ -19,6 +19,7 @@ use tokio::task::JoinSet;
 
 use crate::config::{Config, SourceConfig};
 use crate::feeds::Feeds;
+use crate::fetch::Fetcher;
 use crate::poll::{Poller, SourceReport};
 use crate::schedule::{HostGate, host_of};
 use crate::store::{Outcome, SourceState, Store, StoreError};
@@ -98,7 +99,12 @@ impl Daemon {
         let mut daemon = Daemon {
             config_path: path.to_path_buf(),
             config_stamp: modified(path),
-            poller: Poller::new(config.clone(), store.clone(), hosts.clone())?,
+            poller: Poller::new(
+                config.clone(),
+                store.clone(),
+                hosts.clone(),
+                Fetcher::new(&config.poll)?,
+            ),
             config,
             store,
             feeds,
@@ -221,8 +227,15 @@ impl Daemon {
             }
         };
         let config = Arc::new(config);
-        match Poller::new(config.clone(), self.store.clone(), self.hosts.clone()) {
-            Ok(poller) => self.poller = poller,
+        match Fetcher::new(&config.poll) {
+            Ok(fetcher) => {
+                self.poller = Poller::new(
+                    config.clone(),
+                    self.store.clone(),
+                    self.hosts.clone(),
+                    fetcher,
+                )
+            }
             Err(error) => {
                 tracing::error!("not reloading ({why}): {error}");
                 return;

@@ -203,10 +203,17 @@ fn config_or_defaults(path: &Path) -> anyhow::Result<Config> {
 
 async fn poll(config: &Config) -> anyhow::Result<()> {
     let clock = Instant::now();
+    let defaults = config.poll.clone();
+    let fetcher = tokio::task::spawn_blocking(move || Fetcher::new(&defaults));
     let store = Store::open(&config.storage).await?;
     let mut states = store.sync_sources(&config.sources).await?;
     let hosts = tidings::schedule::HostGate::new(config.poll.per_host);
-    let poller = Poller::new(Arc::new(config.clone()), store.clone(), hosts)?;
+    let poller = Poller::new(
+        Arc::new(config.clone()),
+        store.clone(),
+        hosts,
+        fetcher.await??,
+    );
     let gone = states.iter().filter(|s| s.gone).count();
     let reports = poller.poll_all(&config.sources, &mut states).await?;
     let changed = reports.iter().any(|r| r.counts.new + r.counts.updated > 0);

@@ -52,10 +52,13 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// `hosts` outlives a poller: a reloaded config keeps the holds hosts asked for.
-    pub fn new(config: Arc<Config>, store: Store, hosts: HostGate) -> anyhow::Result<Poller> {
-        Ok(Poller {
-            fetcher: Fetcher::new(&config.poll)?,
+    /// `hosts` outlives a poller: a reloaded config keeps the holds hosts asked
+    /// for. The fetcher is made by the caller, as building its TLS setup
+    /// (reading the system's root certificates) takes a tenth of a second that
+    /// is better spent while the database opens.
+    pub fn new(config: Arc<Config>, store: Store, hosts: HostGate, fetcher: Fetcher) -> Poller {
+        Poller {
+            fetcher,
             hosts,
             slots: Arc::new(Semaphore::new(config.poll.concurrency)),
             parsers: Arc::new(Semaphore::new(
@@ -65,7 +68,7 @@ impl Poller {
             tracking: TrackingParams::new(&config.poll.tracking_params),
             config,
             store,
-        })
+        }
     }
 
     /// Polls every source at once (within the limits) and returns their reports
