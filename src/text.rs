@@ -36,9 +36,13 @@ pub fn html_text_prefix(html: &str, max_chars: usize) -> String {
 /// search it starts is known to succeed.
 fn text_stretches(html: &str) -> impl Iterator<Item = &str> {
     let last_tag_end = html.rfind('>');
-    let last_comment_end = html.rfind("-->");
+    // Found on the first comment: most fragments have none, and looking for
+    // one costs a pass over the whole fragment, of which a summary needs the start.
+    let last_comment_end = std::cell::OnceCell::new();
     let markup_end = move |start: usize| {
-        if html[start..].starts_with("<!--") && last_comment_end >= Some(start + 4) {
+        if html[start..].starts_with("<!--")
+            && *last_comment_end.get_or_init(|| html.rfind("-->")) >= Some(start + 4)
+        {
             return html[start + 4..].find("-->").map(|end| start + 4 + end + 3);
         }
         let opens = html
@@ -92,14 +96,18 @@ pub fn xml_safe(text: &str) -> std::borrow::Cow<'_, str> {
     let forbidden = |c: char| {
         (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
     };
-    // On bytes, without decoding: a control character is one byte below 0x20,
-    // U+FFFE and U+FFFF are EF BF BE and EF BF BF.
+    // On bytes, without decoding, in passes the compiler vectorizes: a control
+    // character is one byte below 0x20, U+FFFE and U+FFFF are three bytes each.
     let bytes = text.as_bytes();
-    let has_forbidden = bytes.iter().enumerate().any(|(at, &b)| {
-        (b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r'))
-            || (b == 0xEF && matches!(bytes.get(at + 1..at + 3), Some([0xBF, 0xBE | 0xBF])))
+    let has_control = bytes.iter().fold(false, |found, &b| {
+        found | (b < b' ' && b != b'\t' && b != b'\n' && b != b'\r')
     });
-    if has_forbidden {
+    let has_noncharacter = || {
+        ["\u{FFFE}", "\u{FFFF}"]
+            .iter()
+            .any(|c| memchr::memmem::find(bytes, c.as_bytes()).is_some())
+    };
+    if has_control || has_noncharacter() {
         text.chars()
             .filter(|c| !forbidden(*c))
             .collect::<String>()
