@@ -228,7 +228,55 @@ async fn a_changed_entry_updates_its_row_and_an_unchanged_one_does_not() {
     // is now what this feed last delivered, so nothing is an update.
     server.set("/feed.xml", Reply::feed(rss("t", &second)).without_etag());
     let summary = app.poll().await;
-    assert_eq!(article_counts(&summary), (0, 0, 3), "{summary}");
+    assert_eq!(article_counts(&summary), (0, 0, 2), "{summary}");
+}
+
+#[tokio::test]
+async fn a_feed_that_joins_a_stored_story_later_adds_only_the_labels_it_lacks() {
+    let server = FeedServer::start().await;
+    let story = (
+        "同一条新闻",
+        "https://a.example/story",
+        "2022-01-26 15:00:00",
+        "<p>正文</p>",
+    );
+    let other = (
+        "另一条",
+        "https://b.example/other",
+        "2022-01-26 15:05:00",
+        "<p>别的</p>",
+    );
+    server.set("/a.xml", Reply::feed(rss("a", &[story])));
+    server.set("/b.xml", Reply::feed(rss("b", &[other])));
+    let app = Instance::new(
+        "",
+        &[
+            Source::new("证券时报网", server.url("/a.xml"), "金融", "要闻"),
+            Source::new("财联社", server.url("/b.xml"), "金融", "快讯"),
+        ],
+    );
+    app.poll().await;
+
+    // The story was stored by the first poll; the second feed carries it now.
+    server.set("/b.xml", Reply::feed(rss("b", &[other, story])));
+    let summary = app.poll().await;
+    assert_eq!(article_counts(&summary), (0, 0, 2), "{summary}");
+    let labels = app.strings(
+        "SELECT category || ' ' || position FROM article_categories
+          WHERE article_id = (SELECT id FROM articles WHERE link = 'https://a.example/story')
+          ORDER BY position",
+    );
+    assert_eq!(
+        labels,
+        ["金融 0", "证券时报网 1", "要闻 2", "财联社 3", "快讯 4"]
+    );
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM article_sources
+              WHERE article_id = (SELECT id FROM articles WHERE link = 'https://a.example/story')"
+        ),
+        2
+    );
 }
 
 #[tokio::test]
@@ -386,7 +434,7 @@ async fn zoneless_and_chinese_dates_use_the_source_timezone_and_undated_entries_
     server.set("/cn.xml", Reply::feed(rss("t", &items)).without_etag());
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let summary = app.poll().await;
-    assert_eq!(article_counts(&summary), (0, 0, 3), "{summary}");
+    assert_eq!(article_counts(&summary), (0, 0, 2), "{summary}");
     assert_eq!(
         app.strings("SELECT published FROM articles WHERE link = 'https://a.example/3'"),
         [published]

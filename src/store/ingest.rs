@@ -52,7 +52,8 @@ struct Known {
     id: i64,
     published: String,
     last_seen: String,
-    /// The last category position in use.
+    /// The article's category labels, and the last position in use.
+    labels: HashSet<String>,
     last_position: i64,
     /// The hash each source that carries the article last delivered.
     delivered: HashMap<i64, String>,
@@ -189,13 +190,19 @@ fn plan<'a>(
                         id: delivery.id,
                         published: delivery.published(),
                         last_seen: now.to_string(),
+                        labels: HashSet::new(),
                         last_position: -1,
                         delivered: HashMap::new(),
                     })
                 }
             };
             entry.delivered.insert(poll.source_id, hash.clone());
+            // Another feed of the story mostly brings labels it already has.
             for label in &article.categories {
+                if entry.labels.contains(label) {
+                    continue;
+                }
+                entry.labels.insert(label.clone());
                 entry.last_position += 1;
                 plan.categories.push(CategoryRow {
                     id: entry.id,
@@ -210,8 +217,8 @@ fn plan<'a>(
     (plan, counts)
 }
 
-/// What the database knows of every key of the group, with what each source
-/// last delivered.
+/// What the database knows of every key of the group: the article, what each
+/// source last delivered, and its categories.
 fn known_keys(
     db: &Connection,
     polls: &[PollArticles<'_>],
@@ -225,9 +232,7 @@ fn known_keys(
         return Ok(known);
     }
     let mut query = db.prepare_cached(
-        "SELECT a.key, a.id, a.published, a.last_seen,
-                (SELECT coalesce(max(position), -1) FROM article_categories c WHERE c.article_id = a.id),
-                x.source_id, x.content_hash
+        "SELECT a.key, a.id, a.published, a.last_seen, x.source_id, x.content_hash
            FROM json_each(?) AS wanted
            JOIN articles a ON a.key = wanted.value
            LEFT JOIN article_sources x ON x.article_id = a.id",
@@ -240,12 +245,30 @@ fn known_keys(
                 id: row.get(1)?,
                 published: row.get(2)?,
                 last_seen: row.get(3)?,
-                last_position: row.get(4)?,
+                labels: HashSet::new(),
+                last_position: -1,
                 delivered: HashMap::new(),
             }),
         };
-        if let Some(source_id) = row.get::<_, Option<i64>>(5)? {
-            entry.delivered.insert(source_id, row.get(6)?);
+        if let Some(source_id) = row.get::<_, Option<i64>>(4)? {
+            entry.delivered.insert(source_id, row.get(5)?);
+        }
+    }
+    let keys_by_id: HashMap<i64, String> = known
+        .iter()
+        .map(|(key, entry)| (entry.id, key.clone()))
+        .collect();
+    let mut query = db.prepare_cached(
+        "SELECT c.article_id, c.category, c.position
+           FROM json_each(?) AS known JOIN article_categories c ON c.article_id = known.value",
+    )?;
+    let ids: Vec<i64> = keys_by_id.keys().copied().collect();
+    let mut rows = query.query([json(&ids)])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        if let Some(entry) = keys_by_id.get(&id).and_then(|key| known.get_mut(key)) {
+            entry.labels.insert(row.get(1)?);
+            entry.last_position = entry.last_position.max(row.get(2)?);
         }
     }
     Ok(known)
