@@ -1,10 +1,10 @@
 //! Writing the articles of a group of polls: decide in memory what happens to
-//! every entry, then write the whole group with a handful of statements.
+//! every entry, then write only the rows that change.
 //!
 //! The writer is the one stage that cannot run on both cores, so it does as
-//! little as it can per row: one query learns what the database knows of every
-//! key in the group, and each table is then written with a few multi-row
-//! statements, however many polls and entries the group has.
+//! little as it can per row: two queries learn what the database knows of every
+//! key in the group (the article, what each source last delivered, its
+//! labels), whatever the number of polls and entries.
 //!
 //! The rules are DESIGN.md's:
 //! - a new key is a new article;
@@ -17,7 +17,7 @@
 //!   [`LAST_SEEN_STEP`] old.
 //!
 //! Every row is written by a prepared single-row statement on the group's
-//! transaction (see `write_group` in the parent module for why the writer talks
+//! transaction (see `write_polls` in the parent module for why the writer talks
 //! to SQLite through rusqlite). A single-row statement needs no statement
 //! journal, the copy SQLite makes of every page a multi-row statement changes
 //! so it can undo just that statement, and the search index, written last and

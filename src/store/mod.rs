@@ -1,7 +1,7 @@
 //! SQLite: migrations, the per-poll write, and the queries the commands need.
 //!
 //! The database is opened in WAL mode so readers (the HTTP server, people with
-//! `sqlite3`) never wait for the poller. Polls are written by one writer task
+//! `sqlite3`) never wait for the poller. Polls are written by one writer thread
 //! on one connection (SQLite has one writer anyway, and queuing in-process is
 //! cheaper than retrying on `SQLITE_BUSY`). Every poll of a source is written
 //! inside one `BEGIN IMMEDIATE` transaction, so a crash keeps all of a poll or
@@ -156,7 +156,7 @@ struct PollToWrite {
     feed: Option<NormalizedFeed>,
 }
 
-/// A poll waiting for the writer task.
+/// A poll waiting for the writer.
 struct PollWrite {
     poll: PollToWrite,
     done: oneshot::Sender<Result<Counts, StoreError>>,
@@ -215,8 +215,7 @@ impl Store {
                 "wal_autocheckpoint",
                 (WAL_LIMIT_BYTES / PAGE_SIZE).to_string(),
             )
-            .pragma("temp_store", "memory")
-            .row_buffer_size(4096);
+            .pragma("temp_store", "memory");
         let mut attempt = 1;
         let writer = loop {
             match open_writer(&writer_options, &shown).await {
