@@ -54,6 +54,9 @@ pub struct FeedInfo {
 pub struct NormalizedFeed {
     pub feed: FeedInfo,
     pub articles: Vec<Article>,
+    /// What reading the feed took (repairs, a relabelled charset, skipped
+    /// entries): recorded on the source so that nothing is forgiven silently.
+    pub warnings: Vec<String>,
 }
 
 fn optional_date<S: Serializer>(date: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {

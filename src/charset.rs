@@ -1,10 +1,16 @@
-//! Turning feed bytes into UTF-8 text.
+//! Turning feed bytes into UTF-8 text, by evidence rather than by label.
 //!
-//! Chinese sites still serve GB2312/GBK, often with a charset in only one of the
-//! HTTP header and the XML prolog, and sometimes a wrong one in both. The order
-//! here is the one browsers use: a byte-order mark wins, then the source's own
-//! `encoding` override, then the HTTP charset, then the XML prolog, then UTF-8.
-//! GB2312 and GBK are read as GB18030, their superset, so no character is lost.
+//! Chinese sites still serve GB2312/GBK, and their labels lie: a feed that
+//! says `gb2312` in its prolog is re-encoded to UTF-8 by a CMS upgrade and
+//! keeps the old prolog; a feed that says UTF-8 is written by a GBK template.
+//! So the order is: a byte-order mark, then the source's own `encoding`
+//! override, then bytes that are valid UTF-8 (with non-ASCII, which no legacy
+//! encoding produces by accident), then the label (HTTP charset, then XML
+//! prolog) when it decodes without errors, then Firefox's detector
+//! (chardetng, hinted by the feed's top-level domain) when its guess decodes
+//! cleanly. GB2312 and GBK are read as GB18030, their superset, so no
+//! character is lost. Whenever the label was overruled or bytes were
+//! replaced, the decode says so in a warning.
 
 use std::borrow::Cow;
 
@@ -12,32 +18,145 @@ use encoding_rs::{Encoding, GB18030, UTF_8};
 
 /// Maps a charset label to its decoder, widening the GB family to GB18030.
 pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
-    let encoding = Encoding::for_label(label.trim().as_bytes())?;
-    Some(if encoding == encoding_rs::GBK {
+    Encoding::for_label(label.trim().as_bytes()).map(widen)
+}
+
+fn widen(encoding: &'static Encoding) -> &'static Encoding {
+    if encoding == encoding_rs::GBK {
         GB18030
     } else {
         encoding
-    })
+    }
 }
 
-/// Decodes a feed body to UTF-8, returning the text and the encoding used.
-///
-/// The XML prolog of the result says `utf-8`, so an XML parser that honours the
-/// prolog does not decode the text a second time.
-pub fn decode<'a>(
-    bytes: &'a [u8],
-    forced: Option<&'static Encoding>,
-    http_charset: Option<&str>,
-) -> (Cow<'a, str>, &'static Encoding) {
-    let encoding = Encoding::for_bom(bytes)
-        .map(|(encoding, _)| encoding)
-        .or(forced)
-        .or_else(|| http_charset.and_then(encoding_for_label))
-        .or_else(|| prolog_encoding(bytes).and_then(encoding_for_label))
-        .unwrap_or(UTF_8);
-    // decode() strips the BOM of the encoding it was handed, or any BOM it finds.
-    let (text, used, _) = encoding.decode(bytes);
-    (declare_utf8(text), used)
+/// A body as text, with how it was read.
+#[derive(Debug)]
+pub struct Decoded<'a> {
+    /// UTF-8 text whose XML prolog, if any, says `utf-8`, so an XML parser
+    /// that honours the prolog does not decode it a second time.
+    pub text: Cow<'a, str>,
+    pub encoding: &'static Encoding,
+    /// Why the result is not what the labels said, or what was lost.
+    pub warning: Option<String>,
+}
+
+/// What the server and the document say about a body, and who to believe first.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Labels<'a> {
+    /// The source's `encoding` override: the user knows best.
+    pub forced: Option<&'static Encoding>,
+    /// The charset of the Content-Type header.
+    pub http: Option<&'a str>,
+    /// The host the feed came from, whose top-level domain hints the detector
+    /// (`.cn` makes GBK likelier than windows-1252).
+    pub host: Option<&'a str>,
+}
+
+/// Decodes a feed body to UTF-8 by the order of the module doc.
+pub fn decode<'a>(bytes: &'a [u8], labels: Labels<'_>) -> Decoded<'a> {
+    if let Some((encoding, _)) = Encoding::for_bom(bytes) {
+        // decode() strips the BOM of the encoding it finds.
+        return finish(encoding.decode(bytes).0, encoding, None);
+    }
+    if let Some(forced) = labels.forced {
+        let (text, had_errors) = forced.decode_without_bom_handling(bytes);
+        let warning = had_errors.then(|| replaced_warning(forced));
+        return finish(text, forced, warning);
+    }
+    let declared = labels
+        .http
+        .filter(|label| !label.trim().is_empty())
+        .or_else(|| prolog_encoding(bytes));
+    let declared_encoding = declared.and_then(encoding_for_label);
+
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        let warning = match (declared, declared_encoding) {
+            (Some(label), Some(encoding)) if encoding != UTF_8 && !text.is_ascii() => Some(
+                format!("the feed says its charset is {label}, but its bytes are UTF-8: read as UTF-8"),
+            ),
+            _ => None,
+        };
+        return finish(Cow::Borrowed(text), UTF_8, warning);
+    }
+
+    if let Some(encoding) = declared_encoding
+        && encoding != UTF_8
+        && let (text, false) = encoding.decode_without_bom_handling(bytes)
+    {
+        return finish(text, encoding, None);
+    }
+
+    // The label is missing, unknown or wrong: look at the bytes.
+    let (utf8_lossy, _) = UTF_8.decode_without_bom_handling(bytes);
+    if mostly_utf8(&utf8_lossy) {
+        return finish(utf8_lossy, UTF_8, Some(replaced_warning(UTF_8)));
+    }
+    let guess = detect(bytes, labels.host);
+    if let (text, false) = guess.decode_without_bom_handling(bytes) {
+        let warning = match declared {
+            Some(label) => format!(
+                "the feed says its charset is {label}, but its bytes are not: detected {}",
+                guess.name()
+            ),
+            None => format!("the feed declares no charset: detected {}", guess.name()),
+        };
+        return finish(text, guess, Some(warning));
+    }
+    // Nothing reads cleanly: the label's reading (else the guess) costs the
+    // fewest characters we can know of.
+    let encoding = declared_encoding.unwrap_or(guess);
+    let (text, _) = encoding.decode_without_bom_handling(bytes);
+    finish(text, encoding, Some(replaced_warning(encoding)))
+}
+
+fn finish<'a>(
+    text: Cow<'a, str>,
+    encoding: &'static Encoding,
+    warning: Option<String>,
+) -> Decoded<'a> {
+    Decoded {
+        text: declare_utf8(text),
+        encoding,
+        warning,
+    }
+}
+
+fn replaced_warning(encoding: &'static Encoding) -> String {
+    format!(
+        "bytes that are not valid {} were replaced with U+FFFD",
+        encoding.name()
+    )
+}
+
+/// UTF-8 with a few broken bytes (a stray Latin-1 byte, a character cut in
+/// half) rather than another encoding: valid multi-byte characters far
+/// outnumber the replacements. Legacy CJK bytes read as UTF-8 give the
+/// opposite: nearly every non-ASCII byte pair is invalid.
+fn mostly_utf8(lossy: &str) -> bool {
+    let (mut valid, mut replaced) = (0usize, 0usize);
+    for c in lossy.chars().filter(|c| !c.is_ascii()) {
+        if c == char::REPLACEMENT_CHARACTER {
+            replaced += 1;
+        } else {
+            valid += 1;
+        }
+    }
+    valid >= 4 * replaced.max(1)
+}
+
+/// Firefox's guess for bytes that are not UTF-8.
+fn detect(bytes: &[u8], host: Option<&str>) -> &'static Encoding {
+    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    detector.feed(bytes, true);
+    let tld = host
+        .and_then(|host| host.rsplit('.').next())
+        .filter(|tld| {
+            !tld.is_empty()
+                && tld
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+    widen(detector.guess(tld.map(str::as_bytes), chardetng::Utf8Detection::Deny))
 }
 
 /// The `encoding` pseudo-attribute of an `<?xml ...?>` prolog, if there is one.
@@ -65,7 +184,7 @@ fn declare_utf8(text: Cow<'_, str>) -> Cow<'_, str> {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 /// The charset parameter of a Content-Type header value.
@@ -84,44 +203,129 @@ mod tests {
 
     const TITLE: &str = "证监会：深化资本市场改革 — 央行逆回购";
 
-    fn gb_feed(declared: &str) -> Vec<u8> {
-        let xml = format!(
-            "<?xml version=\"1.0\" encoding=\"{declared}\"?><rss><title>{TITLE}</title></rss>"
-        );
-        GB18030.encode(&xml).0.into_owned()
+    fn feed(declared: Option<&str>) -> String {
+        let prolog = declared
+            .map(|label| format!("<?xml version=\"1.0\" encoding=\"{label}\"?>"))
+            .unwrap_or_default();
+        format!("{prolog}<rss><channel><title>{TITLE}</title><item><title>{TITLE}，沪深两市成交额突破万亿元</title></item></channel></rss>")
+    }
+
+    fn gbk(text: &str) -> Vec<u8> {
+        GB18030.encode(text).0.into_owned()
+    }
+
+    fn labels() -> Labels<'static> {
+        Labels::default()
     }
 
     #[test]
     fn prolog_charset_is_honoured_and_rewritten() {
         for declared in ["GB18030", "gbk", "GB2312"] {
-            let bytes = gb_feed(declared);
-            let (text, used) = decode(&bytes, None, None);
-            assert_eq!(used, GB18030, "{declared}");
-            assert!(text.contains(TITLE), "{declared}: {text}");
+            let bytes = gbk(&feed(Some(declared)));
+            let decoded = decode(&bytes, labels());
+            assert_eq!(decoded.encoding, GB18030, "{declared}");
+            assert!(decoded.text.contains(TITLE), "{declared}: {}", decoded.text);
             assert!(
-                text.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>"),
-                "{text}"
+                decoded
+                    .text
+                    .starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>"),
+                "{}",
+                decoded.text
             );
-            assert!(!text.contains('\u{FFFD}'));
+            assert_eq!(decoded.warning, None);
         }
     }
 
     #[test]
     fn http_charset_beats_the_prolog_and_override_beats_both() {
-        let bytes = gb_feed("utf-8");
-        let (text, _) = decode(&bytes, None, Some("gbk"));
-        assert!(text.contains(TITLE));
-        let (text, _) = decode(&bytes, Some(GB18030), Some("utf-8"));
-        assert!(text.contains(TITLE));
+        let bytes = gbk(&feed(Some("big5")));
+        let decoded = decode(
+            &bytes,
+            Labels {
+                http: Some("gbk"),
+                ..labels()
+            },
+        );
+        assert!(decoded.text.contains(TITLE));
+        let decoded = decode(
+            &bytes,
+            Labels {
+                forced: Some(GB18030),
+                http: Some("utf-8"),
+                ..labels()
+            },
+        );
+        assert!(decoded.text.contains(TITLE));
     }
 
     #[test]
     fn a_bom_wins_and_is_dropped() {
         let mut bytes = vec![0xEF, 0xBB, 0xBF];
-        bytes.extend_from_slice(format!("<rss><title>{TITLE}</title></rss>").as_bytes());
-        let (text, used) = decode(&bytes, Some(GB18030), Some("gbk"));
-        assert_eq!(used, UTF_8);
-        assert!(text.starts_with("<rss>"));
+        bytes.extend_from_slice(feed(None).as_bytes());
+        let decoded = decode(
+            &bytes,
+            Labels {
+                forced: Some(GB18030),
+                http: Some("gbk"),
+                host: None,
+            },
+        );
+        assert_eq!(decoded.encoding, UTF_8);
+        assert!(decoded.text.starts_with("<rss>"));
+    }
+
+    #[test]
+    fn utf8_bytes_under_a_gb2312_label_are_utf8() {
+        let xml = feed(Some("gb2312"));
+        let decoded = decode(xml.as_bytes(), labels());
+        assert_eq!(decoded.encoding, UTF_8);
+        assert!(decoded.text.contains(TITLE), "{}", decoded.text);
+        let warning = decoded.warning.unwrap();
+        assert!(warning.contains("gb2312") && warning.contains("UTF-8"), "{warning}");
+        // Pure ASCII under any ASCII-compatible label is the same text: no warning.
+        let ascii = "<?xml version=\"1.0\" encoding=\"gb2312\"?><rss/>";
+        assert_eq!(decode(ascii.as_bytes(), labels()).warning, None);
+    }
+
+    #[test]
+    fn gbk_bytes_under_a_utf8_label_or_none_are_detected() {
+        for declared in [Some("utf-8"), None] {
+            let bytes = gbk(&feed(declared));
+            for host in [Some("news.stcn.com"), Some("example.com"), None] {
+                let decoded = decode(
+                    &bytes,
+                    Labels {
+                        host,
+                        ..labels()
+                    },
+                );
+                assert_eq!(decoded.encoding, GB18030, "{declared:?} {host:?}");
+                assert!(decoded.text.contains(TITLE), "{}", decoded.text);
+                assert!(!decoded.text.contains('\u{FFFD}'));
+                assert!(decoded.warning.unwrap().contains("gb18030"));
+            }
+        }
+        let bytes = gbk(&feed(None));
+        let decoded = decode(
+            &bytes,
+            Labels {
+                http: Some("utf-8"),
+                ..labels()
+            },
+        );
+        assert!(decoded.text.contains(TITLE));
+    }
+
+    #[test]
+    fn a_stray_byte_in_utf8_costs_one_character() {
+        let mut bytes = feed(None).into_bytes();
+        let at = bytes.len() - 30;
+        bytes.insert(at, 0xE9);
+        let decoded = decode(&bytes, labels());
+        assert_eq!(decoded.encoding, UTF_8);
+        assert!(decoded.text.contains(TITLE));
+        assert_eq!(decoded.text.matches('\u{FFFD}').count(), 1);
+        assert!(decoded.warning.unwrap().contains("U+FFFD"));
     }
 
     #[test]

@@ -28,13 +28,14 @@ pub fn feed(bytes: &[u8]) {
     let hints = ParseHints {
         forced_encoding: None,
         http_charset: None,
+        host: None,
         timezone: chrono_tz::Asia::Shanghai,
         max_entries: usize::MAX,
     };
-    let Ok(feed) = parse::parse(bytes, hints) else {
+    let Ok(parsed) = parse::parse(bytes, hints) else {
         return;
     };
-    for article in normalize::normalize(&feed, &SOURCE).articles {
+    for article in normalize::normalize(&parsed, &SOURCE).articles {
         assert!(!article.key.is_empty());
         assert!(article.published.is_none_or(|d| d <= SOURCE.now));
         assert_eq!(crate::text::xml_safe(&article.title), article.title);

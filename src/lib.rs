@@ -19,6 +19,7 @@ pub mod normalize;
 pub mod opml;
 pub mod parse;
 pub mod poll;
+pub mod repair;
 pub mod schedule;
 pub mod serve;
 pub mod store;

@@ -301,12 +301,14 @@ async fn parse_command(config: &Config, source: ParseSource, feed: &str) -> anyh
     let hints = ParseHints {
         forced_encoding: source.encoding,
         http_charset: charset.as_deref(),
+        host: url.host_str(),
         timezone: source.timezone,
         max_entries: config.poll.max_entries,
     };
     let parsed = parse::parse(&bytes, hints)?;
     let name = source.name.unwrap_or_else(|| {
         parsed
+            .feed
             .title
             .as_ref()
             .map(|t| tidings::text::html_to_text(&t.content))

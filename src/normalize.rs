@@ -12,13 +12,14 @@ use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use feed_rs::model::{Entry, Feed, Link, Text};
+use feed_rs::model::{Entry, Link, Text};
 use regex::Regex;
 use url::Url;
 
 use crate::article::{Article, FeedInfo, NormalizedFeed};
 use crate::dates;
 use crate::dedup::{self, TrackingParams};
+use crate::parse::Parsed;
 use crate::text::{collapse_whitespace, html_text_prefix, html_to_text, truncate_chars, xml_safe};
 
 /// Characters kept in an article's plain-text summary.
@@ -45,7 +46,8 @@ pub struct SourceContext {
 
 /// Normalizes every entry of a feed. Entries that are the same story (same key)
 /// within one feed are kept once: the first, as feeds list the newest first.
-pub fn normalize(feed: &Feed, source: &SourceContext) -> NormalizedFeed {
+pub fn normalize(parsed: &Parsed, source: &SourceContext) -> NormalizedFeed {
+    let feed = &parsed.feed;
     let feed_link = first_alternate(&feed.links).and_then(|l| source.url.join(&l.href).ok());
     let mut seen = HashSet::new();
     let articles = feed
@@ -61,6 +63,7 @@ pub fn normalize(feed: &Feed, source: &SourceContext) -> NormalizedFeed {
             ttl_minutes: feed.ttl,
         },
         articles,
+        warnings: parsed.warnings.clone(),
     }
 }
 
@@ -413,6 +416,7 @@ mod tests {
         let hints = ParseHints {
             forced_encoding: None,
             http_charset: None,
+            host: None,
             timezone: chrono_tz::Asia::Shanghai,
             max_entries: 100,
         };

@@ -1,14 +1,24 @@
-//! Feed bytes to a feed-rs feed: decode the charset, then parse.
+//! Feed bytes to a feed-rs feed: decode the charset, then parse, strictly
+//! first and forgivingly second.
 //!
-//! Pure: no network, no database. feed-rs reads RSS 0.9x/1.0/2.0, Atom 0.3/1.0
-//! and JSON Feed; this module gives it UTF-8 text and our own date reader, and
-//! keeps the entry ids the feed really wrote apart from generated ones.
+//! Pure: no network, no database. feed-rs reads RSS 0.91/0.92/1.0/2.0,
+//! Atom 1.0 and JSON Feed when they are written by the book. Most feeds are,
+//! and they pay for nothing else. A feed that feed-rs refuses, or that it
+//! reads as less than the document holds, is read a second time from a
+//! repaired and normalized document (`repair`); an entry that still fails is
+//! skipped, never its siblings. Everything that was repaired, relabelled or
+//! skipped comes back as a warning, and a body that has entries but yields
+//! none is an error.
+
+use std::borrow::Cow;
 
 use chrono_tz::Tz;
 use encoding_rs::Encoding;
+use feed_rs::model::Feed;
 
-use crate::charset;
+use crate::charset::{self, Labels};
 use crate::dates;
+use crate::repair;
 
 /// Why a body was not read. The message is shown to the user as the source's error.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +27,8 @@ pub enum ParseError {
     NotAFeed(String),
     #[error("the feed has {found} entries, more than max_entries ({limit})")]
     TooManyEntries { found: usize, limit: usize },
+    #[error("the body has {found} entries but none could be read: {why}")]
+    NoEntries { found: usize, why: String },
 }
 
 /// How to read one body: what the source and the HTTP response say about it.
@@ -26,16 +38,35 @@ pub struct ParseHints<'a> {
     pub forced_encoding: Option<&'static Encoding>,
     /// The charset of the Content-Type header.
     pub http_charset: Option<&'a str>,
+    /// The host the body came from: its top-level domain hints charset detection.
+    pub host: Option<&'a str>,
     /// The zone of dates that carry none.
     pub timezone: Tz,
     /// Most entries a feed may have.
     pub max_entries: usize,
 }
 
+/// A feed as read, and what reading it took.
+#[derive(Debug)]
+pub struct Parsed {
+    pub feed: Feed,
+    /// Repairs, relabelled charsets and skipped entries, for the source's record.
+    pub warnings: Vec<String>,
+}
+
 /// Parses a feed body. Entries whose feed gave no id come back with an empty id,
 /// so that identity never rests on an id feed-rs made up.
-pub fn parse(bytes: &[u8], hints: ParseHints<'_>) -> Result<feed_rs::model::Feed, ParseError> {
-    let (text, _) = charset::decode(bytes, hints.forced_encoding, hints.http_charset);
+pub fn parse(bytes: &[u8], hints: ParseHints<'_>) -> Result<Parsed, ParseError> {
+    let decoded = charset::decode(
+        bytes,
+        Labels {
+            forced: hints.forced_encoding,
+            http: hints.http_charset,
+            host: hints.host,
+        },
+    );
+    let mut warnings: Vec<String> = decoded.warning.into_iter().collect();
+    let text = decoded.text;
     let too_many = |found| ParseError::TooManyEntries {
         found,
         limit: hints.max_entries,
@@ -45,21 +76,188 @@ pub fn parse(bytes: &[u8], hints: ParseHints<'_>) -> Result<feed_rs::model::Feed
     if tags > hints.max_entries {
         return Err(too_many(tags));
     }
-    let timezone = hints.timezone;
-    let feed = feed_rs::parser::Builder::new()
-        .timestamp_parser(move |text| dates::parse_date(text, timezone))
-        .id_generator(|_, _, _| String::new())
-        .build()
-        .parse(text.as_bytes())
-        .map_err(|e| ParseError::NotAFeed(e.to_string()))?;
+    let reader = Reader::new(hints.timezone);
+    let is_json = text.trim_start().starts_with('{');
+    let strict = reader.read(&text);
+    let feed = match strict {
+        Ok(feed) if !reads_less_than_it_holds(&feed, &text, tags) => feed,
+        strict => {
+            let second = if is_json {
+                reader.second_reading_json(&text)
+            } else {
+                reader.second_reading_xml(&text)
+            };
+            match (strict, second) {
+                // The second reading never takes away what the first one found.
+                (Ok(first), Ok(second)) if second.feed.entries.len() < first.entries.len() => {
+                    first
+                }
+                (Ok(_), Ok(second)) => second.feed,
+                (Ok(first), Err(_)) => first,
+                (Err(error), Ok(second)) => {
+                    if !second.repairs.is_empty() {
+                        warnings.push(format!(
+                            "the feed is not well-formed ({}); repaired: {}",
+                            error_text(&error),
+                            second.repairs.join("; ")
+                        ));
+                    }
+                    warnings.extend(second.skipped);
+                    second.feed
+                }
+                (Err(error), Err(_)) if tags > 0 => {
+                    return Err(ParseError::NoEntries {
+                        found: tags,
+                        why: error_text(&error),
+                    });
+                }
+                (Err(error), Err(_)) => return Err(ParseError::NotAFeed(error_text(&error))),
+            }
+        }
+    };
     // JSON Feed items, and XML entries written with a namespace prefix.
     if feed.entries.len() > hints.max_entries {
         return Err(too_many(feed.entries.len()));
     }
-    Ok(feed)
+    if feed.entries.is_empty() && tags > 0 {
+        return Err(ParseError::NoEntries {
+            found: tags,
+            why: warnings
+                .last()
+                .cloned()
+                .unwrap_or_else(|| "no entry has the elements of its format".into()),
+        });
+    }
+    Ok(Parsed { feed, warnings })
 }
 
-/// How many `<item>` and `<entry>` start tags the text has (not `<items>`).
+/// Signs that the strict reading lost something the second one can find:
+/// fewer entries than the body has `<item>`/`<entry>` tags (Atom 0.3, RSS 1.0
+/// items without a link), an entry without a title (`dc:title`, HTML in the
+/// title), without a link but with an http(s) id (guid as link), without a
+/// date where Dublin Core terms are used, or without any text where the body
+/// has description elements (unescaped HTML). A feed written by the book
+/// shows none of them, and is read once.
+fn reads_less_than_it_holds(feed: &Feed, text: &str, tags: usize) -> bool {
+    let has = |needle: &str| memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some();
+    feed.entries.len() < tags
+        || feed.entries.iter().any(|entry| {
+            entry
+                .title
+                .as_ref()
+                .is_none_or(|t| t.content.trim().is_empty())
+                || (entry.links.is_empty() && is_http(&entry.id))
+                || (entry.published.is_none() && entry.updated.is_none() && has("/dc/terms"))
+                || (entry.summary.is_none()
+                    && entry.content.is_none()
+                    && (has("<description") || has(":encoded")))
+        })
+}
+
+fn is_http(text: &str) -> bool {
+    text.starts_with("http://") || text.starts_with("https://")
+}
+
+fn error_text(error: &feed_rs::parser::ParseFeedError) -> String {
+    error.to_string()
+}
+
+/// What a second reading gives.
+struct SecondReading {
+    feed: Feed,
+    repairs: Vec<String>,
+    /// One warning per entry that could not be read.
+    skipped: Vec<String>,
+}
+
+/// feed-rs, set up the way tidings reads dates and ids.
+struct Reader {
+    timezone: Tz,
+}
+
+impl Reader {
+    fn new(timezone: Tz) -> Self {
+        Reader { timezone }
+    }
+
+    /// A parser of its own for each document: feed-rs keeps per-entry state
+    /// that a failed parse leaves behind, and a reused parser then panics.
+    fn read(&self, text: &str) -> Result<Feed, feed_rs::parser::ParseFeedError> {
+        let timezone = self.timezone;
+        feed_rs::parser::Builder::new()
+            .timestamp_parser(move |text| dates::parse_date(text, timezone))
+            .id_generator(|_, _, _| String::new())
+            .build()
+            .parse(text.as_bytes())
+    }
+
+    fn second_reading_xml(&self, text: &str) -> Result<SecondReading, ()> {
+        let rewritten = repair::rewrite(text);
+        let (feed, skipped) = match self.read(&rewritten.xml) {
+            Ok(feed) => (feed, Vec::new()),
+            Err(_) => self.one_by_one(&rewritten.xml, &rewritten.entries, |xml, range| {
+                let mut document = String::with_capacity(xml.len() - range.len());
+                document.push_str(&xml[..rewritten.entries[0].start]);
+                document.push_str(&xml[range.clone()]);
+                document.push_str(&xml[rewritten.entries[rewritten.entries.len() - 1].end..]);
+                Cow::Owned(document)
+            })?,
+        };
+        Ok(SecondReading {
+            feed,
+            repairs: rewritten.repairs,
+            skipped,
+        })
+    }
+
+    fn second_reading_json(&self, text: &str) -> Result<SecondReading, ()> {
+        let repaired = repair::json::repair(text).ok_or(())?;
+        let whole = repaired.with_items(0..repaired.items.len());
+        let (feed, skipped) = match self.read(&whole) {
+            Ok(feed) => (feed, Vec::new()),
+            Err(_) => {
+                let ranges: Vec<_> = (0..repaired.items.len()).map(|i| i..i + 1).collect();
+                self.one_by_one("", &ranges, |_, range| {
+                    Cow::Owned(repaired.with_items(range.clone()))
+                })?
+            }
+        };
+        Ok(SecondReading {
+            feed,
+            repairs: repaired.repairs,
+            skipped,
+        })
+    }
+
+    /// Reads each entry in a document of its own (the feed's head, the entry,
+    /// the feed's tail), so that an entry feed-rs refuses costs only itself.
+    fn one_by_one<'a>(
+        &self,
+        whole: &'a str,
+        entries: &[std::ops::Range<usize>],
+        document: impl Fn(&'a str, &std::ops::Range<usize>) -> Cow<'a, str>,
+    ) -> Result<(Feed, Vec<String>), ()> {
+        let mut feed: Option<Feed> = None;
+        let mut skipped = Vec::new();
+        for (index, range) in entries.iter().enumerate() {
+            match self.read(&document(whole, range)) {
+                Ok(mut one) => match &mut feed {
+                    Some(feed) => feed.entries.append(&mut one.entries),
+                    None => feed = Some(one),
+                },
+                Err(error) => skipped.push(format!(
+                    "skipped entry {} of {}: {error}",
+                    index + 1,
+                    entries.len()
+                )),
+            }
+        }
+        feed.map(|feed| (feed, skipped)).ok_or(())
+    }
+}
+
+/// How many `<item>` and `<entry>` start tags the text has (not `<items>`),
+/// or the items of a JSON Feed, roughly: what the body says it holds.
 fn entry_tags(text: &str) -> usize {
     let bytes = text.as_bytes();
     [&b"<item"[..], b"<entry"]
@@ -84,9 +282,14 @@ mod tests {
         ParseHints {
             forced_encoding: None,
             http_charset: None,
+            host: None,
             timezone: chrono_tz::Asia::Shanghai,
             max_entries: 3,
         }
+    }
+
+    fn read(body: &str) -> Parsed {
+        parse(body.as_bytes(), hints()).unwrap_or_else(|e| panic!("{e}: {body}"))
     }
 
     #[test]
@@ -98,9 +301,10 @@ mod tests {
         let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"t",
             "items":[{"id":"1","title":"一","url":"https://a.example/1","date_published":"2022-01-26T07:54:00Z"}]}"#;
         for body in [rss, atom, json] {
-            let feed = parse(body.as_bytes(), hints()).unwrap();
-            assert_eq!(feed.entries.len(), 1, "{body}");
-            let entry = &feed.entries[0];
+            let parsed = read(body);
+            assert_eq!(parsed.feed.entries.len(), 1, "{body}");
+            assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+            let entry = &parsed.feed.entries[0];
             let date = entry.published.or(entry.updated).unwrap();
             assert_eq!(dates::to_db(date), "2022-01-26T07:54:00Z", "{body}");
         }
@@ -109,7 +313,7 @@ mod tests {
     #[test]
     fn missing_ids_stay_missing() {
         let rss = r#"<rss version="2.0"><channel><item><title>a</title><link>https://a.example/1</link></item></channel></rss>"#;
-        assert_eq!(parse(rss.as_bytes(), hints()).unwrap().entries[0].id, "");
+        assert_eq!(read(rss).feed.entries[0].id, "");
     }
 
     #[test]
@@ -121,7 +325,7 @@ mod tests {
                 item.repeat(n)
             )
         };
-        assert_eq!(parse(rss(3).as_bytes(), hints()).unwrap().entries.len(), 3);
+        assert_eq!(read(&rss(3)).feed.entries.len(), 3);
         let err = parse(rss(4).as_bytes(), hints()).unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -139,5 +343,43 @@ mod tests {
         let err = parse(b"<html><body>Hello</body></html>", hints()).unwrap_err();
         assert!(err.to_string().starts_with("not a feed"), "{err}");
         assert!(parse(b"", hints()).is_err());
+    }
+
+    #[test]
+    fn a_bare_ampersand_costs_nothing_and_is_said() {
+        let rss = r#"<rss version="2.0"><channel><title>t</title>
+            <item><title>沪深 & 港股</title><link>https://a.example/1?a=1&b=2</link></item>
+            <item><title>二</title><link>https://a.example/2</link></item></channel></rss>"#;
+        let parsed = read(rss);
+        let entries = &parsed.feed.entries;
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].title.as_ref().unwrap().content, "沪深 & 港股");
+        assert_eq!(entries[0].links[0].href, "https://a.example/1?a=1&b=2");
+        assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
+        assert!(parsed.warnings[0].contains("escaped 2 bare '&'"), "{:?}", parsed.warnings);
+    }
+
+    #[test]
+    fn one_bad_entry_costs_only_itself() {
+        // feed-rs refuses Atom content that has both a src and a body.
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>f</id>
+            <entry><title>好</title><id>urn:1</id><link href="https://a.example/1"/></entry>
+            <entry><title>坏</title><id>urn:2</id><content src="https://a.example/c" type="text/html">body</content></entry>
+            <entry><title>好</title><id>urn:3</id><link href="https://a.example/3"/></entry></feed>"#;
+        let parsed = read(atom);
+        let ids: Vec<_> = parsed.feed.entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["urn:1", "urn:3"]);
+        assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
+        assert!(parsed.warnings[0].starts_with("skipped entry 2 of 3"), "{:?}", parsed.warnings);
+    }
+
+    #[test]
+    fn entries_that_cannot_be_read_are_an_error_not_an_empty_feed() {
+        let rss = "<rss version=\"2.0\"><channel><title>t</title><item><title>";
+        let err = parse(rss.as_bytes(), hints()).unwrap_err();
+        assert!(
+            err.to_string().starts_with("the body has 1 entries but none could be read"),
+            "{err}"
+        );
     }
 }

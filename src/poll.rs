@@ -264,15 +264,17 @@ impl Poller {
         };
         let forced_encoding = source.encoding;
         let max_entries = self.config.poll.max_entries;
+        let host = source.url.host_str().map(str::to_ascii_lowercase);
         // Parsing and sanitizing are CPU work: keep them off the async workers.
         let parsed = tokio::task::spawn_blocking(move || {
             let hints = ParseHints {
                 forced_encoding,
                 http_charset: charset.as_deref(),
+                host: host.as_deref(),
                 timezone: context.timezone,
                 max_entries,
             };
-            parse::parse(&bytes, hints).map(|feed| normalize::normalize(&feed, &context))
+            parse::parse(&bytes, hints).map(|parsed| normalize::normalize(&parsed, &context))
         })
         .await;
         let result = match parsed {
