@@ -37,6 +37,11 @@ pub struct Article {
     /// Fingerprint of what a reader sees; a changed entry has a new one.
     #[serde(skip)]
     pub content_hash: String,
+    /// The end of the body cut this entry off before its link or id arrived:
+    /// `tidings parse` shows it, the store waits for the whole entry (stored
+    /// without its identity, it would come back as a second story).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub incomplete: bool,
 }
 
 /// What a feed says about itself.

@@ -71,9 +71,11 @@ pub fn decode<'a>(bytes: &'a [u8], labels: Labels<'_>) -> Decoded<'a> {
 
     if let Ok(text) = std::str::from_utf8(bytes) {
         let warning = match (declared, declared_encoding) {
-            (Some(label), Some(encoding)) if encoding != UTF_8 && !text.is_ascii() => Some(
-                format!("the feed says its charset is {label}, but its bytes are UTF-8: read as UTF-8"),
-            ),
+            (Some(label), Some(encoding)) if encoding != UTF_8 && !text.is_ascii() => {
+                Some(format!(
+                    "the feed says its charset is {label}, but its bytes are UTF-8: read as UTF-8"
+                ))
+            }
             _ => None,
         };
         return finish(Cow::Borrowed(text), UTF_8, warning);
@@ -148,14 +150,12 @@ fn mostly_utf8(lossy: &str) -> bool {
 fn detect(bytes: &[u8], host: Option<&str>) -> &'static Encoding {
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     detector.feed(bytes, true);
-    let tld = host
-        .and_then(|host| host.rsplit('.').next())
-        .filter(|tld| {
-            !tld.is_empty()
-                && tld
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        });
+    let tld = host.and_then(|host| host.rsplit('.').next()).filter(|tld| {
+        !tld.is_empty()
+            && tld
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    });
     widen(detector.guess(tld.map(str::as_bytes), chardetng::Utf8Detection::Deny))
 }
 
@@ -207,7 +207,9 @@ mod tests {
         let prolog = declared
             .map(|label| format!("<?xml version=\"1.0\" encoding=\"{label}\"?>"))
             .unwrap_or_default();
-        format!("{prolog}<rss><channel><title>{TITLE}</title><item><title>{TITLE}，沪深两市成交额突破万亿元</title></item></channel></rss>")
+        format!(
+            "{prolog}<rss><channel><title>{TITLE}</title><item><title>{TITLE}，沪深两市成交额突破万亿元</title></item></channel></rss>"
+        )
     }
 
     fn gbk(text: &str) -> Vec<u8> {
@@ -281,7 +283,10 @@ mod tests {
         assert_eq!(decoded.encoding, UTF_8);
         assert!(decoded.text.contains(TITLE), "{}", decoded.text);
         let warning = decoded.warning.unwrap();
-        assert!(warning.contains("gb2312") && warning.contains("UTF-8"), "{warning}");
+        assert!(
+            warning.contains("gb2312") && warning.contains("UTF-8"),
+            "{warning}"
+        );
         // Pure ASCII under any ASCII-compatible label is the same text: no warning.
         let ascii = "<?xml version=\"1.0\" encoding=\"gb2312\"?><rss/>";
         assert_eq!(decode(ascii.as_bytes(), labels()).warning, None);
@@ -292,13 +297,7 @@ mod tests {
         for declared in [Some("utf-8"), None] {
             let bytes = gbk(&feed(declared));
             for host in [Some("news.stcn.com"), Some("example.com"), None] {
-                let decoded = decode(
-                    &bytes,
-                    Labels {
-                        host,
-                        ..labels()
-                    },
-                );
+                let decoded = decode(&bytes, Labels { host, ..labels() });
                 assert_eq!(decoded.encoding, GB18030, "{declared:?} {host:?}");
                 assert!(decoded.text.contains(TITLE), "{}", decoded.text);
                 assert!(!decoded.text.contains('\u{FFFD}'));

@@ -272,6 +272,11 @@ fn print_summary(reports: &[SourceReport], gone: usize, elapsed: std::time::Dura
             report.error.as_deref().unwrap_or("")
         );
     }
+    for report in reports {
+        for warning in &report.warnings {
+            println!("warning: {} <{}>: {warning}", report.name, report.url);
+        }
+    }
 }
 
 /// What `parse` knows of the source, from its options.
@@ -353,10 +358,16 @@ async fn sources(config: &Config) -> anyhow::Result<()> {
             name,
             source.url
         );
-        if let Some(error) = &source.last_error {
+        let error = source.last_error.iter().map(|e| ("error", e.as_str()));
+        let warnings = source
+            .last_warnings
+            .iter()
+            .flat_map(|w| w.lines())
+            .map(|w| ("warning", w));
+        for (kind, message) in error.chain(warnings) {
             println!(
-                "{:<13} {:>8}  {:<20}  {:<24}  error: {}",
-                "", "", "", "", error
+                "{:<13} {:>8}  {:<20}  {:<24}  {kind}: {message}",
+                "", "", "", ""
             );
         }
     }

@@ -53,7 +53,11 @@ pub fn normalize(parsed: &Parsed, source: &SourceContext) -> NormalizedFeed {
     let articles = feed
         .entries
         .iter()
-        .map(|entry| article(entry, feed_link.as_ref(), source))
+        .enumerate()
+        .map(|(index, entry)| Article {
+            incomplete: parsed.incomplete == Some(index),
+            ..article(entry, feed_link.as_ref(), source)
+        })
         .filter(|article| seen.insert(article.key.clone()))
         .collect();
     NormalizedFeed {
@@ -137,6 +141,7 @@ fn article(entry: &Entry, feed_link: Option<&Url>, source: &SourceContext) -> Ar
         content_html: content.html.clone(),
         image,
         content_hash: String::new(),
+        incomplete: false,
     };
     article.content_hash = content_hash(&article);
     article

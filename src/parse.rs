@@ -10,8 +10,6 @@
 //! skipped comes back as a warning, and a body that has entries but yields
 //! none is an error.
 
-use std::borrow::Cow;
-
 use chrono_tz::Tz;
 use encoding_rs::Encoding;
 use feed_rs::model::Feed;
@@ -52,6 +50,9 @@ pub struct Parsed {
     pub feed: Feed,
     /// Repairs, relabelled charsets and skipped entries, for the source's record.
     pub warnings: Vec<String>,
+    /// The index in `feed.entries` of an entry the end of the body cut off
+    /// before its link or id arrived: shown, but not to be stored.
+    pub incomplete: Option<usize>,
 }
 
 /// Parses a feed body. Entries whose feed gave no id come back with an empty id,
@@ -79,9 +80,17 @@ pub fn parse(bytes: &[u8], hints: ParseHints<'_>) -> Result<Parsed, ParseError> 
     let reader = Reader::new(hints.timezone);
     let is_json = text.trim_start().starts_with('{');
     let strict = reader.read(&text);
+    let mut incomplete = None;
     let feed = match strict {
         Ok(feed) if !reads_less_than_it_holds(&feed, &text, tags) => feed,
         strict => {
+            tracing::debug!(
+                "second reading ({})",
+                strict.as_ref().err().map_or(
+                    "the strict reading lost entries or fields".into(),
+                    error_text
+                )
+            );
             let second = if is_json {
                 reader.second_reading_json(&text)
             } else {
@@ -89,20 +98,21 @@ pub fn parse(bytes: &[u8], hints: ParseHints<'_>) -> Result<Parsed, ParseError> 
             };
             match (strict, second) {
                 // The second reading never takes away what the first one found.
-                (Ok(first), Ok(second)) if second.feed.entries.len() < first.entries.len() => {
-                    first
-                }
-                (Ok(_), Ok(second)) => second.feed,
+                (Ok(first), Ok(second)) if second.feed.entries.len() < first.entries.len() => first,
                 (Ok(first), Err(_)) => first,
-                (Err(error), Ok(second)) => {
+                (strict, Ok(second)) => {
                     if !second.repairs.is_empty() {
-                        warnings.push(format!(
-                            "the feed is not well-formed ({}); repaired: {}",
-                            error_text(&error),
-                            second.repairs.join("; ")
-                        ));
+                        let repairs = second.repairs.join("; ");
+                        warnings.push(match strict {
+                            Ok(_) => format!("repaired: {repairs}"),
+                            Err(error) => format!(
+                                "repaired what the strict reading refused ({}): {repairs}",
+                                error_text(&error)
+                            ),
+                        });
                     }
                     warnings.extend(second.skipped);
+                    incomplete = second.incomplete;
                     second.feed
                 }
                 (Err(error), Err(_)) if tags > 0 => {
@@ -128,7 +138,11 @@ pub fn parse(bytes: &[u8], hints: ParseHints<'_>) -> Result<Parsed, ParseError> 
                 .unwrap_or_else(|| "no entry has the elements of its format".into()),
         });
     }
-    Ok(Parsed { feed, warnings })
+    Ok(Parsed {
+        feed,
+        warnings,
+        incomplete,
+    })
 }
 
 /// Signs that the strict reading lost something the second one can find:
@@ -168,6 +182,8 @@ struct SecondReading {
     repairs: Vec<String>,
     /// One warning per entry that could not be read.
     skipped: Vec<String>,
+    /// See [`Parsed::incomplete`].
+    incomplete: Option<usize>,
 }
 
 /// feed-rs, set up the way tidings reads dates and ids.
@@ -193,66 +209,75 @@ impl Reader {
 
     fn second_reading_xml(&self, text: &str) -> Result<SecondReading, ()> {
         let rewritten = repair::rewrite(text);
-        let (feed, skipped) = match self.read(&rewritten.xml) {
-            Ok(feed) => (feed, Vec::new()),
-            Err(_) => self.one_by_one(&rewritten.xml, &rewritten.entries, |xml, range| {
-                let mut document = String::with_capacity(xml.len() - range.len());
-                document.push_str(&xml[..rewritten.entries[0].start]);
-                document.push_str(&xml[range.clone()]);
-                document.push_str(&xml[rewritten.entries[rewritten.entries.len() - 1].end..]);
-                Cow::Owned(document)
-            })?,
+        let entries = &rewritten.entries;
+        let (feed, origins, skipped) = match self.read(&rewritten.xml) {
+            // The writer gives feed-rs one entry per range, so positions match.
+            Ok(feed) if feed.entries.len() == entries.len() => {
+                let origins = (0..entries.len()).collect();
+                (feed, origins, Vec::new())
+            }
+            Ok(feed) => (feed, Vec::new(), Vec::new()),
+            Err(_) => {
+                let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
+                    return Err(());
+                };
+                let (head, tail) = (&rewritten.xml[..first.start], &rewritten.xml[last.end..]);
+                self.one_by_one(entries.len(), |index| {
+                    [head, &rewritten.xml[entries[index].clone()], tail].concat()
+                })?
+            }
         };
+        let incomplete = rewritten
+            .incomplete
+            .and_then(|index| origins.iter().position(|&origin| origin == index));
         Ok(SecondReading {
             feed,
             repairs: rewritten.repairs,
             skipped,
+            incomplete,
         })
     }
 
     fn second_reading_json(&self, text: &str) -> Result<SecondReading, ()> {
         let repaired = repair::json::repair(text).ok_or(())?;
-        let whole = repaired.with_items(0..repaired.items.len());
-        let (feed, skipped) = match self.read(&whole) {
-            Ok(feed) => (feed, Vec::new()),
-            Err(_) => {
-                let ranges: Vec<_> = (0..repaired.items.len()).map(|i| i..i + 1).collect();
-                self.one_by_one("", &ranges, |_, range| {
-                    Cow::Owned(repaired.with_items(range.clone()))
-                })?
-            }
+        let count = repaired.items.len();
+        let (feed, _, skipped) = match self.read(&repaired.with_items(0..count)) {
+            Ok(feed) => (feed, Vec::new(), Vec::new()),
+            Err(_) => self.one_by_one(count, |index| repaired.with_items(index..index + 1))?,
         };
         Ok(SecondReading {
             feed,
             repairs: repaired.repairs,
             skipped,
+            incomplete: None,
         })
     }
 
-    /// Reads each entry in a document of its own (the feed's head, the entry,
-    /// the feed's tail), so that an entry feed-rs refuses costs only itself.
-    fn one_by_one<'a>(
+    /// Reads each of `count` entries in a document of its own (for XML the
+    /// feed's head, the entry and the feed's tail), so that an entry feed-rs
+    /// refuses costs only itself. Returns the feed, the index of the entry
+    /// each of its entries came from, and a warning per skipped entry.
+    fn one_by_one(
         &self,
-        whole: &'a str,
-        entries: &[std::ops::Range<usize>],
-        document: impl Fn(&'a str, &std::ops::Range<usize>) -> Cow<'a, str>,
-    ) -> Result<(Feed, Vec<String>), ()> {
+        count: usize,
+        document: impl Fn(usize) -> String,
+    ) -> Result<(Feed, Vec<usize>, Vec<String>), ()> {
         let mut feed: Option<Feed> = None;
+        let mut origins = Vec::new();
         let mut skipped = Vec::new();
-        for (index, range) in entries.iter().enumerate() {
-            match self.read(&document(whole, range)) {
-                Ok(mut one) => match &mut feed {
-                    Some(feed) => feed.entries.append(&mut one.entries),
-                    None => feed = Some(one),
-                },
-                Err(error) => skipped.push(format!(
-                    "skipped entry {} of {}: {error}",
-                    index + 1,
-                    entries.len()
-                )),
+        for index in 0..count {
+            match self.read(&document(index)) {
+                Ok(mut one) => {
+                    origins.extend(std::iter::repeat_n(index, one.entries.len()));
+                    match &mut feed {
+                        Some(feed) => feed.entries.append(&mut one.entries),
+                        None => feed = Some(one),
+                    }
+                }
+                Err(error) => skipped.push(format!("skipped entry {} of {count}: {error}", index + 1)),
             }
         }
-        feed.map(|feed| (feed, skipped)).ok_or(())
+        feed.map(|feed| (feed, origins, skipped)).ok_or(())
     }
 }
 
@@ -356,7 +381,11 @@ mod tests {
         assert_eq!(entries[0].title.as_ref().unwrap().content, "沪深 & 港股");
         assert_eq!(entries[0].links[0].href, "https://a.example/1?a=1&b=2");
         assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
-        assert!(parsed.warnings[0].contains("escaped 2 bare '&'"), "{:?}", parsed.warnings);
+        assert!(
+            parsed.warnings[0].contains("escaped 2 bare '&'"),
+            "{:?}",
+            parsed.warnings
+        );
     }
 
     #[test]
@@ -370,16 +399,37 @@ mod tests {
         let ids: Vec<_> = parsed.feed.entries.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["urn:1", "urn:3"]);
         assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
-        assert!(parsed.warnings[0].starts_with("skipped entry 2 of 3"), "{:?}", parsed.warnings);
+        assert!(
+            parsed.warnings[0].starts_with("skipped entry 2 of 3"),
+            "{:?}",
+            parsed.warnings
+        );
     }
 
     #[test]
     fn entries_that_cannot_be_read_are_an_error_not_an_empty_feed() {
-        let rss = "<rss version=\"2.0\"><channel><title>t</title><item><title>";
-        let err = parse(rss.as_bytes(), hints()).unwrap_err();
+        let atom03 = r#"<feed xmlns="http://purl.org/atom/ns#"><entry><title>a</title></entry>"#;
+        assert_eq!(read(atom03).feed.entries.len(), 1);
+        let page = "<html><body><ul><item>一</item><item>二</item></ul></body></html>";
+        let err = parse(page.as_bytes(), hints()).unwrap_err();
         assert!(
-            err.to_string().starts_with("the body has 1 entries but none could be read"),
+            err.to_string().starts_with("the body has 2 entries but none could be read"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_cut_entry_is_marked_unless_its_link_arrived() {
+        let head = r#"<rss version="2.0"><channel><title>t</title>
+            <item><title>一</title><link>https://a.example/1</link></item>
+            <item><title>二</title>"#;
+        let parsed = read(head);
+        assert_eq!(parsed.feed.entries.len(), 2);
+        assert_eq!(parsed.incomplete, Some(1));
+        let with_link = format!("{head}<link>https://a.example/2</link><description>cut");
+        let parsed = read(&with_link);
+        assert_eq!(parsed.feed.entries.len(), 2);
+        assert_eq!(parsed.incomplete, None);
+        assert_eq!(parsed.feed.entries[1].links[0].href, "https://a.example/2");
     }
 }

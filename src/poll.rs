@@ -31,6 +31,8 @@ pub struct SourceReport {
     pub counts: Counts,
     pub bytes: u64,
     pub error: Option<String>,
+    /// What reading the body forgave (see `parse`).
+    pub warnings: Vec<String>,
     pub next_due: DateTime<Utc>,
 }
 
@@ -141,6 +143,9 @@ impl Poller {
                     interval,
                     fresh_for.into_iter().chain(ttl),
                 );
+                for warning in &feed.warnings {
+                    tracing::warn!("{} <{}>: {warning}", source.name, source.url);
+                }
                 Some(feed)
             }
             Err(error) => {
@@ -166,6 +171,10 @@ impl Poller {
                 None
             }
         };
+        let warnings = feed
+            .as_ref()
+            .map(|feed| feed.warnings.clone())
+            .unwrap_or_default();
         let counts = self.store.record_poll(record.clone(), feed).await?;
         if matches!(record.outcome, Outcome::Ok | Outcome::NotModified) {
             state.etag = record.etag.clone();
@@ -181,6 +190,7 @@ impl Poller {
             counts,
             bytes: record.bytes,
             error: record.error,
+            warnings,
             next_due: record.next_due,
         })
     }
@@ -274,7 +284,16 @@ impl Poller {
                 timezone: context.timezone,
                 max_entries,
             };
-            parse::parse(&bytes, hints).map(|parsed| normalize::normalize(&parsed, &context))
+            let parsed = parse::parse(&bytes, hints)?;
+            let mut feed = normalize::normalize(&parsed, &context);
+            feed.articles.retain(|article| !article.incomplete);
+            if feed.articles.is_empty() && parsed.incomplete.is_some() {
+                return Err(parse::ParseError::NoEntries {
+                    found: parsed.feed.entries.len(),
+                    why: "the body ends before the first entry's link".into(),
+                });
+            }
+            Ok(feed)
         })
         .await;
         let result = match parsed {

@@ -54,17 +54,16 @@ pub fn repair(text: &str) -> Option<RepairedJson> {
     else {
         return None;
     };
+    // Other JSON is no feed to repair.
+    let version = head.get("version")?.as_str()?;
+    if !version.contains("jsonfeed.org/version/") {
+        return None;
+    }
     let mut coerced = 0;
     let mut repairs = Vec::new();
-    match head.get("version").and_then(Value::as_str) {
-        Some(version) if version.starts_with("https://jsonfeed.org/version/1") => {}
-        other => {
-            repairs.push(format!(
-                "read version {} as JSON Feed 1.1",
-                other.map_or("(missing)".to_string(), |v| format!("\"{v}\""))
-            ));
-            head.insert("version".into(), VERSION.into());
-        }
+    if !version.starts_with("https://jsonfeed.org/version/1") {
+        repairs.push(format!("read version \"{version}\" as JSON Feed 1.1"));
+        head.insert("version".into(), VERSION.into());
     }
     if !head.get("title").is_some_and(Value::is_string) {
         let title = head.get("title").and_then(scalar_text).unwrap_or_default();
@@ -178,10 +177,17 @@ fn coerce_tags(item: &mut Map<String, Value>) -> usize {
     };
     let (tags, changed): (Vec<Value>, usize) = match value {
         Value::Array(values) => (
-            values.iter().filter_map(scalar_text).map(Value::from).collect(),
+            values
+                .iter()
+                .filter_map(scalar_text)
+                .map(Value::from)
+                .collect(),
             values.iter().filter(|v| !v.is_string()).count(),
         ),
-        other => (scalar_text(&other).map(Value::from).into_iter().collect(), 1),
+        other => (
+            scalar_text(&other).map(Value::from).into_iter().collect(),
+            1,
+        ),
     };
     item.insert("tags".into(), Value::Array(tags));
     changed

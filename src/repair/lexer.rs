@@ -14,7 +14,10 @@ pub enum Token<'a> {
     Text(&'a str),
     /// The inside of a CDATA section; `closed` is false when the document
     /// never closed it.
-    CData { content: &'a str, closed: bool },
+    CData {
+        content: &'a str,
+        closed: bool,
+    },
     Start {
         name: &'a str,
         attributes: Vec<Attribute<'a>>,
@@ -59,8 +62,8 @@ impl<'a> Lexer<'a> {
         // Comments, processing instructions and declarations are skipped.
         let rest = loop {
             let rest = &input[self.at..];
-            let skipped = if rest.starts_with("<!--") {
-                rest[4..].find("-->").map_or(rest.len(), |end| 4 + end + 3)
+            let skipped = if let Some(comment) = rest.strip_prefix("<!--") {
+                comment.find("-->").map_or(rest.len(), |end| 4 + end + 3)
             } else if rest.starts_with("<?") {
                 rest.find("?>").map_or(rest.len(), |end| end + 2)
             } else if rest.starts_with("<!") && !rest.starts_with("<![CDATA[") {
@@ -299,7 +302,13 @@ mod tests {
                 closed: false
             }
         );
-        assert!(matches!(got[1], Token::End { name: "description", .. }));
+        assert!(matches!(
+            got[1],
+            Token::End {
+                name: "description",
+                ..
+            }
+        ));
         let got = tokens("<![CDATA[a</descriptionx>]]>");
         assert_eq!(
             got[0],

@@ -14,9 +14,10 @@
 //!   that matches nothing is ignored; whatever is open at the end is closed;
 //! - tags inside text elements (`<title>`, `<description>`, Atom `type="html"`)
 //!   are that element's text, so unescaped HTML is read as HTML;
-//! - a document that ends mid-entry keeps every complete entry, and the cut
-//!   one only when its link or id arrived whole, since an entry without its
-//!   identity would come back as a different story once the feed is whole;
+//! - a document that ends mid-entry keeps every complete entry and the cut
+//!   one; when the cut one's link or id had not arrived whole, the output
+//!   says which it is (`incomplete`), as stored without its identity it would
+//!   come back as a second story once the feed is whole;
 //! - namespace prefixes used without a declaration are declared.
 //!
 //! And the vocabulary: Atom 0.3 becomes Atom 1.0 (namespace, `issued`,
@@ -73,6 +74,9 @@ pub struct Rewritten {
     pub xml: String,
     /// Where each entry is in `xml`, in document order.
     pub entries: Vec<Range<usize>>,
+    /// The index (in `entries`) of an entry the end of the body cut off
+    /// before its link or id arrived.
+    pub incomplete: Option<usize>,
     /// What had to be repaired, for the source's warnings; empty for a
     /// document that was well-formed.
     pub repairs: Vec<String>,
@@ -191,10 +195,11 @@ struct Repairs {
     unclosed_cdata: usize,
     bad_attributes: usize,
     cut_tags: usize,
-    truncated_dropped: usize,
-    truncated_kept: usize,
+    truncated_unidentified: usize,
+    truncated_identified: usize,
     undeclared: BTreeSet<String>,
     base64_failed: usize,
+    unknown_types: usize,
 }
 
 struct Writer {
@@ -422,17 +427,18 @@ impl Writer {
                 };
             }
         }
-        let vocabulary = if atom03 {
-            Vocabulary::Atom
-        } else {
-            vocabulary
-        };
+        let vocabulary = if atom03 { Vocabulary::Atom } else { vocabulary };
         let is_atom = vocabulary == Vocabulary::Atom;
         let mut text_only = is_text_only(vocabulary, &local);
         let mut base64 = Base64::No;
-        if is_atom && matches!(local.as_str(), "title" | "subtitle" | "summary" | "content" | "rights")
+        if is_atom
+            && matches!(
+                local.as_str(),
+                "title" | "subtitle" | "summary" | "content" | "rights"
+            )
         {
-            let (kind, is_base64) = text_construct_type(&kept, local == "content");
+            let (kind, is_base64, known) = text_construct_type(&kept, local == "content");
+            self.repairs.unknown_types += usize::from(!known);
             base64 = is_base64;
             kept.retain(|(n, _)| n != "mode" && (n != "type" || kind.is_none()));
             if let Some(kind) = kind {
@@ -461,8 +467,13 @@ impl Writer {
             }
         }
         if is_atom && local == "link" && self.is_entry_child() {
-            let rel = kept.iter().find(|(n, _)| n == "rel").map(|(_, v)| v.as_str());
-            let has_href = kept.iter().any(|(n, v)| n == "href" && !v.trim().is_empty());
+            let rel = kept
+                .iter()
+                .find(|(n, _)| n == "rel")
+                .map(|(_, v)| v.as_str());
+            let has_href = kept
+                .iter()
+                .any(|(n, v)| n == "href" && !v.trim().is_empty());
             if has_href
                 && rel.is_none_or(|r| r == "alternate")
                 && let Some(entry) = &mut self.entry
@@ -803,18 +814,13 @@ impl Writer {
     }
 
     fn finish(mut self) -> Rewritten {
+        let mut incomplete = None;
         if let Some(entry) = &self.entry {
             if entry.identified {
-                self.repairs.truncated_kept += 1;
+                self.repairs.truncated_identified += 1;
             } else {
-                self.repairs.truncated_dropped += 1;
-                self.out.truncate(entry.start);
-                let depth = entry.depth;
-                self.entry = None;
-                // Its elements are gone from the output: forget them unwritten.
-                for element in self.stack.drain(depth..) {
-                    self.bindings.truncate(self.bindings.len() - element.bindings);
-                }
+                self.repairs.truncated_unidentified += 1;
+                incomplete = Some(self.entries.len());
             }
         }
         if !self.stack.is_empty() {
@@ -827,8 +833,15 @@ impl Writer {
                 let uri = WELL_KNOWN_PREFIXES
                     .iter()
                     .find(|(known, _)| known == prefix)
-                    .map_or_else(|| format!("urn:x-undeclared:{prefix}"), |(_, uri)| uri.to_string());
-                let _ = write!(declarations, " xmlns:{prefix}=\"{}\"", escape_attribute(&uri));
+                    .map_or_else(
+                        || format!("urn:x-undeclared:{prefix}"),
+                        |(_, uri)| uri.to_string(),
+                    );
+                let _ = write!(
+                    declarations,
+                    " xmlns:{prefix}=\"{}\"",
+                    escape_attribute(&uri)
+                );
             }
             self.out.insert_str(self.root_attributes_end, &declarations);
             for range in &mut entries {
@@ -838,6 +851,7 @@ impl Writer {
         Rewritten {
             xml: self.out,
             entries,
+            incomplete,
             repairs: self.repairs.describe(),
         }
     }
@@ -884,7 +898,10 @@ impl Repairs {
         );
         say(
             self.stray_end_tags,
-            format!("ignored {} end tags that closed nothing", self.stray_end_tags),
+            format!(
+                "ignored {} end tags that closed nothing",
+                self.stray_end_tags
+            ),
         );
         say(
             self.unclosed_cdata,
@@ -892,20 +909,26 @@ impl Repairs {
         );
         say(
             self.cut_tags,
-            format!("dropped {} tags cut off by the end of the body", self.cut_tags),
+            format!(
+                "dropped {} tags cut off by the end of the body",
+                self.cut_tags
+            ),
         );
         say(
-            self.truncated_dropped,
-            "the body ends mid-entry: dropped the incomplete last entry".to_string(),
-        );
-        say(
-            self.truncated_kept,
-            "the body ends mid-entry: kept the last entry (its link arrived), cut short"
+            self.truncated_unidentified,
+            "the body ends mid-entry, before the last entry's link: that entry is not stored"
                 .to_string(),
         );
         say(
+            self.truncated_identified,
+            "the body ends mid-entry: the last entry is cut short".to_string(),
+        );
+        say(
             self.bad_attributes,
-            format!("dropped {} malformed or repeated attributes", self.bad_attributes),
+            format!(
+                "dropped {} malformed or repeated attributes",
+                self.bad_attributes
+            ),
         );
         say(
             self.forbidden_chars,
@@ -914,15 +937,31 @@ impl Repairs {
         let prefixes: Vec<&str> = self.undeclared.iter().map(String::as_str).collect();
         say(
             prefixes.len(),
-            format!("declared namespace prefixes used undeclared: {}", prefixes.join(", ")),
+            format!(
+                "declared namespace prefixes used undeclared: {}",
+                prefixes.join(", ")
+            ),
         );
         say(
             self.junk_after_root,
-            format!("ignored {} bytes after the root element", self.junk_after_root),
+            format!(
+                "ignored {} bytes after the root element",
+                self.junk_after_root
+            ),
+        );
+        say(
+            self.unknown_types,
+            format!(
+                "read {} text constructs of unknown type as text",
+                self.unknown_types
+            ),
         );
         say(
             self.base64_failed,
-            format!("kept {} base64 contents that do not decode as they were", self.base64_failed),
+            format!(
+                "kept {} base64 contents that do not decode as they were",
+                self.base64_failed
+            ),
         );
         said
     }
@@ -978,11 +1017,12 @@ fn is_text_only(vocabulary: Vocabulary, local: &str) -> bool {
 }
 
 /// The Atom 1.0 `type` for a text construct's `type` and Atom 0.3 `mode`,
-/// or `None` to keep the element's own (a MIME type of inline media).
+/// or `None` to keep the element's own (a MIME type of inline media); and
+/// whether the type was one Atom knows (an unknown one is read as text).
 fn text_construct_type(
     attributes: &[(String, String)],
     is_content: bool,
-) -> (Option<&'static str>, Base64) {
+) -> (Option<&'static str>, Base64, bool) {
     let value = |name: &str| {
         attributes
             .iter()
@@ -996,8 +1036,9 @@ fn text_construct_type(
         Base64::No
     };
     if is_content && value("src").is_some() {
-        return (None, Base64::No);
+        return (None, Base64::No, true);
     }
+    let mut known = true;
     let kind = match kind.as_deref() {
         None | Some("text" | "text/plain") => "text",
         Some("html" | "text/html") => "html",
@@ -1009,17 +1050,19 @@ fn text_construct_type(
                 && !other.starts_with("text/")
                 && !other.ends_with("xml") =>
         {
-            return (None, base64);
+            return (None, base64, true);
         }
-        // Unknown types are read as text.
-        Some(_) => "text",
+        Some(_) => {
+            known = false;
+            "text"
+        }
     };
     let kind = match (kind, mode.as_deref()) {
         ("text", Some("escaped")) if is_content => "html",
         (kind, _) if base64 == Base64::Yes && kind == "xhtml" => "html",
         (kind, _) => kind,
     };
-    (Some(kind), base64)
+    (Some(kind), base64, known)
 }
 
 /// A reference after `&`: its length up to and including `;`.
@@ -1031,10 +1074,7 @@ enum Reference {
 }
 
 fn reference(after_ampersand: &str) -> Option<Reference> {
-    let end = after_ampersand
-        .bytes()
-        .take(32)
-        .position(|b| b == b';')?;
+    let end = after_ampersand.bytes().take(32).position(|b| b == b';')?;
     let body = &after_ampersand[..end];
     if let Some(number) = body.strip_prefix('#') {
         let value = match number.strip_prefix(['x', 'X']) {
@@ -1076,9 +1116,7 @@ fn prefix_of(name: &str) -> Option<&str> {
 /// A name XML namespaces accept: one colon at most, not at either end.
 fn is_valid_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && name.chars().all(lexer::is_name_char)
         && name.matches(':').count() <= 1
         && !name.ends_with(':')

@@ -117,6 +117,8 @@ pub struct SourceSummary {
     pub active: bool,
     pub last_status: Option<String>,
     pub last_error: Option<String>,
+    /// What reading the last body forgave, one message a line.
+    pub last_warnings: Option<String>,
     pub next_due: Option<String>,
     pub articles: i64,
 }
@@ -333,7 +335,8 @@ impl Store {
     /// Every source, configured ones first, for `tidings sources`.
     pub async fn list_sources(&self) -> Result<Vec<SourceSummary>, StoreError> {
         let rows = sqlx::query(
-            "SELECT name, url, channel, active, last_status, last_error, next_due, articles
+            "SELECT name, url, channel, active, last_status, last_error, next_due, articles,
+                    last_warnings
                FROM source_overview ORDER BY active DESC, id",
         )
         .fetch_all(&self.readers)
@@ -349,6 +352,7 @@ impl Store {
                 last_error: r.get(5),
                 next_due: r.get(6),
                 articles: r.get(7),
+                last_warnings: r.get(8),
             })
             .collect())
     }
@@ -663,7 +667,8 @@ fn update_sources(db: &rusqlite::Connection, polls: &[PollToWrite]) -> rusqlite:
              last_modified = CASE WHEN ?5 THEN ?7 ELSE last_modified END,
              last_polled = ?8,
              last_success = CASE WHEN ?5 THEN ?8 ELSE last_success END,
-             last_status = ?9, last_error = ?10, error_count = ?11, next_due = ?12
+             last_status = ?9, last_error = ?10, error_count = ?11, next_due = ?12,
+             last_warnings = CASE WHEN ?2 THEN ?13 ELSE last_warnings END
            WHERE id = ?1",
     )?;
     for poll in polls {
@@ -682,9 +687,15 @@ fn update_sources(db: &rusqlite::Connection, polls: &[PollToWrite]) -> rusqlite:
             record.error,
             record.error_count,
             to_db(record.next_due),
+            poll.feed.as_ref().and_then(warnings_text),
         ])?;
     }
     Ok(())
+}
+
+/// A feed's warnings as stored: one a line, `NULL` for none.
+fn warnings_text(feed: &NormalizedFeed) -> Option<String> {
+    (!feed.warnings.is_empty()).then(|| feed.warnings.join("\n"))
 }
 
 /// A fetch-log row per poll.
@@ -695,8 +706,9 @@ fn log_fetches(
 ) -> rusqlite::Result<()> {
     let mut insert = db.prepare_cached(
         "INSERT INTO fetch_log (source_id, started_at, duration_ms, outcome, http_status, bytes,
-                                new_articles, updated_articles, unchanged_articles, error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                new_articles, updated_articles, unchanged_articles, error,
+                                warnings)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
     for (poll, counts) in polls.iter().zip(counts) {
         let record = &poll.record;
@@ -711,6 +723,7 @@ fn log_fetches(
             counts.updated as i64,
             counts.unchanged as i64,
             record.error,
+            poll.feed.as_ref().and_then(warnings_text),
         ])?;
     }
     Ok(())
