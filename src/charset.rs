@@ -172,15 +172,28 @@ fn prolog_encoding(bytes: &[u8]) -> Option<&str> {
     Some(&value[..value.find(quote)?])
 }
 
-/// Rewrites the prolog's encoding to utf-8, now that the text is UTF-8.
+/// Rewrites a prolog that names another encoding to say utf-8, now that the
+/// text is UTF-8. The whole prolog is replaced, so that a second (or
+/// malformed) `encoding` in it cannot make the XML parser decode again.
 fn declare_utf8(text: Cow<'_, str>) -> Cow<'_, str> {
-    match prolog_encoding(text.as_bytes()) {
-        // The prolog is the first thing in the text, so the first match is its label.
-        Some(label) if !label.eq_ignore_ascii_case("utf-8") => {
-            text.replacen(label, "utf-8", 1).into()
-        }
-        _ => text,
+    let head = &text[..text.floor_char_boundary(512)];
+    let Some(start) = head.find("<?xml") else {
+        return text;
+    };
+    let Some(end) = head[start..].find("?>").map(|end| start + end + 2) else {
+        return text;
+    };
+    let names_another = head[start..end].contains("encoding")
+        && !prolog_encoding(text.as_bytes())
+            .is_some_and(|label| label.eq_ignore_ascii_case("utf-8"));
+    if !names_another {
+        return text;
     }
+    let mut utf8 = String::with_capacity(text.len());
+    utf8.push_str(&text[..start]);
+    utf8.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>");
+    utf8.push_str(&text[end..]);
+    utf8.into()
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

@@ -79,17 +79,22 @@ pub fn parse(bytes: &[u8], hints: ParseHints<'_>) -> Result<Parsed, ParseError> 
     }
     let reader = Reader::new(hints.timezone);
     let is_json = text.trim_start().starts_with('{');
-    let strict = reader.read(&text);
+    // quick-xml panics on an encoding declared after the start (a PHP warning
+    // before the prolog), so such a body goes straight to the second reading.
+    let strict = match late_declaration(&text) {
+        true => Err("an XML declaration after the start of the document".to_string()),
+        false => reader.read(&text),
+    };
     let mut incomplete = None;
     let feed = match strict {
         Ok(feed) if !reads_less_than_it_holds(&feed, &text, tags) => feed,
         strict => {
             tracing::debug!(
                 "second reading ({})",
-                strict.as_ref().err().map_or(
-                    "the strict reading lost entries or fields".into(),
-                    error_text
-                )
+                strict
+                    .as_ref()
+                    .err()
+                    .map_or("the strict reading lost entries or fields", String::as_str)
             );
             let second = if is_json {
                 reader.second_reading_json(&text)
@@ -107,7 +112,7 @@ pub fn parse(bytes: &[u8], hints: ParseHints<'_>) -> Result<Parsed, ParseError> 
                             Ok(_) => format!("repaired: {repairs}"),
                             Err(error) => format!(
                                 "repaired what the strict reading refused ({}): {repairs}",
-                                error_text(&error)
+                                error.clone()
                             ),
                         });
                     }
@@ -118,10 +123,10 @@ pub fn parse(bytes: &[u8], hints: ParseHints<'_>) -> Result<Parsed, ParseError> 
                 (Err(error), Err(_)) if tags > 0 => {
                     return Err(ParseError::NoEntries {
                         found: tags,
-                        why: error_text(&error),
+                        why: error.clone(),
                     });
                 }
-                (Err(error), Err(_)) => return Err(ParseError::NotAFeed(error_text(&error))),
+                (Err(error), Err(_)) => return Err(ParseError::NotAFeed(error.clone())),
             }
         }
     };
@@ -172,8 +177,14 @@ fn is_http(text: &str) -> bool {
     text.starts_with("http://") || text.starts_with("https://")
 }
 
-fn error_text(error: &feed_rs::parser::ParseFeedError) -> String {
-    error.to_string()
+/// Whether an `<?xml` declaration stands anywhere but at the start.
+fn late_declaration(text: &str) -> bool {
+    memchr::memmem::find_iter(text.as_bytes(), b"<?xml").any(|at| {
+        !text[..at]
+            .trim_start_matches('\u{FEFF}')
+            .trim_start()
+            .is_empty()
+    })
 }
 
 /// What a second reading gives.
@@ -198,13 +209,20 @@ impl Reader {
 
     /// A parser of its own for each document: feed-rs keeps per-entry state
     /// that a failed parse leaves behind, and a reused parser then panics.
-    fn read(&self, text: &str) -> Result<Feed, feed_rs::parser::ParseFeedError> {
+    /// A panic in feed-rs or quick-xml is an error of this document, not of
+    /// the poll.
+    fn read(&self, text: &str) -> Result<Feed, String> {
         let timezone = self.timezone;
-        feed_rs::parser::Builder::new()
-            .timestamp_parser(move |text| dates::parse_date(text, timezone))
-            .id_generator(|_, _, _| String::new())
-            .build()
-            .parse(text.as_bytes())
+        let parse = || {
+            feed_rs::parser::Builder::new()
+                .timestamp_parser(move |text| dates::parse_date(text, timezone))
+                .id_generator(|_, _, _| String::new())
+                .build()
+                .parse(text.as_bytes())
+                .map_err(|error| error.to_string())
+        };
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse))
+            .unwrap_or_else(|_| Err("the feed parser crashed on this document".to_string()))
     }
 
     fn second_reading_xml(&self, text: &str) -> Result<SecondReading, ()> {
@@ -274,7 +292,9 @@ impl Reader {
                         None => feed = Some(one),
                     }
                 }
-                Err(error) => skipped.push(format!("skipped entry {} of {count}: {error}", index + 1)),
+                Err(error) => {
+                    skipped.push(format!("skipped entry {} of {count}: {error}", index + 1))
+                }
             }
         }
         feed.map(|feed| (feed, origins, skipped)).ok_or(())
@@ -413,7 +433,8 @@ mod tests {
         let page = "<html><body><ul><item>一</item><item>二</item></ul></body></html>";
         let err = parse(page.as_bytes(), hints()).unwrap_err();
         assert!(
-            err.to_string().starts_with("the body has 2 entries but none could be read"),
+            err.to_string()
+                .starts_with("the body has 2 entries but none could be read"),
             "{err}"
         );
     }

@@ -475,3 +475,76 @@ async fn nasty_content_and_names_never_reach_the_atom_feed_or_the_hexo_export() 
     }
     assert!(!app.dir.path().join("etc").exists());
 }
+
+/// A sloppy publisher's feed, served over HTTP: a PHP warning before the
+/// document, a bare `&` in a link, a `<br>` in a title, GBK bytes under a
+/// UTF-8 label, and a body cut off inside its last entry.
+fn sloppy_feed(whole: bool) -> Vec<u8> {
+    let mut xml = String::from(
+        "<br />\n<b>Warning</b>: session_start() in <b>/var/www/rss.php</b> on line <b>3</b><br />\n\
+         <?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\"><channel><title>证券时报网</title>\
+         <link>https://news.stcn.com/</link>\
+         <item><title>沪深两市<br>成交额突破万亿元</title>\
+         <link>https://news.stcn.com/detail.jsp?id=1&channel=yw</link>\
+         <pubDate>Wed, 26 Jan 2022 15:54:00 +0800</pubDate><description>两市成交额 & 北向资金</description></item>\
+         <item><title>央行开展逆回购操作</title>",
+    );
+    if whole {
+        xml +=
+            "<link>https://news.stcn.com/detail.jsp?id=2&channel=yw</link></item></channel></rss>";
+    }
+    encoding_rs::GB18030.encode(&xml).0.into_owned()
+}
+
+#[tokio::test]
+async fn a_sloppy_feed_loses_nothing_and_says_what_was_repaired() {
+    let server = FeedServer::start().await;
+    server.set(
+        "/sloppy.xml",
+        Reply::feed(sloppy_feed(false)).without_etag(),
+    );
+    let app = Instance::new(
+        "",
+        &[Source::new(
+            "证券时报网",
+            server.url("/sloppy.xml"),
+            "金融",
+            "要闻",
+        )],
+    );
+    let summary = app.poll().await;
+    assert!(summary.contains("1 ok"), "{summary}");
+    assert!(summary.contains("warning: 证券时报网"), "{summary}");
+    // The cut entry has no link yet: it waits for the whole feed.
+    assert_eq!(
+        app.strings("SELECT title || ' ' || link FROM articles"),
+        ["沪深两市 成交额突破万亿元 https://news.stcn.com/detail.jsp?channel=yw&id=1"]
+    );
+    let warnings = app.strings("SELECT last_warnings FROM sources").join("\n");
+    for said in [
+        "bytes are not: detected gb18030",
+        "bytes before the root element",
+        "escaped 2 bare '&'",
+        "before the last entry's link",
+    ] {
+        assert!(warnings.contains(said), "{said} not in {warnings}");
+    }
+    assert_eq!(
+        app.count("SELECT count(*) FROM fetch_log WHERE warnings LIKE '%bare ''&''%'"),
+        1
+    );
+    let listing = app.run(&["sources"]).await;
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        listing.contains("warning: the feed says its charset is utf-8"),
+        "{listing}"
+    );
+
+    // Whole again: the waiting entry arrives once, and the warnings are those of this body.
+    server.set("/sloppy.xml", Reply::feed(sloppy_feed(true)).without_etag());
+    app.poll().await;
+    assert_eq!(app.count("SELECT count(*) FROM articles"), 2);
+    let warnings = app.strings("SELECT last_warnings FROM sources").join("\n");
+    assert!(!warnings.contains("mid-entry"), "{warnings}");
+    assert!(warnings.contains("bare '&'"), "{warnings}");
+}

@@ -566,9 +566,11 @@ impl Writer {
             true => clean.as_str(),
             false => content,
         };
-        // `]]>` cannot be inside: the lexer ends the section there.
+        // The lexer ends a section at `]]>`, but one can appear where a
+        // forbidden character was dropped: split the section there.
         self.out.push_str("<![CDATA[");
-        self.out.push_str(content);
+        self.out
+            .push_str(&content.replace("]]>", "]]]]><![CDATA[>"));
         self.out.push_str("]]>");
         if let Some(open) = self.stack.last_mut()
             && open.field.is_some()
@@ -1155,5 +1157,114 @@ fn unescape(escaped: &str) -> String {
     match quick_xml::escape::unescape(escaped) {
         Ok(text) => text.into_owned(),
         Err(_) => escaped.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every construct the writer handles, sloppily, in one document.
+    const SLOPPY: &str = r#"<br /><b>Warning</b>: junk<?xml version="1.0"?>
+<!DOCTYPE rss [<!ENTITY x "y">]>
+<rss version="0.94" xmlns:dcterms="http://purl.org/dc/terms/"><channel><title>A & B &nbsp; &bogus; &#20013; &#0;</title>
+<item><dc:title>标题 <b>一</b></dc:title><guid>https://a.example/1?a=1&b=2</guid>
+<description><![CDATA[<p>正文</p></description><dcterms:issued>2022-01-26</dcterms:issued></item>
+<item><title>二<br>行 < 3</title><link>https://a.example/2</link><description><p>段<p>落</description>
+<item x=1 y='2' y=3 z><title a="<&>">三</title></item></channel></rss>trailing"#;
+
+    fn assert_well_formed(xml: &str) {
+        let mut reader = quick_xml::Reader::from_str(xml);
+        loop {
+            match reader.read_event() {
+                Ok(quick_xml::events::Event::Eof) => return,
+                Ok(_) => {}
+                Err(error) => panic!("{error} in {xml}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_cut_of_a_sloppy_document_is_rewritten_well_formed() {
+        for (at, _) in SLOPPY.char_indices() {
+            let rewritten = rewrite(&SLOPPY[..at]);
+            assert_well_formed(&rewritten.xml);
+            for range in &rewritten.entries {
+                assert!(rewritten.xml[range.clone()].starts_with("<item"));
+                assert!(rewritten.xml[range.clone()].ends_with("</item>"));
+            }
+        }
+    }
+
+    #[test]
+    fn the_sloppy_document_reads_as_meant() {
+        let rewritten = rewrite(SLOPPY);
+        let xml = &rewritten.xml;
+        assert!(
+            xml.starts_with("<rss ") && xml.contains(" version=\"2.0\">"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<title>A &amp; B \u{A0} &amp;bogus; &#20013; &amp;#0;</title>"),
+            "{xml}"
+        );
+        // dc:title stands in for the title, the permalink guid for the link,
+        // dcterms:issued for the date; the open CDATA ends with its element.
+        assert!(xml.contains("<title>标题 &lt;b>一&lt;/b></title>"), "{xml}");
+        assert!(
+            xml.contains("<link>https://a.example/1?a=1&amp;b=2</link>"),
+            "{xml}"
+        );
+        assert!(xml.contains("<pubDate>2022-01-26</pubDate>"), "{xml}");
+        assert!(
+            xml.contains("<![CDATA[<p>正文</p>]]></description>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<title>二&lt;br&gt;行 &lt; 3</title>"),
+            "{xml}"
+        );
+        assert!(xml.contains("<item x=\"1\" y=\"2\" z=\"z\">"), "{xml}");
+        assert!(xml.ends_with("</channel></rss>"), "{xml}");
+        assert_eq!(rewritten.entries.len(), 3);
+        let said = rewritten.repairs.join("; ");
+        for repair in [
+            "bare '&'",
+            "before the root",
+            "after the root",
+            "CDATA",
+            "repeated attributes",
+            "dc",
+        ] {
+            assert!(said.contains(repair), "{repair} not in {said}");
+        }
+    }
+
+    #[test]
+    fn atom_03_becomes_atom_10() {
+        let rewritten = rewrite(
+            r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><tagline>t</tagline>
+            <entry><title type="text/plain" mode="xml">一</title><issued>2022-01-26T00:00:00Z</issued>
+            <content type="text/html" mode="base64">PHA+5LqMPC9wPg==</content></entry></feed>"#,
+        );
+        let xml = &rewritten.xml;
+        assert!(
+            xml.contains(r#"xmlns="http://www.w3.org/2005/Atom""#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<subtitle type="text">t</subtitle>"#),
+            "{xml}"
+        );
+        assert!(xml.contains(r#"<title type="text">一</title>"#), "{xml}");
+        assert!(
+            xml.contains("<published>2022-01-26T00:00:00Z</published>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<content type="html">&lt;p&gt;二&lt;/p&gt;</content>"#),
+            "{xml}"
+        );
+        assert!(rewritten.repairs.is_empty(), "{:?}", rewritten.repairs);
     }
 }
