@@ -140,89 +140,74 @@ impl<'a> Lexer<'a> {
             while at < bytes.len() && bytes[at].is_ascii_whitespace() {
                 at += 1;
             }
-            match bytes.get(at) {
+            // Where the tag ends (a tag that runs into the next one never had
+            // its `>`), and whether it closes itself.
+            let end = match bytes.get(at) {
                 None => {
                     self.at += rest.len();
                     return Token::Truncated;
                 }
-                Some(b'>') => {
-                    self.at += at + 1;
-                    return Token::Start {
-                        name,
-                        attributes,
-                        self_closing: false,
-                        raw: &rest[..at + 1],
-                    };
-                }
-                Some(b'/') if bytes.get(at + 1) == Some(&b'>') => {
-                    self.at += at + 2;
-                    return Token::Start {
-                        name,
-                        attributes,
-                        self_closing: true,
-                        raw: &rest[..at + 2],
-                    };
-                }
-                // A tag that runs into the next one never had its `>`.
-                Some(b'<') => {
-                    self.at += at;
-                    return Token::Start {
-                        name,
-                        attributes,
-                        self_closing: false,
-                        raw: &rest[..at],
-                    };
-                }
-                Some(_) => {
-                    let attribute_name_len = rest[at..]
-                        .find(|c: char| c.is_ascii_whitespace() || "=/<>\"'".contains(c))
-                        .unwrap_or(rest.len() - at)
-                        .max(1);
-                    let attribute_name = &rest[at..at + attribute_name_len];
-                    at += attribute_name_len;
-                    let mut value_at = at;
-                    while value_at < bytes.len() && bytes[value_at].is_ascii_whitespace() {
-                        value_at += 1;
-                    }
-                    if bytes.get(value_at) != Some(&b'=') {
-                        // A bare attribute (`<input checked>`): its value is its name.
-                        attributes.push(Attribute {
-                            name: attribute_name,
-                            value: attribute_name,
-                        });
-                        continue;
-                    }
-                    value_at += 1;
-                    while value_at < bytes.len() && bytes[value_at].is_ascii_whitespace() {
-                        value_at += 1;
-                    }
-                    let (value, next) = match bytes.get(value_at) {
-                        Some(&quote @ (b'"' | b'\'')) => {
-                            match memchr::memchr(quote, &bytes[value_at + 1..]) {
-                                Some(len) => (
-                                    &rest[value_at + 1..value_at + 1 + len],
-                                    value_at + 1 + len + 1,
-                                ),
-                                None => {
-                                    self.at += rest.len();
-                                    return Token::Truncated;
-                                }
-                            }
-                        }
-                        _ => {
-                            let len = rest[value_at..]
-                                .find(|c: char| c.is_ascii_whitespace() || c == '>' || c == '<')
-                                .unwrap_or(rest.len() - value_at);
-                            (&rest[value_at..value_at + len], value_at + len)
-                        }
-                    };
-                    attributes.push(Attribute {
-                        name: attribute_name,
-                        value,
-                    });
-                    at = next;
-                }
+                Some(b'>') => Some((at + 1, false)),
+                Some(b'/') if bytes.get(at + 1) == Some(&b'>') => Some((at + 2, true)),
+                Some(b'<') => Some((at, false)),
+                Some(_) => None,
+            };
+            if let Some((len, self_closing)) = end {
+                self.at += len;
+                return Token::Start {
+                    name,
+                    attributes,
+                    self_closing,
+                    raw: &rest[..len],
+                };
             }
+            let attribute_name_len = rest[at..]
+                .find(|c: char| c.is_ascii_whitespace() || "=/<>\"'".contains(c))
+                .unwrap_or(rest.len() - at)
+                .max(1);
+            let attribute_name = &rest[at..at + attribute_name_len];
+            at += attribute_name_len;
+            let mut value_at = at;
+            while value_at < bytes.len() && bytes[value_at].is_ascii_whitespace() {
+                value_at += 1;
+            }
+            if bytes.get(value_at) != Some(&b'=') {
+                // A bare attribute (`<input checked>`): its value is its name.
+                attributes.push(Attribute {
+                    name: attribute_name,
+                    value: attribute_name,
+                });
+                continue;
+            }
+            value_at += 1;
+            while value_at < bytes.len() && bytes[value_at].is_ascii_whitespace() {
+                value_at += 1;
+            }
+            let (value, next) = match bytes.get(value_at) {
+                Some(&quote @ (b'"' | b'\'')) => {
+                    match memchr::memchr(quote, &bytes[value_at + 1..]) {
+                        Some(len) => (
+                            &rest[value_at + 1..value_at + 1 + len],
+                            value_at + 1 + len + 1,
+                        ),
+                        None => {
+                            self.at += rest.len();
+                            return Token::Truncated;
+                        }
+                    }
+                }
+                _ => {
+                    let len = rest[value_at..]
+                        .find(|c: char| c.is_ascii_whitespace() || c == '>' || c == '<')
+                        .unwrap_or(rest.len() - value_at);
+                    (&rest[value_at..value_at + len], value_at + len)
+                }
+            };
+            attributes.push(Attribute {
+                name: attribute_name,
+                value,
+            });
+            at = next;
         }
     }
 }

@@ -137,11 +137,16 @@ enum Field {
     Modified,
 }
 
-/// How a text construct's content is written.
+/// How an Atom text construct (title, summary, content...) is to be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Base64 {
-    No,
-    Yes,
+struct TextType {
+    /// The Atom 1.0 `type` to write, or `None` to keep the element's own
+    /// (a MIME type of inline media).
+    kind: Option<&'static str>,
+    /// Atom 0.3 `mode="base64"`: the content is decoded.
+    base64: bool,
+    /// False for a type Atom does not know, which is read as text.
+    known: bool,
 }
 
 #[derive(Debug)]
@@ -430,14 +435,18 @@ impl Writer {
         let vocabulary = if atom03 { Vocabulary::Atom } else { vocabulary };
         let is_atom = vocabulary == Vocabulary::Atom;
         let mut text_only = is_text_only(vocabulary, &local);
-        let mut base64 = Base64::No;
+        let mut base64 = false;
         if is_atom
             && matches!(
                 local.as_str(),
                 "title" | "subtitle" | "summary" | "content" | "rights"
             )
         {
-            let (kind, is_base64, known) = text_construct_type(&kept, local == "content");
+            let TextType {
+                kind,
+                base64: is_base64,
+                known,
+            } = text_construct_type(&kept, local == "content");
             self.repairs.unknown_types += usize::from(!known);
             base64 = is_base64;
             kept.retain(|(n, _)| n != "mode" && (n != "type" || kind.is_none()));
@@ -502,7 +511,7 @@ impl Writer {
         self.out.push('>');
         self.stack.push(OpenElement {
             source_name: source_name.to_string(),
-            base64_from: (base64 == Base64::Yes).then_some(self.out.len()),
+            base64_from: base64.then_some(self.out.len()),
             name,
             text_only,
             bindings,
@@ -1018,13 +1027,9 @@ fn is_text_only(vocabulary: Vocabulary, local: &str) -> bool {
     }
 }
 
-/// The Atom 1.0 `type` for a text construct's `type` and Atom 0.3 `mode`,
-/// or `None` to keep the element's own (a MIME type of inline media); and
-/// whether the type was one Atom knows (an unknown one is read as text).
-fn text_construct_type(
-    attributes: &[(String, String)],
-    is_content: bool,
-) -> (Option<&'static str>, Base64, bool) {
+/// How to read a text construct with these attributes: its `type` (Atom 1.0
+/// names, Atom 0.3 MIME types, anything else) and Atom 0.3 `mode`.
+fn text_construct_type(attributes: &[(String, String)], is_content: bool) -> TextType {
     let value = |name: &str| {
         attributes
             .iter()
@@ -1032,13 +1037,17 @@ fn text_construct_type(
             .map(|(_, v)| v.trim().to_ascii_lowercase())
     };
     let (kind, mode) = (value("type"), value("mode"));
-    let base64 = if mode.as_deref() == Some("base64") {
-        Base64::Yes
-    } else {
-        Base64::No
+    let base64 = mode.as_deref() == Some("base64");
+    let own_type = TextType {
+        kind: None,
+        base64,
+        known: true,
     };
     if is_content && value("src").is_some() {
-        return (None, Base64::No, true);
+        return TextType {
+            base64: false,
+            ..own_type
+        };
     }
     let mut known = true;
     let kind = match kind.as_deref() {
@@ -1052,7 +1061,7 @@ fn text_construct_type(
                 && !other.starts_with("text/")
                 && !other.ends_with("xml") =>
         {
-            return (None, base64, true);
+            return own_type;
         }
         Some(_) => {
             known = false;
@@ -1061,10 +1070,14 @@ fn text_construct_type(
     };
     let kind = match (kind, mode.as_deref()) {
         ("text", Some("escaped")) if is_content => "html",
-        (kind, _) if base64 == Base64::Yes && kind == "xhtml" => "html",
+        ("xhtml", _) if base64 => "html",
         (kind, _) => kind,
     };
-    (Some(kind), base64, known)
+    TextType {
+        kind: Some(kind),
+        base64,
+        known,
+    }
 }
 
 /// A reference after `&`: its length up to and including `;`.
