@@ -13,7 +13,7 @@ the second in UTC.
 
 With --mutate, first writes a sloppy corpus into --out: each feed of SRC_DIR
 (the shared workload's feeds, or any feeds) damaged the way careless
-publishers do (a bare '&', an unclosed <br> or <b>, a body cut mid-item, an
+publishers do (a bare '&', an unclosed <br> or <b>, well-formed inline markup, a body cut mid-item, an
 unclosed CDATA, a PHP warning before the document, no RSS version or 0.93,
 dc:title instead of title, guid instead of link, unknown Atom types, a
 gb2312 label on UTF-8 bytes, HTML entities), one damage per file, round robin.
@@ -148,6 +148,13 @@ def truncated(xml, rnd):
         return xml[: len(xml) * 2 // 3]
     at = rnd.randrange(starts[2], len(xml) - 20)
     return xml[:at]
+
+
+@damage
+def inline_markup(xml, rnd):
+    xml = re.sub(r"<(title|description)><!\[CDATA\[(.*?)\]\]></\1>",
+                 lambda m: f"<{m[1]}>{m[2].replace('&', '&amp;')}</{m[1]}>", xml, flags=re.S)
+    return re.sub(r"(<title>)([^<]{2})([^<]{2})", r"\1\2<b>\3</b>", xml, count=5)
 
 
 @damage

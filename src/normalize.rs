@@ -72,8 +72,14 @@ pub fn normalize(parsed: &Parsed, source: &SourceContext) -> NormalizedFeed {
 }
 
 fn article(entry: &Entry, feed_link: Option<&Url>, source: &SourceContext) -> Article {
+    // Relative links are relative to the feed's own address; a feed read from
+    // a file has none on the web, so its site's link stands in.
+    let link_base = match (source.url.scheme(), feed_link) {
+        ("file", Some(site)) => site,
+        _ => &source.url,
+    };
     let link = first_alternate(&entry.links)
-        .and_then(|l| dedup::canonical_link(&l.href, Some(&source.url), &source.tracking));
+        .and_then(|l| dedup::canonical_link(&l.href, Some(link_base), &source.tracking));
     let guid = Some(entry.id.trim())
         .filter(|id| !id.is_empty())
         .map(String::from);

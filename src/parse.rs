@@ -155,8 +155,9 @@ pub fn parse(bytes: &[u8], hints: ParseHints<'_>) -> Result<Parsed, ParseError> 
 /// items without a link), an entry without a title (`dc:title`, HTML in the
 /// title), without a link but with an http(s) id (guid as link), without a
 /// date where Dublin Core terms are used, or without any text where the body
-/// has description elements (unescaped HTML). A feed written by the book
-/// shows none of them, and is read once.
+/// has description elements; or a title, description or summary holding
+/// unescaped markup, which feed-rs reads only up to the first tag. A feed
+/// written by the book shows none of them, and is read once.
 fn reads_less_than_it_holds(feed: &Feed, text: &str, tags: usize) -> bool {
     let has = |needle: &str| memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some();
     feed.entries.len() < tags
@@ -171,6 +172,42 @@ fn reads_less_than_it_holds(feed: &Feed, text: &str, tags: usize) -> bool {
                     && entry.content.is_none()
                     && (has("<description") || has(":encoded")))
         })
+        || markup_in_text_elements(text)
+}
+
+/// Whether a `<title>`, `<description>` or `<summary>` (without attributes,
+/// so text in every format: Atom's `type="xhtml"` has its attribute) has a
+/// tag in it outside CDATA. Linear: each element is looked into once, from
+/// its start tag to its end tag.
+fn markup_in_text_elements(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    [
+        ("<title>", "</title>"),
+        ("<description>", "</description>"),
+        ("<summary>", "</summary>"),
+    ]
+    .iter()
+    .any(|(open, close)| {
+        let mut from = 0;
+        while let Some(at) = memchr::memmem::find(&bytes[from..], open.as_bytes()) {
+            let start = from + at + open.len();
+            let Some(len) = memchr::memmem::find(&bytes[start..], close.as_bytes()) else {
+                return false;
+            };
+            let mut inside = &text[start..start + len];
+            while let Some(tag) = inside.find('<') {
+                let Some(cdata) = inside[tag..].strip_prefix("<![CDATA[") else {
+                    return true;
+                };
+                let Some(end) = cdata.find("]]>") else {
+                    break;
+                };
+                inside = &cdata[end + 3..];
+            }
+            from = start + len + close.len();
+        }
+        false
+    })
 }
 
 fn is_http(text: &str) -> bool {
