@@ -69,7 +69,8 @@ pub fn decode<'a>(bytes: &'a [u8], labels: Labels<'_>) -> Decoded<'a> {
         .or_else(|| prolog_encoding(bytes));
     let declared_encoding = declared.and_then(encoding_for_label);
 
-    if let Ok(text) = std::str::from_utf8(bytes) {
+    // encoding_rs validates UTF-8 three times as fast as `str::from_utf8`.
+    if let Some(text) = UTF_8.decode_without_bom_handling_and_without_replacement(bytes) {
         let warning = match (declared, declared_encoding) {
             (Some(label), Some(encoding)) if encoding != UTF_8 && !text.is_ascii() => {
                 Some(format!(
@@ -78,7 +79,7 @@ pub fn decode<'a>(bytes: &'a [u8], labels: Labels<'_>) -> Decoded<'a> {
             }
             _ => None,
         };
-        return finish(Cow::Borrowed(text), UTF_8, warning);
+        return finish(text, UTF_8, warning);
     }
 
     if let Some(encoding) = declared_encoding

@@ -12,7 +12,7 @@
 
 use chrono_tz::Tz;
 use encoding_rs::Encoding;
-use feed_rs::model::Feed;
+use feed_rs::model::{Feed, FeedType};
 
 use crate::charset::{self, Labels};
 use crate::dates;
@@ -172,34 +172,35 @@ fn reads_less_than_it_holds(feed: &Feed, text: &str, tags: usize) -> bool {
                     && entry.content.is_none()
                     && (has("<description") || has(":encoded")))
         })
-        || markup_in_text_elements(text)
+        || markup_in_text_elements(feed, text)
 }
 
-/// Whether a `<title>`, `<description>` or `<summary>` (without attributes,
-/// so text in every format: Atom's `type="xhtml"` has its attribute) has a
-/// tag in it outside CDATA. Linear: each element is looked into once, from
-/// its start tag to its end tag.
-fn markup_in_text_elements(text: &str) -> bool {
+/// Whether a `<title>`, `<description>` (RSS) or `<summary>` (Atom) without
+/// attributes, so text in every format (Atom's `type="xhtml"` has its
+/// attribute), has a tag in it outside CDATA. Linear, and vectorized: each
+/// element is looked into once, from its start tag to its end tag.
+fn markup_in_text_elements(feed: &Feed, text: &str) -> bool {
     let bytes = text.as_bytes();
-    [
-        ("<title>", "</title>"),
-        ("<description>", "</description>"),
-        ("<summary>", "</summary>"),
-    ]
-    .iter()
-    .any(|(open, close)| {
+    let elements: [(&[u8], &[u8]); 2] = match feed.feed_type {
+        FeedType::Atom => [(b"<title>", b"</title>"), (b"<summary>", b"</summary>")],
+        _ => [
+            (b"<title>", b"</title>"),
+            (b"<description>", b"</description>"),
+        ],
+    };
+    elements.iter().any(|(open, close)| {
         let mut from = 0;
-        while let Some(at) = memchr::memmem::find(&bytes[from..], open.as_bytes()) {
+        while let Some(at) = memchr::memmem::find(&bytes[from..], open) {
             let start = from + at + open.len();
-            let Some(len) = memchr::memmem::find(&bytes[start..], close.as_bytes()) else {
+            let Some(len) = memchr::memmem::find(&bytes[start..], close) else {
                 return false;
             };
-            let mut inside = &text[start..start + len];
-            while let Some(tag) = inside.find('<') {
-                let Some(cdata) = inside[tag..].strip_prefix("<![CDATA[") else {
+            let mut inside = &bytes[start..start + len];
+            while let Some(tag) = memchr::memchr(b'<', inside) {
+                let Some(cdata) = inside[tag..].strip_prefix(b"<![CDATA[") else {
                     return true;
                 };
-                let Some(end) = cdata.find("]]>") else {
+                let Some(end) = memchr::memmem::find(cdata, b"]]>") else {
                     break;
                 };
                 inside = &cdata[end + 3..];
@@ -214,14 +215,14 @@ fn is_http(text: &str) -> bool {
     text.starts_with("http://") || text.starts_with("https://")
 }
 
-/// Whether an `<?xml` declaration stands anywhere but at the start.
+/// Whether an `<?xml` declaration follows something else, as after a PHP
+/// warning. Only the head of a body that does not open with its prolog is
+/// searched: that is where such junk is. (A second prolog deeper in is left
+/// to `Reader::read`'s guard.)
 fn late_declaration(text: &str) -> bool {
-    memchr::memmem::find_iter(text.as_bytes(), b"<?xml").any(|at| {
-        !text[..at]
-            .trim_start_matches('\u{FEFF}')
-            .trim_start()
-            .is_empty()
-    })
+    let start = text.trim_start_matches('\u{FEFF}').trim_start();
+    !start.starts_with("<?xml")
+        && memchr::memmem::find(&text.as_bytes()[..text.len().min(64 << 10)], b"<?xml").is_some()
 }
 
 /// What a second reading gives.
