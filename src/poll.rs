@@ -290,7 +290,7 @@ impl Poller {
             if feed.articles.is_empty() && parsed.incomplete.is_some() {
                 return Err(parse::ParseError::NoEntries {
                     found: parsed.feed.entries.len(),
-                    why: "the body ends before the first entry's link".into(),
+                    why: "the body ends inside its only entry, before the entry's link".into(),
                 });
             }
             Ok(feed)
