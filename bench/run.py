@@ -1,9 +1,16 @@
 #!/usr/bin/env python3
-"""The tidings benchmark: the shared workload, side by side with newsboat and the
-feedparser script, medians of several runs, each result checked against truth.json.
+"""The tidings benchmark: the workload of `tidings workload`, side by side with
+newsboat and the feedparser script, medians of several runs, each result checked
+against truth.json.
 
   python3 bench/run.py [--feeds 1000] [--runs 3] [--scaling 100,1000,5000]
-                       [--serve-articles 1000000] [--skip-peers] [--out bench/results.md]
+                       [--serve-articles 1000000] [--skip-peers] [--shared]
+                       [--out bench/results.md]
+
+--shared writes the workload with ../shared/bench/feedgen.py instead (set
+TIDINGS_SHARED if shared/ lives elsewhere), an independent cross-check. The
+peers (newsboat and the feedparser script) are run by the scripts of
+../shared/bench/peers; without shared/, use --skip-peers.
 
 Needs: a release build (cargo build --release), nginx (apt-get install nginx-light),
 newsboat (apt-get install newsboat), feedparser (pip install feedparser) and wrk
@@ -24,6 +31,8 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("TIDINGS_SHARED", os.path.join(ROOT, "..", "shared"))
 BENCH = os.path.join(SHARED, "bench")
+HERE = os.path.dirname(os.path.abspath(__file__))
+USE_SHARED = False
 TIDINGS = os.path.join(ROOT, "target", "release", "tidings")
 PORT = 8088
 
@@ -47,7 +56,11 @@ def timed(cmd, **kw):
 
 
 def feedgen(out, feeds, update=False):
-    cmd = [sys.executable, os.path.join(BENCH, "feedgen.py"), out, "--feeds", str(feeds)]
+    """Writes the workload (or its next update round) and returns its truth."""
+    if USE_SHARED:
+        cmd = [sys.executable, os.path.join(BENCH, "feedgen.py"), out, "--feeds", str(feeds)]
+    else:
+        cmd = [TIDINGS, "workload", out, "--feeds", str(feeds), "--base", f"http://127.0.0.1:{PORT}"]
     if update:
         cmd += ["--update", "0.1"]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
@@ -55,11 +68,11 @@ def feedgen(out, feeds, update=False):
 
 
 def serve(out):
-    subprocess.run(["sh", os.path.join(BENCH, "serve.sh"), "start", out, str(PORT)], check=True)
+    subprocess.run(["sh", os.path.join(HERE, "serve.sh"), "start", out, str(PORT)], check=True)
 
 
 def unserve(out):
-    subprocess.run(["sh", os.path.join(BENCH, "serve.sh"), "stop", out], check=False)
+    subprocess.run(["sh", os.path.join(HERE, "serve.sh"), "stop", out], check=False)
     time.sleep(0.3)
 
 
@@ -222,13 +235,19 @@ def main():
     ap.add_argument("--scaling", default="100,1000,5000")
     ap.add_argument("--serve-articles", type=int, default=1_000_000)
     ap.add_argument("--skip-peers", action="store_true")
+    ap.add_argument("--shared", action="store_true", help="the workload of ../shared/bench/feedgen.py")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results.md"))
     args = ap.parse_args()
+    global USE_SHARED
+    USE_SHARED = args.shared
+    if (args.shared or not args.skip_peers) and not os.path.isdir(BENCH):
+        sys.exit(f"{BENCH} is missing: set TIDINGS_SHARED, or run with --skip-peers and without --shared")
     if not os.path.exists(TIDINGS):
         sys.exit("build first: cargo build --release")
 
     lines = [f"# tidings benchmark ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores)", "",
-             f"Shared workload, {args.feeds} feeds x 30 entries; medians of {args.runs} runs; "
+             f"{'Shared workload (feedgen.py)' if args.shared else 'Workload of tidings workload'}, "
+             f"{args.feeds} feeds x 30 entries; medians of {args.runs} runs; "
              "every tidings run checked against truth.json.", "",
              "| | cold | warm (all 304) | update (10% of feeds) | peak RSS cold / warm / update |",
              "|---|---|---|---|---|"]

@@ -1,8 +1,8 @@
 //! The article model every stage agrees on.
 //!
-//! It is the Hexo post of `shared/reference/stcn-article.md` plus what an
-//! aggregator needs to keep: the identity key, the original link and guid, a
-//! plain-text summary and a fingerprint of the content.
+//! It is the Hexo post of the reference article (`tests/fixtures/stcn-article.md`)
+//! plus what an aggregator needs to keep: the identity key, the original link
+//! and guid, a plain-text summary and a fingerprint of the content.
 
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};

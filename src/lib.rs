@@ -24,3 +24,4 @@ pub mod schedule;
 pub mod serve;
 pub mod store;
 pub mod text;
+pub mod workload;

@@ -10,28 +10,13 @@ use common::*;
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-/// The shared workload's feeds, each served with a delay so a poll takes a while.
+/// The workload's feeds, each served with a delay so a poll takes a while.
 async fn slow_workload(
     server: &FeedServer,
     delay: Duration,
 ) -> (tempfile::TempDir, serde_json::Value) {
     let work = tempfile::tempdir().unwrap();
-    let feedgen = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/feedgen.py");
-    let status = std::process::Command::new("python3")
-        .arg(&feedgen)
-        .arg(work.path())
-        .args([
-            "--feeds",
-            "200",
-            "--entries",
-            "20",
-            "--base",
-            &format!("http://{}", server.addr),
-        ])
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("python3 runs the shared feedgen.py");
-    assert!(status.success());
+    let truth = workload(work.path(), 200, &format!("http://{}", server.addr), None);
     for entry in std::fs::read_dir(work.path().join("feeds")).unwrap() {
         let path = entry.unwrap().path();
         let name = format!("/feeds/{}", path.file_name().unwrap().to_str().unwrap());
@@ -40,8 +25,6 @@ async fn slow_workload(
             Reply::feed(std::fs::read(&path).unwrap()).delayed(delay),
         );
     }
-    let truth =
-        serde_json::from_slice(&std::fs::read(work.path().join("truth.json")).unwrap()).unwrap();
     (work, truth)
 }
 

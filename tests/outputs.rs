@@ -314,9 +314,9 @@ async fn the_hexo_export_reproduces_the_reference_post() {
     );
 
     let reference = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/stcn-article.md"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stcn-article.md"),
     )
-    .expect("shared/reference/stcn-article.md beside the repository");
+    .expect("the reference post, tests/fixtures/stcn-article.md");
     let post =
         std::fs::read_to_string(out.join(format!("2022-01-26-{}.md", hexo::article_tag(STORY))))
             .unwrap();

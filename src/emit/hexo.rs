@@ -1,4 +1,4 @@
-//! Hexo posts in exactly the format of `shared/reference/stcn-article.md`.
+//! Hexo posts in exactly the format of the reference post (`tests/fixtures/stcn-article.md`).
 //!
 //! The front matter keys, their order, their quoting and the date form are the
 //! reference's, byte for byte, because users' Hexo themes read them as they are.

@@ -87,7 +87,7 @@ pub struct Seen {
 pub struct FeedServer {
     pub addr: SocketAddr,
     routes: Arc<Mutex<HashMap<String, Reply>>>,
-    /// Files served from a folder, read on every request (for the shared workload).
+    /// Files served from a folder, read on every request (for the workload).
     root: Arc<Mutex<Option<PathBuf>>>,
     log: Arc<Mutex<Vec<Seen>>>,
     in_flight: Arc<AtomicUsize>,
@@ -421,4 +421,28 @@ pub async fn eventually(seconds: u64, what: &str, mut condition: impl FnMut() ->
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Writes the project's workload (`tidings workload`) of `feeds` feeds served
+/// from `base` into `out`, or its next update round, and returns its truth.
+pub fn workload(out: &Path, feeds: usize, base: &str, update: Option<&str>) -> serde_json::Value {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tidings"));
+    command.arg("workload").arg(out).args([
+        "--feeds",
+        &feeds.to_string(),
+        "--entries",
+        "20",
+        "--base",
+        base,
+    ]);
+    if let Some(fraction) = update {
+        command.args(["--update", fraction]);
+    }
+    let output = command.output().expect("tidings workload runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(out.join("truth.json")).unwrap()).unwrap()
 }
