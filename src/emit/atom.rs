@@ -109,18 +109,31 @@ fn entry(out: &mut String, article: &StoredArticle) {
         escape(&article.content_html)
     ));
     if let Some(origin) = &article.origin {
+        // A feed read from the server's disk (`file:`) must not show its path:
+        // the feed's site, else a name derived from it, stands for it.
+        let public = origin.url.starts_with("http://") || origin.url.starts_with("https://");
+        let id = match (&origin.feed_link, public) {
+            (_, true) => origin.url.clone(),
+            (Some(site), false) => site.clone(),
+            (None, false) => format!(
+                "urn:tidings:source:{}",
+                &blake3::hash(origin.url.as_bytes()).to_hex()[..16]
+            ),
+        };
         out.push_str("    <source>\n");
-        element(out, "      ", "id", &origin.url);
+        element(out, "      ", "id", &id);
         let title = match (&origin.feed_title, &origin.channel) {
             (Some(title), _) => title.clone(),
             (None, Some(channel)) => format!("{} - {channel}", origin.name),
             (None, None) => origin.name.clone(),
         };
         element(out, "      ", "title", &title);
-        out.push_str(&format!(
-            "      <link rel=\"self\" href=\"{}\"/>\n",
-            escape(&origin.url)
-        ));
+        if public {
+            out.push_str(&format!(
+                "      <link rel=\"self\" href=\"{}\"/>\n",
+                escape(&origin.url)
+            ));
+        }
         if let Some(site) = &origin.feed_link {
             out.push_str(&format!(
                 "      <link rel=\"alternate\" href=\"{}\"/>\n",
@@ -207,6 +220,26 @@ mod tests {
         assert_eq!(entry.links[0].href, "https://a.example/1");
         assert_eq!(to_db(entry.updated.unwrap()), "2022-01-26T07:54:00Z");
         assert!(xml.contains("<title>证券时报网 - 要闻</title>"));
+    }
+
+    #[test]
+    fn a_feed_read_from_disk_does_not_show_its_path() {
+        let mut local = article("https://a.example/1", "一");
+        let origin = local.origin.as_mut().unwrap();
+        origin.url = "file:///home/ops/feeds/stcn.xml".into();
+        origin.feed_link = Some("https://news.stcn.com/".into());
+        let xml = render(None, "x", &[local.clone()]);
+        assert!(
+            !xml.contains("file:") && !xml.contains("/home/ops"),
+            "{xml}"
+        );
+        assert!(xml.contains("<id>https://news.stcn.com/</id>"), "{xml}");
+        local.origin.as_mut().unwrap().feed_link = None;
+        let xml = render(None, "x", &[local]);
+        assert!(
+            !xml.contains("/home/ops") && xml.contains("urn:tidings:source:"),
+            "{xml}"
+        );
     }
 
     #[test]

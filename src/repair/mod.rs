@@ -205,6 +205,7 @@ struct Repairs {
     undeclared: BTreeSet<String>,
     base64_failed: usize,
     unknown_types: usize,
+    channel_added: bool,
 }
 
 struct Writer {
@@ -372,6 +373,24 @@ impl Writer {
     }
 
     fn start(&mut self, source_name: &str, attributes: &[Attribute<'_>], self_closing: bool) {
+        // RSS whose channel elements stand right under `<rss>`: give them their channel.
+        if self.dialect == Some(Dialect::Rss2)
+            && self.stack.len() == 1
+            && local_name(&self.stack[0].name) == "rss"
+            && local_name(source_name) != "channel"
+        {
+            self.repairs.channel_added = true;
+            self.out.push_str("<channel>");
+            self.stack.push(OpenElement {
+                source_name: "channel".into(),
+                name: "channel".into(),
+                text_only: false,
+                bindings: 0,
+                field: None,
+                captured: String::new(),
+                base64_from: None,
+            });
+        }
         let mut name = qualified_name(source_name);
         // Declarations first: they decide what this element's name means.
         let mut bindings = 0;
@@ -959,6 +978,10 @@ impl Repairs {
                 "ignored {} bytes after the root element",
                 self.junk_after_root
             ),
+        );
+        say(
+            usize::from(self.channel_added),
+            "put the elements found right under <rss> into a <channel>".to_string(),
         );
         say(
             self.unknown_types,
