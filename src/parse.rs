@@ -111,8 +111,7 @@ pub fn parse(bytes: &[u8], hints: ParseHints<'_>) -> Result<Parsed, ParseError> 
                         warnings.push(match strict {
                             Ok(_) => format!("repaired: {repairs}"),
                             Err(error) => format!(
-                                "repaired what the strict reading refused ({}): {repairs}",
-                                error.clone()
+                                "repaired what the strict reading refused ({error}): {repairs}"
                             ),
                         });
                     }
@@ -123,10 +122,10 @@ pub fn parse(bytes: &[u8], hints: ParseHints<'_>) -> Result<Parsed, ParseError> 
                 (Err(error), Err(_)) if tags > 0 => {
                     return Err(ParseError::NoEntries {
                         found: tags,
-                        why: error.clone(),
+                        why: error,
                     });
                 }
-                (Err(error), Err(_)) => return Err(ParseError::NotAFeed(error.clone())),
+                (Err(error), Err(_)) => return Err(ParseError::NotAFeed(error)),
             }
         }
     };
