@@ -124,6 +124,9 @@ impl Daemon {
         let mut hangup = signal(SignalKind::hangup())?;
         loop {
             self.start_due_polls();
+            crate::metrics::metrics()
+                .sources_due
+                .set(self.in_flight.len() as i64);
             let sleep = self.time_to_next_due().min(CONFIG_CHECK);
             tokio::select! {
                 _ = tokio::time::sleep(sleep) => {}

@@ -15,6 +15,7 @@ pub mod export;
 pub mod feeds;
 pub mod fetch;
 pub mod fuzzing;
+pub mod metrics;
 pub mod normalize;
 pub mod opml;
 pub mod parse;

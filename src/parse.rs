@@ -53,6 +53,8 @@ pub struct Parsed {
     /// The index in `feed.entries` of an entry the end of the body cut off
     /// before its link or id arrived: shown, but not to be stored.
     pub incomplete: Option<usize>,
+    /// Entries the second reading could not read, and skipped.
+    pub skipped: usize,
 }
 
 /// Parses a feed body. Entries whose feed gave no id come back with an empty id,
@@ -86,6 +88,7 @@ pub fn parse(bytes: &[u8], hints: ParseHints<'_>) -> Result<Parsed, ParseError> 
         false => reader.read(&text),
     };
     let mut incomplete = None;
+    let mut skipped = 0;
     let feed = match strict {
         Ok(feed) if !reads_less_than_it_holds(&feed, &text, tags) => feed,
         strict => {
@@ -115,6 +118,7 @@ pub fn parse(bytes: &[u8], hints: ParseHints<'_>) -> Result<Parsed, ParseError> 
                             ),
                         });
                     }
+                    skipped = second.skipped.len();
                     warnings.extend(second.skipped);
                     incomplete = second.incomplete;
                     second.feed
@@ -146,6 +150,7 @@ pub fn parse(bytes: &[u8], hints: ParseHints<'_>) -> Result<Parsed, ParseError> 
         feed,
         warnings,
         incomplete,
+        skipped,
     })
 }
 

@@ -14,6 +14,7 @@ use crate::article::NormalizedFeed;
 use crate::config::{Config, SourceConfig};
 use crate::dedup::TrackingParams;
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
+use crate::metrics::{ChangeLabels, OutcomeLabels, ReasonLabels, SourceLabels, metrics};
 use crate::normalize::{self, SourceContext};
 use crate::parse::{self, ParseHints};
 use crate::schedule::{self, HostGate};
@@ -103,6 +104,11 @@ impl Poller {
             bytes,
             backlog: _backlog,
         } = self.fetch_and_parse(source, &host, state, started_at).await;
+        let outcome_label = match &result {
+            Ok(Polled::NotModified { .. }) => "not_modified",
+            Ok(Polled::Feed { .. }) => "ok",
+            Err(error) => error.metric_label(),
+        };
         let mut record = PollRecord {
             source_id: state.id,
             started_at,
@@ -175,7 +181,10 @@ impl Poller {
             .as_ref()
             .map(|feed| feed.warnings.clone())
             .unwrap_or_default();
+        let waiting = feed.is_some().then(Waiting::new);
         let counts = self.store.record_poll(record.clone(), feed).await?;
+        drop(waiting);
+        record_metrics(source, &record, &counts, outcome_label);
         if matches!(record.outcome, Outcome::Ok | Outcome::NotModified) {
             state.etag = record.etag.clone();
             state.last_modified = record.last_modified.clone();
@@ -225,7 +234,9 @@ impl Poller {
             if let Some(until) = self.hosts.held_until(host, Utc::now()) {
                 return failed(PollError::Held(until));
             }
+            metrics().fetches_in_flight.inc();
             let fetched = self.fetcher.fetch(&source.url, &validators).await;
+            metrics().fetches_in_flight.dec();
             let backlog = self
                 .backlog
                 .clone()
@@ -286,7 +297,19 @@ impl Poller {
             };
             let parsed = parse::parse(&bytes, hints)?;
             let mut feed = normalize::normalize(&parsed, &context);
+            let dropped = |reason, count: usize| {
+                if count > 0 {
+                    metrics()
+                        .entries_dropped
+                        .get_or_create(&ReasonLabels { reason })
+                        .inc_by(count as u64);
+                }
+            };
+            dropped("duplicate", parsed.feed.entries.len() - feed.articles.len());
+            dropped("unreadable", parsed.skipped);
+            let before = feed.articles.len();
             feed.articles.retain(|article| !article.incomplete);
+            dropped("incomplete", before - feed.articles.len());
             if feed.articles.is_empty() && parsed.incomplete.is_some() {
                 return Err(parse::ParseError::NoEntries {
                     found: parsed.feed.entries.len(),
@@ -345,7 +368,81 @@ enum PollError {
     Held(DateTime<Utc>),
 }
 
+/// A parsed feed on its way to the writer, counted while it waits.
+struct Waiting;
+
+impl Waiting {
+    fn new() -> Waiting {
+        metrics().feeds_waiting_for_writer.inc();
+        Waiting
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        metrics().feeds_waiting_for_writer.dec();
+    }
+}
+
+/// What one poll adds to the metrics.
+fn record_metrics(
+    source: &SourceConfig,
+    record: &PollRecord,
+    counts: &Counts,
+    outcome: &'static str,
+) {
+    let metrics = metrics();
+    let labels = OutcomeLabels { outcome };
+    metrics.fetches.get_or_create(&labels).inc();
+    metrics
+        .fetch_seconds
+        .get_or_create(&labels)
+        .observe(record.duration.as_secs_f64());
+    for (change, count) in [("new", counts.new), ("updated", counts.updated)] {
+        if count > 0 {
+            metrics
+                .articles
+                .get_or_create(&ChangeLabels { change })
+                .inc_by(count);
+        }
+    }
+    let source = SourceLabels {
+        source: source.name.clone(),
+        url: source.url.to_string(),
+    };
+    if matches!(record.outcome, Outcome::Ok | Outcome::NotModified) {
+        metrics
+            .source_last_success
+            .get_or_create(&source)
+            .set(record.started_at.timestamp_millis() as f64 / 1000.0);
+    }
+    metrics
+        .source_failures
+        .get_or_create(&source)
+        .set(i64::from(record.error_count));
+}
+
 impl PollError {
+    /// How the poll ended, as the `outcome` label of the fetch metrics.
+    fn metric_label(&self) -> &'static str {
+        match self {
+            PollError::Fetch(FetchError::Gone) => "gone",
+            PollError::Fetch(FetchError::Throttled { .. }) | PollError::Held(_) => "rate_limited",
+            PollError::Fetch(FetchError::Status(status) | FetchError::Redirect { status, .. }) => {
+                if *status >= 500 {
+                    "http_5xx"
+                } else {
+                    "http_4xx"
+                }
+            }
+            PollError::Fetch(FetchError::Timeout) => "timeout",
+            PollError::Fetch(
+                FetchError::Network(_) | FetchError::TooLarge(_) | FetchError::File { .. },
+            ) => "network",
+            PollError::Parse(_) | PollError::Crashed(_) => "parse",
+        }
+    }
+
     fn outcome(&self) -> Outcome {
         match self {
             PollError::Fetch(FetchError::Gone) => Outcome::Gone,

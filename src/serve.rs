@@ -1,28 +1,79 @@
-//! The HTTP server of the daemon: merged Atom feeds, their index, and health.
+//! The HTTP server of the daemon: merged Atom feeds, their index, health and
+//! metrics.
 //!
 //! `GET /feeds/all.atom`, `GET /feeds/{label}.atom` (labels percent-encoded),
-//! `GET /feeds/` and `GET /health`. Feeds carry ETag and Last-Modified and a
+//! `GET /feeds/`, `GET /health` (503 when the database does not answer) and
+//! `GET /metrics` (Prometheus). Feeds carry ETag and Last-Modified and a
 //! conditional request for an unchanged feed gets 304 without a body.
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{MatchedPath, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 
 use crate::feeds::{ALL, Feeds, RenderedFeed};
+use crate::metrics::{RequestLabels, metrics};
 
 /// The routes, over the shared feed builder.
 pub fn router(feeds: Arc<Feeds>) -> Router {
     Router::new()
-        .route("/health", get(|| async { "ok\n" }))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics_text))
         .route("/feeds", get(index))
         .route("/feeds/", get(index))
         .route("/feeds/{file}", get(feed))
+        .layer(axum::middleware::from_fn(count_request))
         .with_state(feeds)
+}
+
+/// Counts each answered request by its route as declared, not its path, so
+/// that neither feeds nor scanners multiply the series.
+async fn count_request(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_string();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    metrics()
+        .http_requests
+        .get_or_create(&RequestLabels { route, status })
+        .inc();
+    response
+}
+
+async fn health(State(feeds): State<Arc<Feeds>>) -> Response {
+    match feeds.database_bytes().await {
+        Ok(_) => "ok\n".into_response(),
+        Err(error) => unavailable(error),
+    }
+}
+
+/// OpenMetrics for who asks for it (Prometheus does), else the classic text format.
+async fn metrics_text(State(feeds): State<Arc<Feeds>>, request: HeaderMap) -> Response {
+    if let Ok(bytes) = feeds.database_bytes().await {
+        metrics().database_bytes.set(bytes);
+    }
+    let openmetrics = request
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/openmetrics-text"));
+    let content_type = if openmetrics {
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    } else {
+        "text/plain; version=0.0.4; charset=utf-8"
+    };
+    (
+        [(header::CONTENT_TYPE, content_type)],
+        metrics().render(openmetrics),
+    )
+        .into_response()
 }
 
 async fn index(State(feeds): State<Arc<Feeds>>) -> Response {

@@ -251,3 +251,151 @@ async fn a_storm_of_server_errors_backs_off_and_spares_the_other_sources() {
     assert_eq!(app.count("SELECT count(*) FROM articles"), 13);
     assert!(daemon.stop().await.success());
 }
+
+/// `/metrics` as a parser of Python's prometheus_client reads it:
+/// {family: [[sample, labels, value]]}.
+fn scrape(text: &str, parser: &str) -> serde_json::Value {
+    let script = format!(
+        r#"
+import json, sys
+from {parser} import text_string_to_metric_families
+out = {{}}
+for family in text_string_to_metric_families(sys.stdin.read()):
+    out.setdefault(family.name, []).extend([s.name, s.labels, s.value] for s in family.samples)
+print(json.dumps(out))
+"#
+    );
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "prometheus_client (pip install prometheus-client) could not parse:\n{text}"
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The value of the sample `name` whose labels include `labels`.
+fn sample(families: &serde_json::Value, family: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    families[family]
+        .as_array()
+        .unwrap_or_else(|| panic!("no family {family} in {families}"))
+        .iter()
+        .find(|s| s[0] == name && labels.iter().all(|(k, v)| s[1][*k].as_str() == Some(*v)))
+        .and_then(|s| s[2].as_f64())
+        .unwrap_or_else(|| panic!("no {name} {labels:?} in {family}: {}", families[family]))
+}
+
+#[tokio::test]
+async fn metrics_move_with_polls_and_health_says_when_the_database_is_gone() {
+    let server = FeedServer::start().await;
+    server.set("/ok.xml", feed(1).without_etag());
+    server.set("/broken.xml", Reply::status(503, "down"));
+    let (app, listen) = listening(
+        "",
+        &sources_with_interval(&server, &[("/ok.xml", "1s"), ("/broken.xml", "1h")]),
+    );
+    let daemon = Daemon::start(&app, &listen).await;
+    eventually(15, "two polls of the good source", || {
+        server.hits("/ok.xml") >= 2
+    })
+    .await;
+    let text = reqwest::get(daemon.url("/metrics")).await.unwrap();
+    assert!(
+        text.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let families = scrape(&text.text().await.unwrap(), "prometheus_client.parser");
+    // What Prometheus asks for parses too, with the same families.
+    let openmetrics = reqwest::Client::new()
+        .get(daemon.url("/metrics"))
+        .header("accept", "application/openmetrics-text;version=1.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        openmetrics.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    let open = scrape(
+        &openmetrics.text().await.unwrap(),
+        "prometheus_client.openmetrics.parser",
+    );
+    assert!(open.get("tidings_fetches").is_some(), "{open}");
+    let ok = [("outcome", "ok")];
+    let fetches = ("tidings_fetches", "tidings_fetches_total");
+    assert!(sample(&families, fetches.0, fetches.1, &ok) >= 2.0);
+    let failed = [("outcome", "rate_limited")];
+    assert_eq!(sample(&families, fetches.0, fetches.1, &failed), 1.0);
+    let histogram = "tidings_fetch_duration_seconds";
+    assert!(
+        sample(
+            &families,
+            histogram,
+            "tidings_fetch_duration_seconds_count",
+            &ok
+        ) >= 2.0
+    );
+    let new = [("change", "new")];
+    let articles = ("tidings_articles", "tidings_articles_total");
+    assert_eq!(sample(&families, articles.0, articles.1, &new), 1.0);
+    let good = server.url("/ok.xml");
+    let bad = server.url("/broken.xml");
+    let success = sample(
+        &families,
+        "tidings_source_last_success_timestamp_seconds",
+        "tidings_source_last_success_timestamp_seconds",
+        &[("url", &good), ("source", "甲")],
+    );
+    assert!(success > 1.6e9, "{success}");
+    let failures = "tidings_source_consecutive_failures";
+    assert_eq!(sample(&families, failures, failures, &[("url", &bad)]), 1.0);
+    assert!(
+        sample(
+            &families,
+            "tidings_database_size_bytes",
+            "tidings_database_size_bytes",
+            &[]
+        ) > 0.0
+    );
+    for gauge in [
+        "tidings_sources_due",
+        "tidings_fetches_in_flight",
+        "tidings_feeds_waiting_for_writer",
+    ] {
+        sample(&families, gauge, gauge, &[]);
+    }
+    let requests = ("tidings_http_requests", "tidings_http_requests_total");
+    let health = [("route", "/health"), ("status", "200")];
+    assert!(sample(&families, requests.0, requests.1, &health) >= 1.0);
+
+    // A database that does not answer is not healthy: its file is overwritten in place.
+    std::fs::write(app.database(), vec![b'x'; 1 << 16]).unwrap();
+    let _ = std::fs::remove_file(app.dir.path().join("tidings.db-wal"));
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        let status = reqwest::get(daemon.url("/health")).await.unwrap().status();
+        statuses.push(status.as_u16());
+        if status == 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(statuses.last(), Some(&503), "{statuses:?}");
+    daemon.stop().await;
+}

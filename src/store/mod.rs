@@ -452,6 +452,17 @@ impl Store {
             .collect())
     }
 
+    /// The size of the database's pages in bytes; a query, so it also tells
+    /// whether the database answers (`/health`).
+    pub async fn database_bytes(&self) -> Result<i64, StoreError> {
+        let size = sqlx::query_scalar(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+        )
+        .fetch_one(&self.readers)
+        .await?;
+        Ok(size)
+    }
+
     /// Every category label with its article count, most used first.
     pub async fn labels(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let rows = sqlx::query(
