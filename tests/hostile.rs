@@ -548,3 +548,32 @@ async fn a_sloppy_feed_loses_nothing_and_says_what_was_repaired() {
     assert!(!warnings.contains("mid-entry"), "{warnings}");
     assert!(warnings.contains("bare '&'"), "{warnings}");
 }
+
+#[tokio::test]
+async fn logs_can_be_json_for_log_shippers() {
+    let server = FeedServer::start().await;
+    server.set("/sloppy.xml", Reply::feed(sloppy_feed(true)));
+    let app = Instance::new(
+        "",
+        &[Source::new(
+            "证券时报网",
+            server.url("/sloppy.xml"),
+            "金融",
+            "要闻",
+        )],
+    );
+    let out = app.run(&["poll", "--log-format", "json"]).await;
+    assert!(out.status.success());
+    let logs = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert!(
+        lines.iter().any(|line| line["level"] == "WARN"
+            && line["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("bare '&'"))),
+        "{logs}"
+    );
+}
