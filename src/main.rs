@@ -274,7 +274,19 @@ async fn poll(config: &Config) -> anyhow::Result<()> {
         fetcher.await??,
     );
     let gone = states.iter().filter(|s| s.gone).count();
-    let reports = poller.poll_all(&config.sources, &mut states).await?;
+    // Progress on a terminal only: logs and pipes get the summary alone.
+    let progress = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::new((states.len() - gone) as u64).with_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} sources, {elapsed}")
+                .expect("a valid progress template"),
+        )
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let reports = poller
+        .poll_all(&config.sources, &mut states, || progress.inc(1))
+        .await?;
+    progress.finish_and_clear();
     let changed = reports.iter().any(|r| r.counts.new + r.counts.updated > 0);
     if let (true, Some(dir)) = (changed, &config.output.dir) {
         let feeds = tidings::feeds::Feeds::new(

@@ -75,17 +75,20 @@ impl Poller {
     }
 
     /// Polls every source at once (within the limits) and returns their reports
-    /// in the order given. Sources marked gone (HTTP 410) are left out.
+    /// in the order given, calling `done` as each poll ends (for a progress
+    /// bar). Sources marked gone (HTTP 410) are left out.
     pub async fn poll_all(
         &self,
         sources: &[SourceConfig],
         states: &mut [SourceState],
+        done: impl Fn(),
     ) -> Result<Vec<SourceReport>, StoreError> {
+        use futures::FutureExt;
         let polls = sources
             .iter()
             .zip(states.iter_mut())
             .filter(|(_, state)| !state.gone)
-            .map(|(source, state)| self.poll(source, state));
+            .map(|(source, state)| self.poll(source, state).inspect(|_| done()));
         futures::future::join_all(polls).await.into_iter().collect()
     }
 
