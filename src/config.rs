@@ -69,8 +69,14 @@ fn default_database() -> PathBuf {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PollDefaults {
+    /// How often a source is polled: a duration, or `auto` to follow how often
+    /// the feed publishes (see `schedule::auto_interval`).
+    pub interval: Interval,
+    /// The bounds of `auto`.
     #[serde(with = "humantime_serde")]
-    pub interval: Duration,
+    pub min_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub max_interval: Duration,
     /// Fetches in flight at once, over all hosts.
     pub concurrency: usize,
     /// Fetches in flight at once to one host.
@@ -92,7 +98,9 @@ pub struct PollDefaults {
 impl Default for PollDefaults {
     fn default() -> Self {
         Self {
-            interval: Duration::from_secs(30 * 60),
+            interval: Interval::Every(Duration::from_secs(30 * 60)),
+            min_interval: Duration::from_secs(5 * 60),
+            max_interval: Duration::from_secs(24 * 60 * 60),
             concurrency: 32,
             per_host: 2,
             timeout: Duration::from_secs(30),
@@ -178,8 +186,8 @@ pub struct SourceConfig {
     pub category: String,
     #[serde(default)]
     pub channel: Option<String>,
-    #[serde(default, with = "humantime_serde")]
-    pub interval: Option<Duration>,
+    #[serde(default)]
+    pub interval: Option<Interval>,
     #[serde(default, deserialize_with = "optional_timezone")]
     pub timezone: Option<Tz>,
     /// Forces the charset, for feeds that declare the wrong one.
@@ -341,8 +349,30 @@ impl Config {
     }
 
     /// How often a source is polled.
-    pub fn interval_of(&self, source: &SourceConfig) -> Duration {
+    pub fn interval_of(&self, source: &SourceConfig) -> Interval {
         source.interval.unwrap_or(self.poll.interval)
+    }
+}
+
+/// A polling interval as the config gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interval {
+    Every(Duration),
+    /// Follow how often the feed publishes, within `[poll] min_interval` and `max_interval`.
+    Auto,
+}
+
+impl<'de> Deserialize<'de> for Interval {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.trim() == "auto" {
+            return Ok(Interval::Auto);
+        }
+        humantime::parse_duration(text.trim())
+            .map(Interval::Every)
+            .map_err(|e| {
+                serde::de::Error::custom(format!("`{text}` is not a duration or \"auto\": {e}"))
+            })
     }
 }
 
@@ -396,13 +426,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_interval_is_a_duration_or_auto() {
+        let text = "[poll]\ninterval = \"auto\"\nmin_interval = \"2m\"\n\n[[sources]]\nname = \"a\"\nurl = \"https://a.example/feed\"\ncategory = \"x\"\n\n[[sources]]\nname = \"b\"\nurl = \"https://b.example/feed\"\ncategory = \"x\"\ninterval = \"90s\"\n";
+        let config = Config::from_toml(text, Path::new(".")).unwrap();
+        assert_eq!(config.interval_of(&config.sources[0]), Interval::Auto);
+        assert_eq!(
+            config.interval_of(&config.sources[1]),
+            Interval::Every(Duration::from_secs(90))
+        );
+        assert_eq!(config.poll.min_interval, Duration::from_secs(120));
+        assert_eq!(config.poll.max_interval, Duration::from_secs(86_400));
+        let err = Config::from_toml("[poll]\ninterval = \"often\"\n", Path::new(".")).unwrap_err();
+        assert!(err.contains("not a duration or \"auto\""), "{err}");
+    }
+
+    #[test]
     fn defaults_fill_an_almost_empty_config() {
         let config = Config::from_toml(
             "[[sources]]\nname = \"证券时报网\"\nurl = \"https://rsshub.app/stcn/yw\"\ncategory = \"金融\"\n",
             Path::new("."),
         )
         .unwrap();
-        assert_eq!(config.poll.interval, Duration::from_secs(1800));
+        assert_eq!(
+            config.poll.interval,
+            Interval::Every(Duration::from_secs(1800))
+        );
         assert_eq!(config.poll.timezone, chrono_tz::Asia::Shanghai);
         assert_eq!(
             config.timezone_of(&config.sources[0]),

@@ -429,13 +429,18 @@ async fn sources(config: &Config) -> anyhow::Result<()> {
             name,
             source.url
         );
+        let cadence = source.cadence.as_ref().map(|c| {
+            let every = std::time::Duration::from_secs(c.interval.as_secs());
+            format!("every {} ({})", humantime::format_duration(every), c.reason)
+        });
+        let cadence = cadence.iter().map(|c| ("interval", c.as_str()));
         let error = source.last_error.iter().map(|e| ("error", e.as_str()));
         let warnings = source
             .last_warnings
             .iter()
             .flat_map(|w| w.lines())
             .map(|w| ("warning", w));
-        for (kind, message) in error.chain(warnings) {
+        for (kind, message) in cadence.chain(error).chain(warnings) {
             println!(
                 "{:<13} {:>8}  {:<20}  {:<24}  {kind}: {message}",
                 "", "", "", ""

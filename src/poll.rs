@@ -11,13 +11,13 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::article::NormalizedFeed;
-use crate::config::{Config, SourceConfig};
+use crate::config::{Config, Interval, SourceConfig};
 use crate::dedup::TrackingParams;
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
 use crate::metrics::{ChangeLabels, OutcomeLabels, ReasonLabels, SourceLabels, metrics};
 use crate::normalize::{self, SourceContext};
 use crate::parse::{self, ParseHints};
-use crate::schedule::{self, HostGate};
+use crate::schedule::{self, Cadence, HostGate};
 use crate::store::{Counts, Outcome, PollRecord, SourceState, Store, StoreError};
 
 /// Most parsed feeds waiting for the database at once.
@@ -101,7 +101,7 @@ impl Poller {
         let host = schedule::host_of(&source.url);
         let started_at = Utc::now();
         let clock = Instant::now();
-        let interval = self.config.interval_of(source);
+        let configured = self.config.interval_of(source);
         let Attempt {
             result,
             bytes,
@@ -124,7 +124,9 @@ impl Poller {
             error: None,
             error_count: 0,
             next_due: started_at,
+            cadence: self.cadence(configured, state),
         };
+        let interval = record.cadence.interval;
         let feed = match result {
             Ok(Polled::NotModified { fresh_for }) => {
                 record.outcome = Outcome::NotModified;
@@ -132,6 +134,9 @@ impl Poller {
                 record.etag = state.etag.clone();
                 record.last_modified = state.last_modified.clone();
                 record.next_due = schedule::next_after_success(started_at, interval, fresh_for);
+                if let Some(asked) = fresh_for.filter(|asked| *asked > interval) {
+                    record.cadence.reason = format!("Cache-Control asks for {}", whole(asked));
+                }
                 None
             }
             Ok(Polled::Feed {
@@ -143,6 +148,15 @@ impl Poller {
                 record.http_status = Some(status);
                 record.etag = validators.etag;
                 record.last_modified = validators.last_modified;
+                if configured == Interval::Auto {
+                    record.cadence = schedule::auto_interval(
+                        feed.articles.iter().filter_map(|a| a.published),
+                        started_at,
+                        self.config.poll.min_interval,
+                        self.config.poll.max_interval,
+                    );
+                }
+                let interval = record.cadence.interval;
                 let ttl = feed
                     .feed
                     .ttl_minutes
@@ -152,6 +166,15 @@ impl Poller {
                     interval,
                     fresh_for.into_iter().chain(ttl),
                 );
+                match (ttl, fresh_for) {
+                    (Some(ttl), _) if ttl > interval && Some(ttl) >= fresh_for => {
+                        record.cadence.reason = format!("the feed's <ttl> asks for {}", whole(ttl));
+                    }
+                    (_, Some(asked)) if asked > interval => {
+                        record.cadence.reason = format!("Cache-Control asks for {}", whole(asked));
+                    }
+                    _ => {}
+                }
                 for warning in &feed.warnings {
                     tracing::warn!("{} <{}>: {warning}", source.name, source.url);
                 }
@@ -165,7 +188,15 @@ impl Poller {
                     // Waiting for the host is not a failure of this source.
                     record.error_count = state.error_count;
                     record.next_due = *until;
+                    record.cadence.reason = "its host asked to wait (Retry-After)".into();
                 } else {
+                    record.cadence.reason = match error.retry_after() {
+                        Some(wait) => format!("Retry-After asks for {}", whole(wait)),
+                        None => format!(
+                            "backing off after {} failures in a row",
+                            state.error_count + 1
+                        ),
+                    };
                     record.error_count = state.error_count + 1;
                     record.next_due = schedule::next_after_failure(
                         started_at,
@@ -194,6 +225,7 @@ impl Poller {
         }
         state.error_count = record.error_count;
         state.next_due = Some(record.next_due);
+        state.cadence = Some(record.cadence.clone());
         state.gone = record.outcome == Outcome::Gone;
         Ok(SourceReport {
             name: source.name.clone(),
@@ -338,6 +370,33 @@ impl Poller {
             backlog: Some(backlog),
         }
     }
+}
+
+impl Poller {
+    /// The interval a source is polled at before this poll says more: the
+    /// configured one, or the last `auto` reading (else the default, within
+    /// the bounds, until the feed has been read).
+    fn cadence(&self, configured: Interval, state: &SourceState) -> Cadence {
+        match configured {
+            Interval::Every(interval) => Cadence {
+                interval,
+                reason: "configured".into(),
+            },
+            Interval::Auto => match &state.cadence {
+                Some(last) if last.reason.starts_with("auto") => last.clone(),
+                _ => Cadence {
+                    interval: std::time::Duration::from_secs(30 * 60)
+                        .clamp(self.config.poll.min_interval, self.config.poll.max_interval),
+                    reason: "auto, until the feed has been read".into(),
+                },
+            },
+        }
+    }
+}
+
+/// A duration as people write it, to the second.
+fn whole(duration: std::time::Duration) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(duration.as_secs())).to_string()
 }
 
 /// A fetch and parse, with the backlog slot its feed holds until it is written.

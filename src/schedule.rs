@@ -28,6 +28,39 @@ pub fn next_after_success(
     after(now, jittered(wait, 0.0, 0.05))
 }
 
+/// How often a source is polled, and why, as `tidings sources` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cadence {
+    pub interval: Duration,
+    pub reason: String,
+}
+
+/// `interval = "auto"`: a week divided by the entries the feed published in
+/// the last week (Miniflux's entry-frequency rule), so a feed that publishes
+/// every few minutes is polled often and one silent for a week at the
+/// maximum; within `[min, max]`.
+pub fn auto_interval(
+    published: impl IntoIterator<Item = DateTime<Utc>>,
+    now: DateTime<Utc>,
+    min: Duration,
+    max: Duration,
+) -> Cadence {
+    let week = Duration::from_secs(7 * 24 * 60 * 60);
+    let since = now - chrono::Duration::from_std(week).expect("a week fits");
+    let recent = published
+        .into_iter()
+        .filter(|date| *date > since && *date <= now)
+        .count() as u32;
+    let interval = match recent {
+        0 => max,
+        n => (week / n).clamp(min, max.max(min)),
+    };
+    Cadence {
+        interval,
+        reason: format!("auto, from {recent} entries in the last week"),
+    }
+}
+
 /// The next poll after the `failures`-th failure in a row: doubling from a
 /// base of at most five minutes, capped at a day, ±20% jitter, and never
 /// sooner than the server's Retry-After (itself capped at a day).
@@ -132,6 +165,29 @@ mod tests {
         assert!((30.0..=31.5).contains(&next), "{next}");
         let next = minutes(next_after_success(now, half_hour, [Duration::from_secs(3600)]) - now);
         assert!((60.0..=63.0).contains(&next), "{next}");
+    }
+
+    #[test]
+    fn auto_follows_how_often_the_feed_publishes() {
+        let now = Utc::now();
+        let (min, max) = (Duration::from_secs(300), Duration::from_secs(86_400));
+        let every = |minutes: i64, count: i64| {
+            (0..count).map(move |i| now - chrono::Duration::minutes(i * minutes))
+        };
+        // Every ten minutes: the week's 1,008 entries would ask for 10 minutes.
+        let busy = auto_interval(every(10, 1008), now, min, max);
+        assert_eq!(busy.interval, Duration::from_secs(600));
+        assert_eq!(busy.reason, "auto, from 1008 entries in the last week");
+        // Every few minutes: held at the minimum.
+        assert_eq!(auto_interval(every(2, 5000), now, min, max).interval, min);
+        // Twice a day: every twelve hours.
+        assert_eq!(
+            auto_interval(every(720, 14), now, min, max).interval,
+            Duration::from_secs(43_200)
+        );
+        // Silent for a month: the maximum.
+        let old = (0..30).map(|i| now - chrono::Duration::days(30 + i));
+        assert_eq!(auto_interval(old, now, min, max).interval, max);
     }
 
     #[test]

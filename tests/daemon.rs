@@ -399,3 +399,65 @@ async fn metrics_move_with_polls_and_health_says_when_the_database_is_gone() {
     assert_eq!(statuses.last(), Some(&503), "{statuses:?}");
     daemon.stop().await;
 }
+
+/// A feed of `count` entries, one every `minutes`, the newest `age_days` old.
+fn publishing(count: i64, minutes: i64, age_days: i64) -> Reply {
+    let now = chrono::Utc::now();
+    let items: Vec<(String, String, String)> = (0..count)
+        .map(|i| {
+            let date =
+                now - chrono::Duration::days(age_days) - chrono::Duration::minutes(i * minutes);
+            (
+                format!("第{i}条"),
+                format!("https://a.example/{age_days}/{i}"),
+                date.to_rfc2822(),
+            )
+        })
+        .collect();
+    let items: Vec<(&str, &str, &str, &str)> = items
+        .iter()
+        .map(|(title, link, date)| (title.as_str(), link.as_str(), date.as_str(), "<p>正文</p>"))
+        .collect();
+    Reply::feed(rss("t", &items))
+}
+
+#[tokio::test]
+async fn auto_intervals_follow_how_often_a_feed_publishes() {
+    let server = FeedServer::start().await;
+    server.set("/busy.xml", publishing(300, 2, 0));
+    server.set("/silent.xml", publishing(20, 60, 40));
+    let app = Instance::new(
+        "[poll]\ninterval = \"auto\"\nmin_interval = \"5m\"\nmax_interval = \"1d\"",
+        &[
+            Source::new("忙", server.url("/busy.xml"), "金融", "快讯"),
+            Source::new("静", server.url("/silent.xml"), "金融", "要闻"),
+        ],
+    );
+    app.poll().await;
+    let intervals = app.strings(
+        "SELECT interval_seconds || ' ' || interval_reason FROM sources ORDER BY name = '静'",
+    );
+    // A week over 300 entries is 33.6 minutes; silent for a month, the maximum.
+    assert_eq!(
+        intervals,
+        [
+            "2016 auto, from 300 entries in the last week",
+            "86400 auto, from 0 entries in the last week"
+        ]
+    );
+    let due = app.strings("SELECT next_due FROM sources ORDER BY name = '静'");
+    assert!(due[0] < due[1], "{due:?}");
+    let listing = app.run(&["sources"]).await;
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        listing.contains("interval: every 33m 36s (auto, from 300 entries in the last week)"),
+        "{listing}"
+    );
+    // A 304 keeps the reading instead of forgetting it.
+    server.forget();
+    app.poll().await;
+    assert_eq!(
+        app.strings("SELECT CAST(interval_seconds AS TEXT) FROM sources ORDER BY name = '静'"),
+        ["2016", "86400"]
+    );
+}

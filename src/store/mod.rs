@@ -25,6 +25,7 @@ mod ingest;
 use crate::article::{NormalizedFeed, Origin, StoredArticle};
 use crate::config::{SourceConfig, Storage};
 use crate::dates::{from_db, to_db};
+use crate::schedule::Cadence;
 
 /// The database could not be opened or written.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +75,9 @@ pub struct SourceState {
     pub error_count: u32,
     pub next_due: Option<DateTime<Utc>>,
     pub gone: bool,
+    /// The interval of the last poll and why (an `auto` source keeps its
+    /// reading across 304s and restarts).
+    pub cadence: Option<Cadence>,
 }
 
 /// Everything one poll of one source learned, written in one transaction.
@@ -90,6 +94,7 @@ pub struct PollRecord {
     pub error: Option<String>,
     pub error_count: u32,
     pub next_due: DateTime<Utc>,
+    pub cadence: Cadence,
 }
 
 /// Articles a poll found, by what happened to them.
@@ -121,6 +126,8 @@ pub struct SourceSummary {
     pub last_warnings: Option<String>,
     pub next_due: Option<String>,
     pub articles: i64,
+    /// The interval of the last poll and why.
+    pub cadence: Option<Cadence>,
 }
 
 /// A row of `tidings search`.
@@ -289,7 +296,8 @@ impl Store {
                     next_due = CASE WHEN last_status = 'gone' AND config_hash IS NOT ?5
                                     THEN NULL ELSE next_due END,
                     config_hash = ?5
-                 RETURNING id, etag, last_modified, error_count, next_due, last_status",
+                 RETURNING id, etag, last_modified, error_count, next_due, last_status,
+                           interval_seconds, interval_reason",
             )
             .bind(source.url.as_str())
             .bind(&source.name)
@@ -305,6 +313,7 @@ impl Store {
                 error_count: row.get::<i64, _>(3) as u32,
                 next_due: row.get::<Option<String>, _>(4).as_deref().and_then(from_db),
                 gone: row.get::<Option<String>, _>(5).as_deref() == Some("gone"),
+                cadence: cadence(row.get(6), row.get(7)),
             });
         }
         tx.commit().await?;
@@ -336,7 +345,7 @@ impl Store {
     pub async fn list_sources(&self) -> Result<Vec<SourceSummary>, StoreError> {
         let rows = sqlx::query(
             "SELECT name, url, channel, active, last_status, last_error, next_due, articles,
-                    last_warnings
+                    last_warnings, interval_seconds, interval_reason
                FROM source_overview ORDER BY active DESC, id",
         )
         .fetch_all(&self.readers)
@@ -353,6 +362,7 @@ impl Store {
                 next_due: r.get(6),
                 articles: r.get(7),
                 last_warnings: r.get(8),
+                cadence: cadence(r.get(9), r.get(10)),
             })
             .collect())
     }
@@ -679,7 +689,8 @@ fn update_sources(db: &rusqlite::Connection, polls: &[PollToWrite]) -> rusqlite:
              last_polled = ?8,
              last_success = CASE WHEN ?5 THEN ?8 ELSE last_success END,
              last_status = ?9, last_error = ?10, error_count = ?11, next_due = ?12,
-             last_warnings = CASE WHEN ?2 THEN ?13 ELSE last_warnings END
+             last_warnings = CASE WHEN ?2 THEN ?13 ELSE last_warnings END,
+             interval_seconds = ?14, interval_reason = ?15
            WHERE id = ?1",
     )?;
     for poll in polls {
@@ -699,9 +710,19 @@ fn update_sources(db: &rusqlite::Connection, polls: &[PollToWrite]) -> rusqlite:
             record.error_count,
             to_db(record.next_due),
             poll.feed.as_ref().and_then(warnings_text),
+            record.cadence.interval.as_secs() as i64,
+            record.cadence.reason,
         ])?;
     }
     Ok(())
+}
+
+/// A stored interval and its reason.
+fn cadence(seconds: Option<i64>, reason: Option<String>) -> Option<Cadence> {
+    Some(Cadence {
+        interval: Duration::from_secs(seconds?.max(0) as u64),
+        reason: reason?,
+    })
 }
 
 /// A feed's warnings as stored: one a line, `NULL` for none.
