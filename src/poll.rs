@@ -374,16 +374,17 @@ impl Poller {
 
 impl Poller {
     /// The interval a source is polled at before this poll says more: the
-    /// configured one, or the last `auto` reading (else the default, within
-    /// the bounds, until the feed has been read).
+    /// configured one, or the last `auto` reading, which a 304, a `<ttl>` or
+    /// a failure leaves as it was (else the default, within the bounds, until
+    /// the feed has been read).
     fn cadence(&self, configured: Interval, state: &SourceState) -> Cadence {
         match configured {
             Interval::Every(interval) => Cadence {
                 interval,
-                reason: "configured".into(),
+                reason: CONFIGURED.into(),
             },
             Interval::Auto => match &state.cadence {
-                Some(last) if last.reason.starts_with("auto") => last.clone(),
+                Some(last) if last.reason != CONFIGURED => last.clone(),
                 _ => Cadence {
                     interval: std::time::Duration::from_secs(30 * 60)
                         .clamp(self.config.poll.min_interval, self.config.poll.max_interval),
@@ -393,6 +394,9 @@ impl Poller {
         }
     }
 }
+
+/// The reason of an interval the config gives.
+const CONFIGURED: &str = "configured";
 
 /// A duration as people write it, to the second.
 fn whole(duration: std::time::Duration) -> String {

@@ -453,8 +453,18 @@ async fn auto_intervals_follow_how_often_a_feed_publishes() {
         listing.contains("interval: every 33m 36s (auto, from 300 entries in the last week)"),
         "{listing}"
     );
-    // A 304 keeps the reading instead of forgetting it.
+    // A 304, and a poll that fails, keep the reading instead of forgetting it.
     server.forget();
+    app.poll().await;
+    server.set("/busy.xml", Reply::status(500, "down"));
+    app.poll().await;
+    assert_eq!(
+        app.strings(
+            "SELECT interval_seconds || ' ' || interval_reason FROM sources WHERE name = '忙'"
+        ),
+        ["2016 backing off after 1 failures in a row"]
+    );
+    server.set("/busy.xml", publishing(300, 2, 0));
     app.poll().await;
     assert_eq!(
         app.strings("SELECT CAST(interval_seconds AS TEXT) FROM sources ORDER BY name = '静'"),
