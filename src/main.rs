@@ -81,21 +81,8 @@ enum Command {
     Workload {
         /// The folder to write to.
         out: PathBuf,
-        #[arg(long, default_value_t = 1000)]
-        feeds: usize,
-        #[arg(long, default_value_t = 30)]
-        entries: usize,
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
-        /// Where the feeds will be served.
-        #[arg(long, default_value = "http://127.0.0.1:8088")]
-        base: String,
-        /// An update round of the workload in OUT: this fraction of the feeds publish five new stories.
-        #[arg(long)]
-        update: Option<f64>,
-        /// RSS <ttl> in minutes; 0 writes none.
-        #[arg(long, default_value_t = 30)]
-        ttl: u32,
+        #[command(flatten)]
+        options: tidings::workload::Options,
     },
 }
 
@@ -140,23 +127,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run => tidings::daemon::run(&cli.config).await,
-        Command::Workload {
-            out,
-            feeds,
-            entries,
-            seed,
-            base,
-            update,
-            ttl,
-        } => {
-            let options = tidings::workload::Options {
-                feeds,
-                entries,
-                seed,
-                base,
-                update,
-                ttl,
-            };
+        Command::Workload { out, options } => {
             let truth = tidings::workload::generate(&out, &options)
                 .with_context(|| format!("cannot write the workload to {}", out.display()))?;
             println!(

@@ -22,18 +22,26 @@ use std::path::Path;
 use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
-/// What to write.
-#[derive(Debug, Clone)]
+/// What to write (also the options of `tidings workload`).
+#[derive(Debug, Clone, clap::Args)]
 pub struct Options {
+    /// How many feeds.
+    #[arg(long, default_value_t = 1000)]
     pub feeds: usize,
+    /// Entries per feed.
+    #[arg(long, default_value_t = 30)]
     pub entries: usize,
+    #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Where the feeds will be served, for their URLs: `http://127.0.0.1:8088`.
+    /// Where the feeds will be served, for their URLs.
+    #[arg(long, default_value = "http://127.0.0.1:8088")]
     pub base: String,
-    /// An update round: this fraction of the feeds (of a workload already in
-    /// OUT) each publish five new stories.
+    /// An update round of the workload already in OUT: this fraction of the
+    /// feeds each publish five new stories.
+    #[arg(long)]
     pub update: Option<f64>,
     /// RSS `<ttl>` in minutes; 0 writes none.
+    #[arg(long, default_value_t = 30)]
     pub ttl: u32,
 }
 

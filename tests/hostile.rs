@@ -496,14 +496,9 @@ fn sloppy_feed(whole: bool) -> Vec<u8> {
     encoding_rs::GB18030.encode(&xml).0.into_owned()
 }
 
-#[tokio::test]
-async fn a_sloppy_feed_loses_nothing_and_says_what_was_repaired() {
-    let server = FeedServer::start().await;
-    server.set(
-        "/sloppy.xml",
-        Reply::feed(sloppy_feed(false)).without_etag(),
-    );
-    let app = Instance::new(
+/// An instance whose one source is `/sloppy.xml` of `server`.
+fn sloppy_source(server: &FeedServer) -> Instance {
+    Instance::new(
         "",
         &[Source::new(
             "证券时报网",
@@ -511,7 +506,17 @@ async fn a_sloppy_feed_loses_nothing_and_says_what_was_repaired() {
             "金融",
             "要闻",
         )],
+    )
+}
+
+#[tokio::test]
+async fn a_sloppy_feed_loses_nothing_and_says_what_was_repaired() {
+    let server = FeedServer::start().await;
+    server.set(
+        "/sloppy.xml",
+        Reply::feed(sloppy_feed(false)).without_etag(),
     );
+    let app = sloppy_source(&server);
     let summary = app.poll().await;
     assert!(summary.contains("1 ok"), "{summary}");
     assert!(summary.contains("warning: 证券时报网"), "{summary}");
@@ -553,15 +558,7 @@ async fn a_sloppy_feed_loses_nothing_and_says_what_was_repaired() {
 async fn logs_can_be_json_for_log_shippers() {
     let server = FeedServer::start().await;
     server.set("/sloppy.xml", Reply::feed(sloppy_feed(true)));
-    let app = Instance::new(
-        "",
-        &[Source::new(
-            "证券时报网",
-            server.url("/sloppy.xml"),
-            "金融",
-            "要闻",
-        )],
-    );
+    let app = sloppy_source(&server);
     let out = app.run(&["poll", "--log-format", "json"]).await;
     assert!(out.status.success());
     let logs = String::from_utf8(out.stderr).unwrap();
