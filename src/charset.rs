@@ -13,6 +13,7 @@
 //! replaced, the decode says so in a warning.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use encoding_rs::{Encoding, GB18030, UTF_8};
 
@@ -160,12 +161,19 @@ fn detect(bytes: &[u8], host: Option<&str>) -> &'static Encoding {
     widen(detector.guess(tld.map(str::as_bytes), chardetng::Utf8Detection::Deny))
 }
 
-/// The `encoding` pseudo-attribute of an `<?xml ...?>` prolog, if there is one.
-fn prolog_encoding(bytes: &[u8]) -> Option<&str> {
+/// Where the `<?xml ...?>` prolog is, `?>` included, when it starts within
+/// the first 512 bytes.
+fn prolog(bytes: &[u8]) -> Option<Range<usize>> {
     let head = &bytes[..bytes.len().min(512)];
     let start = find(head, b"<?xml")?;
-    let end = start + find(&head[start..], b"?>")?;
-    let prolog = std::str::from_utf8(&head[start..end]).ok()?;
+    let end = start + find(&head[start..], b"?>")? + 2;
+    Some(start..end)
+}
+
+/// The `encoding` pseudo-attribute of an `<?xml ...?>` prolog, if there is one.
+fn prolog_encoding(bytes: &[u8]) -> Option<&str> {
+    let range = prolog(bytes)?;
+    let prolog = std::str::from_utf8(&bytes[range.start..range.end - 2]).ok()?;
     let after = &prolog[prolog.find("encoding")? + "encoding".len()..];
     let after = after.trim_start().strip_prefix('=')?.trim_start();
     let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
@@ -177,23 +185,19 @@ fn prolog_encoding(bytes: &[u8]) -> Option<&str> {
 /// text is UTF-8. The whole prolog is replaced, so that a second (or
 /// malformed) `encoding` in it cannot make the XML parser decode again.
 fn declare_utf8(text: Cow<'_, str>) -> Cow<'_, str> {
-    let head = &text[..text.floor_char_boundary(512)];
-    let Some(start) = head.find("<?xml") else {
+    let Some(range) = prolog(text.as_bytes()) else {
         return text;
     };
-    let Some(end) = head[start..].find("?>").map(|end| start + end + 2) else {
-        return text;
-    };
-    let names_another = head[start..end].contains("encoding")
+    let names_another = text[range.clone()].contains("encoding")
         && !prolog_encoding(text.as_bytes())
             .is_some_and(|label| label.eq_ignore_ascii_case("utf-8"));
     if !names_another {
         return text;
     }
     let mut utf8 = String::with_capacity(text.len());
-    utf8.push_str(&text[..start]);
+    utf8.push_str(&text[..range.start]);
     utf8.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>");
-    utf8.push_str(&text[end..]);
+    utf8.push_str(&text[range.end..]);
     utf8.into()
 }
 
