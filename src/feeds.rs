@@ -111,12 +111,12 @@ impl Feeds {
         Ok(Some(feed))
     }
 
-    /// Every label with its article count, most used first.
     /// The database's size; an error when it does not answer.
     pub async fn database_bytes(&self) -> Result<i64, StoreError> {
         self.store.database_bytes().await
     }
 
+    /// Every label with its article count, most used first.
     pub async fn labels(&self) -> Result<Vec<(String, i64)>, StoreError> {
         self.store.labels().await
     }

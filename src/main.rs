@@ -400,10 +400,7 @@ async fn sources(config: &Config) -> anyhow::Result<()> {
             name,
             source.url
         );
-        let cadence = source.cadence.as_ref().map(|c| {
-            let every = std::time::Duration::from_secs(c.interval.as_secs());
-            format!("every {} ({})", humantime::format_duration(every), c.reason)
-        });
+        let cadence = source.cadence.as_ref().map(ToString::to_string);
         let cadence = cadence.iter().map(|c| ("interval", c.as_str()));
         let error = source.last_error.iter().map(|e| ("error", e.as_str()));
         let warnings = source

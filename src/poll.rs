@@ -134,8 +134,8 @@ impl Poller {
                 record.etag = state.etag.clone();
                 record.last_modified = state.last_modified.clone();
                 record.next_due = schedule::next_after_success(started_at, interval, fresh_for);
-                if let Some(asked) = fresh_for.filter(|asked| *asked > interval) {
-                    record.cadence.reason = format!("Cache-Control asks for {}", whole(asked));
+                if let Some(reason) = asked_for_longer(interval, None, fresh_for) {
+                    record.cadence.reason = reason;
                 }
                 None
             }
@@ -166,14 +166,8 @@ impl Poller {
                     interval,
                     fresh_for.into_iter().chain(ttl),
                 );
-                match (ttl, fresh_for) {
-                    (Some(ttl), _) if ttl > interval && Some(ttl) >= fresh_for => {
-                        record.cadence.reason = format!("the feed's <ttl> asks for {}", whole(ttl));
-                    }
-                    (_, Some(asked)) if asked > interval => {
-                        record.cadence.reason = format!("Cache-Control asks for {}", whole(asked));
-                    }
-                    _ => {}
+                if let Some(reason) = asked_for_longer(interval, ttl, fresh_for) {
+                    record.cadence.reason = reason;
                 }
                 for warning in &feed.warnings {
                     tracing::warn!("{} <{}>: {warning}", source.name, source.url);
@@ -191,7 +185,9 @@ impl Poller {
                     record.cadence.reason = "its host asked to wait (Retry-After)".into();
                 } else {
                     record.cadence.reason = match error.retry_after() {
-                        Some(wait) => format!("Retry-After asks for {}", whole(wait)),
+                        Some(wait) => {
+                            format!("Retry-After asks for {}", schedule::to_the_second(wait))
+                        }
                         None => format!(
                             "backing off after {} failures in a row",
                             state.error_count + 1
@@ -398,9 +394,24 @@ impl Poller {
 /// The reason of an interval the config gives.
 const CONFIGURED: &str = "configured";
 
-/// A duration as people write it, to the second.
-fn whole(duration: std::time::Duration) -> String {
-    humantime::format_duration(std::time::Duration::from_secs(duration.as_secs())).to_string()
+/// Why a successful poll waits longer than its interval, when the feed's
+/// `<ttl>` or the response's Cache-Control (`fresh_for`) asks it to.
+fn asked_for_longer(
+    interval: std::time::Duration,
+    ttl: Option<std::time::Duration>,
+    fresh_for: Option<std::time::Duration>,
+) -> Option<String> {
+    match (ttl, fresh_for) {
+        (Some(ttl), _) if ttl > interval && Some(ttl) >= fresh_for => Some(format!(
+            "the feed's <ttl> asks for {}",
+            schedule::to_the_second(ttl)
+        )),
+        (_, Some(asked)) if asked > interval => Some(format!(
+            "Cache-Control asks for {}",
+            schedule::to_the_second(asked)
+        )),
+        _ => None,
+    }
 }
 
 /// A fetch and parse, with the backlog slot its feed holds until it is written.

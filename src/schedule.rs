@@ -35,6 +35,22 @@ pub struct Cadence {
     pub reason: String,
 }
 
+impl std::fmt::Display for Cadence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "every {} ({})",
+            to_the_second(self.interval),
+            self.reason
+        )
+    }
+}
+
+/// A duration as people write it, to the second: `33m 36s`.
+pub fn to_the_second(duration: Duration) -> String {
+    humantime::format_duration(Duration::from_secs(duration.as_secs())).to_string()
+}
+
 /// `interval = "auto"`: a week divided by the entries the feed published in
 /// the last week (Miniflux's entry-frequency rule), so a feed that publishes
 /// every few minutes is polled often and one silent for a week at the
