@@ -22,6 +22,8 @@ use std::path::Path;
 use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::emit::atom::escape;
+
 /// What to write (also the options of `tidings workload`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct Options {
@@ -403,10 +405,6 @@ fn write_lists(out: &Path, feeds: &[Feed]) -> std::io::Result<()> {
     std::fs::write(out.join("urls.txt"), urls)?;
     std::fs::write(out.join("sources.toml"), sources)?;
     std::fs::write(out.join("feeds.opml"), opml)
-}
-
-fn escape(text: &str) -> String {
-    html_escape::encode_double_quoted_attribute(text).into_owned()
 }
 
 #[cfg(test)]
