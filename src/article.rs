@@ -28,10 +28,15 @@ pub struct Article {
     pub updated: Option<DateTime<Utc>>,
     /// Source category, source name, channel, then the entry's own; no repeats.
     pub categories: Vec<String>,
-    /// A short plain-text summary; with the title, what full-text search indexes.
+    /// A short plain-text summary, for feeds and lists.
     pub summary: String,
     /// Sanitized HTML with absolute URLs.
     pub content_html: String,
+    /// The whole content as plain text: with the title, what search indexes,
+    /// so a word of the last paragraph is found. `tidings parse` leaves it
+    /// out, as it repeats `content_html`.
+    #[serde(skip)]
+    pub text: String,
     /// Absolute URL of the entry's image.
     pub image: Option<String>,
     /// Fingerprint of what a reader sees; a changed entry has a new one.

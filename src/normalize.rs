@@ -20,7 +20,7 @@ use crate::article::{Article, FeedInfo, NormalizedFeed};
 use crate::dates;
 use crate::dedup::{self, TrackingParams};
 use crate::parse::Parsed;
-use crate::text::{collapse_whitespace, html_text_prefix, html_to_text, truncate_chars, xml_safe};
+use crate::text::{collapse_whitespace, html_to_text, truncate_chars, xml_safe};
 
 /// Characters kept in an article's plain-text summary.
 const SUMMARY_CHARS: usize = 200;
@@ -145,6 +145,7 @@ fn article(entry: &Entry, feed_link: Option<&Url>, source: &SourceContext) -> Ar
         categories: categories(entry, source),
         summary: truncate_chars(&summary_source, SUMMARY_CHARS),
         content_html: content.html.clone(),
+        text: content.text.clone(),
         image,
         content_hash: String::new(),
         incomplete: false,
@@ -276,7 +277,7 @@ fn first_img(html: &str) -> Option<String> {
 /// Entry content once sanitized, with what the article takes from it.
 struct Cleaned {
     html: String,
-    /// The start of the plain text: enough for the summary, or a title.
+    /// The plain text.
     text: String,
     /// The first `<img>`.
     image: Option<String>,
@@ -306,7 +307,7 @@ fn cleaned(raw_html: &str, base: &Url) -> Arc<Cleaned> {
     let clean = || {
         let html = sanitize(raw_html, base);
         Ok::<_, std::convert::Infallible>(Arc::new(Cleaned {
-            text: html_text_prefix(&html, SUMMARY_CHARS),
+            text: html_to_text(&html),
             image: first_img(&html),
             html,
         }))

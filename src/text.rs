@@ -1,32 +1,72 @@
 //! Small text helpers shared by the stages that turn feed text into model text.
 
 /// Plain text of an HTML fragment: tags dropped, entities decoded, whitespace
-/// collapsed to single spaces, characters XML forbids removed.
+/// collapsed to single spaces, characters XML forbids removed. Block elements
+/// (paragraphs, line breaks, list items, cells) separate words; inline ones do
+/// not, so `平安<a>银行</a>表示` stays one run of text that search can match
+/// across the link. Entities never span a tag, so each stretch between two
+/// tags is decoded on its own.
 pub fn html_to_text(html: &str) -> String {
-    html_text_prefix(html, usize::MAX)
+    let mut joined = String::with_capacity(html.len());
+    let mut markup_start = 0;
+    for stretch in text_stretches(html) {
+        let start = stretch.as_ptr() as usize - html.as_ptr() as usize;
+        if breaks_text(&html[markup_start..start]) {
+            joined.push(' ');
+        }
+        joined.push_str(&html_escape::decode_html_entities(stretch));
+        markup_start = start + stretch.len();
+    }
+    collapse_whitespace(&joined)
 }
 
-/// The start of [`html_to_text`]: it stops once the text is longer than
-/// `max_chars` characters, so a summary of a long article costs no more than
-/// the summary. Entities never span a tag, so each stretch between two tags is
-/// decoded on its own.
-pub fn html_text_prefix(html: &str, max_chars: usize) -> String {
-    let mut text = String::new();
-    let mut chars = 0;
-    for stretch in text_stretches(html) {
-        for word in words(&html_escape::decode_html_entities(stretch)) {
-            if chars > max_chars {
-                return text;
-            }
-            if !text.is_empty() {
-                text.push(' ');
-                chars += 1;
-            }
-            text.push_str(word);
-            chars += word.chars().count();
-        }
-    }
-    text
+/// Whether markup between two stretches of text has a tag that starts a new
+/// block or line: text on either side of it is two words.
+fn breaks_text(markup: &str) -> bool {
+    const BREAKING: &[&str] = &[
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "img",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "td",
+        "th",
+        "tr",
+        "ul",
+    ];
+    markup.split('<').skip(1).any(|tag| {
+        let name = tag.trim_start_matches('/');
+        let end = name
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(name.len());
+        BREAKING
+            .iter()
+            .any(|b| b.eq_ignore_ascii_case(&name[..end]))
+    })
 }
 
 /// The text between the tags (`<` and a letter, `/` or `!`, up to `>`) and
@@ -36,8 +76,7 @@ pub fn html_text_prefix(html: &str, max_chars: usize) -> String {
 /// search it starts is known to succeed.
 fn text_stretches(html: &str) -> impl Iterator<Item = &str> {
     let last_tag_end = html.rfind('>');
-    // Found on the first comment: most fragments have none, and looking for
-    // one costs a pass over the whole fragment, of which a summary needs the start.
+    // Found on the first comment: most fragments have none.
     let last_comment_end = std::cell::OnceCell::new();
     let markup_end = move |start: usize| {
         if html[start..].starts_with("<!--")
@@ -125,6 +164,62 @@ pub fn truncate_chars(text: &str, max_chars: usize) -> String {
     }
 }
 
+/// Where `needle` first occurs in `haystack`, ignoring case (as the search
+/// index does), as a byte range of `haystack`.
+pub fn find_ignoring_case(haystack: &str, needle: &str) -> Option<std::ops::Range<usize>> {
+    let wanted: Vec<char> = needle.chars().flat_map(char::to_lowercase).collect();
+    if wanted.is_empty() {
+        return None;
+    }
+    haystack.char_indices().find_map(|(start, _)| {
+        let mut rest = haystack[start..].char_indices();
+        let mut matched = 0;
+        while matched < wanted.len() {
+            let (_, c) = rest.next()?;
+            for lower in c.to_lowercase() {
+                if wanted.get(matched) != Some(&lower) {
+                    return None;
+                }
+                matched += 1;
+            }
+        }
+        let end = rest
+            .next()
+            .map_or(haystack.len(), |(offset, _)| start + offset);
+        Some(start..end)
+    })
+}
+
+/// Characters of context a search passage shows before and after the match.
+const PASSAGE_BEFORE: usize = 30;
+const PASSAGE_AFTER: usize = 60;
+
+/// The passage of `text` around the first occurrence of `query` (ignoring
+/// case), the match between `【` and `】`, `…` where the text goes on: what a
+/// search shows so the reader sees why an article matched.
+pub fn passage(text: &str, query: &str) -> Option<String> {
+    let found = find_ignoring_case(text, query)?;
+    let before = &text[..found.start];
+    let after = &text[found.end..];
+    let start = before
+        .char_indices()
+        .rev()
+        .nth(PASSAGE_BEFORE - 1)
+        .map_or(0, |(offset, _)| offset);
+    let end = after
+        .char_indices()
+        .nth(PASSAGE_AFTER)
+        .map_or(after.len(), |(offset, _)| offset);
+    Some(format!(
+        "{}{}【{}】{}{}",
+        if start > 0 { "…" } else { "" },
+        &before[start..],
+        &text[found.clone()],
+        &after[..end],
+        if end < after.len() { "…" } else { "" },
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,21 +230,11 @@ mod tests {
             html_to_text("<p>证监会&nbsp;表示&amp;</p>\n<!-- x --><br/>  A &lt;b&gt;"),
             "证监会 表示& A <b>"
         );
-    }
-
-    #[test]
-    fn a_text_prefix_is_the_start_of_the_whole_text() {
-        let html = "<p>证监会&nbsp;表示</p><p>A &amp; B</p>".repeat(50);
-        let whole = html_to_text(&html);
-        for max_chars in [0, 1, 3, 10, 200] {
-            let prefix = html_text_prefix(&html, max_chars);
-            assert!(whole.starts_with(&prefix));
-            assert!(prefix.chars().count() > max_chars);
-            assert_eq!(
-                truncate_chars(&prefix, max_chars),
-                truncate_chars(&whole, max_chars)
-            );
-        }
+        assert_eq!(
+            html_to_text("<p>平安<a class=\"trsHotWords\">银行</a>表示</p><p>次段<br>换行</p>"),
+            "平安银行表示 次段 换行"
+        );
+        assert_eq!(html_to_text("Hello <b>world</b>!<li>x"), "Hello world! x");
     }
 
     #[test]
@@ -188,6 +273,26 @@ mod tests {
             std::borrow::Cow::Borrowed(_)
         ));
         assert_eq!(collapse_whitespace(" a\u{7}\n\n b "), "a b");
+    }
+
+    #[test]
+    fn matches_ignore_case_and_keep_characters_whole() {
+        assert_eq!(find_ignoring_case("平安银行ETF上涨", "etf"), Some(12..15));
+        assert_eq!(find_ignoring_case("平安银行", "银行"), Some(6..12));
+        assert_eq!(find_ignoring_case("平安银行", "证券"), None);
+        assert_eq!(find_ignoring_case("abc", ""), None);
+    }
+
+    #[test]
+    fn a_passage_shows_the_match_in_its_context() {
+        assert_eq!(passage("央行宣布降准", "降准").unwrap(), "央行宣布【降准】");
+        let long = format!("{}关键词{}", "前".repeat(100), "后".repeat(100));
+        let shown = passage(&long, "关键词").unwrap();
+        assert_eq!(
+            shown,
+            format!("…{}【关键词】{}…", "前".repeat(30), "后".repeat(60))
+        );
+        assert_eq!(passage("Hello World", "WORLD").unwrap(), "Hello 【World】");
     }
 
     #[test]
