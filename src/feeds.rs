@@ -14,6 +14,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
+use crate::article::StoredArticle;
 use crate::emit::atom;
 use crate::store::{ArticleFilter, Store, StoreError};
 
@@ -35,6 +36,16 @@ pub struct RenderedFeed {
     pub etag: String,
     /// The newest entry time, for Last-Modified.
     pub last_modified: DateTime<Utc>,
+}
+
+impl RenderedFeed {
+    fn new(body: String, articles: &[StoredArticle]) -> RenderedFeed {
+        RenderedFeed {
+            etag: format!("\"{}\"", &blake3::hash(body.as_bytes()).to_hex()[..32]),
+            last_modified: atom::last_changed(articles),
+            body: Bytes::from(body),
+        }
+    }
 }
 
 /// A cached feed and the store generation it shows.
@@ -98,17 +109,39 @@ impl Feeds {
         if articles.is_empty() && label.is_some() {
             return Ok(None);
         }
-        let body = atom::render(label, &self.url_of(label), &articles);
-        let feed = Arc::new(RenderedFeed {
-            etag: format!("\"{}\"", &blake3::hash(body.as_bytes()).to_hex()[..32]),
-            last_modified: atom::last_changed(&articles),
-            body: Bytes::from(body),
-        });
+        let url = self.url_of(label);
+        let feed = Arc::new(RenderedFeed::new(
+            atom::render(&atom::Head::of_label(label, &url), &articles),
+            &articles,
+        ));
         self.cache
             .lock()
             .expect("feed cache lock")
             .insert(key, (generation, feed.clone()));
         Ok(Some(feed))
+    }
+
+    /// The feed of a search (`tidings search` as Atom), built on each request:
+    /// a reader subscribes to it to follow a company or a subject. Each
+    /// entry's summary is the passage that matched.
+    pub async fn search(&self, query: &str, limit: usize) -> Result<RenderedFeed, StoreError> {
+        let hits = self.store.search(query, limit).await?;
+        let articles: Vec<StoredArticle> = hits
+            .into_iter()
+            .map(|hit| StoredArticle {
+                summary: hit.passage,
+                ..hit.article
+            })
+            .collect();
+        let url = format!(
+            "{}/search?q={}",
+            self.public_url,
+            utf8_percent_encode(query, PATH_SEGMENT)
+        );
+        Ok(RenderedFeed::new(
+            atom::render(&atom::Head::of_search(query, &url), &articles),
+            &articles,
+        ))
     }
 
     /// The database's size; an error when it does not answer.

@@ -70,11 +70,12 @@ enum Command {
         #[command(subcommand)]
         format: ExportFormat,
     },
-    /// Full-text search over titles and content, newest first.
+    /// Search every word of every stored article, newest first, with the
+    /// passage that matched.
     Search {
         query: String,
         #[arg(long, default_value_t = 20)]
-        limit: u32,
+        limit: usize,
     },
     /// Write a workload of Chinese finance feeds with its ground truth, for
     /// tests and benchmarks (see `src/workload.rs`).
@@ -193,7 +194,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let filter = tidings::store::ArticleFilter {
                 label: category.as_deref(),
                 since,
-                limit: None,
+                ..Default::default()
             };
             let done = tidings::export::hexo(&store, &out, &filter).await?;
             println!(
@@ -209,11 +210,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(&cli.config)?;
             let store = Store::open(&config.storage).await?;
             for hit in store.search(&query, limit).await? {
+                let article = hit.article;
                 println!(
-                    "{}  {}  {}",
-                    hit.published,
-                    hit.title,
-                    hit.link.unwrap_or_default()
+                    "{}  {}  {}\n    {}",
+                    tidings::dates::to_db(article.published),
+                    article.title,
+                    article.link.unwrap_or_default(),
+                    hit.passage
                 );
             }
             Ok(())

@@ -2,14 +2,15 @@
 //! metrics.
 //!
 //! `GET /feeds/all.atom`, `GET /feeds/{label}.atom` (labels percent-encoded),
-//! `GET /feeds/`, `GET /health` (503 when the database does not answer) and
+//! `GET /feeds/`, `GET /search?q=...` (a search as an Atom feed, to subscribe
+//! to), `GET /health` (503 when the database does not answer) and
 //! `GET /metrics` (Prometheus). Feeds carry ETag and Last-Modified and a
 //! conditional request for an unchanged feed gets 304 without a body.
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Path, Request, State};
+use axum::extract::{MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
@@ -27,6 +28,7 @@ pub fn router(feeds: Arc<Feeds>) -> Router {
         .route("/feeds", get(index))
         .route("/feeds/", get(index))
         .route("/feeds/{file}", get(feed))
+        .route("/search", get(search))
         .layer(axum::middleware::from_fn(count_request))
         .with_state(feeds)
 }
@@ -95,6 +97,35 @@ async fn feed(
     match feeds.feed(label).await {
         Ok(Some(feed)) => respond(&feed, &request),
         Ok(None) => (StatusCode::NOT_FOUND, "no such feed\n").into_response(),
+        Err(error) => unavailable(error),
+    }
+}
+
+/// The query of `GET /search`.
+#[derive(serde::Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+    limit: Option<usize>,
+}
+
+/// Results a search feed carries unless `limit` asks for fewer, and at most.
+const SEARCH_RESULTS: usize = 20;
+const MAX_SEARCH_RESULTS: usize = 100;
+
+async fn search(
+    State(feeds): State<Arc<Feeds>>,
+    Query(query): Query<SearchQuery>,
+    request: HeaderMap,
+) -> Response {
+    let Some(text) = query.q.filter(|q| !q.trim().is_empty()) else {
+        return (StatusCode::BAD_REQUEST, "search what? /search?q=...\n").into_response();
+    };
+    let limit = query
+        .limit
+        .unwrap_or(SEARCH_RESULTS)
+        .clamp(1, MAX_SEARCH_RESULTS);
+    match feeds.search(&text, limit).await {
+        Ok(feed) => respond(&feed, &request),
         Err(error) => unavailable(error),
     }
 }

@@ -45,12 +45,43 @@ fn entry_updated(article: &StoredArticle) -> DateTime<Utc> {
         .max(article.published)
 }
 
-/// Renders a merged feed. `self_url` is where the feed is served.
-pub fn render(label: Option<&str>, self_url: &str, articles: &[StoredArticle]) -> String {
-    let title = match label {
-        Some(label) => format!("tidings: {label}"),
-        None => "tidings: all articles".to_string(),
-    };
+/// What a feed says of itself.
+pub struct Head<'a> {
+    pub id: String,
+    pub title: String,
+    /// Where the feed is served.
+    pub self_url: &'a str,
+}
+
+impl<'a> Head<'a> {
+    /// The head of the merged feed of a label (`None`: everything).
+    pub fn of_label(label: Option<&str>, self_url: &'a str) -> Head<'a> {
+        Head {
+            id: feed_id(label),
+            title: match label {
+                Some(label) => format!("tidings: {label}"),
+                None => "tidings: all articles".to_string(),
+            },
+            self_url,
+        }
+    }
+
+    /// The head of the feed of a search: its id is the query's, so a reader
+    /// subscribed to a search keeps it across restarts.
+    pub fn of_search(query: &str, self_url: &'a str) -> Head<'a> {
+        Head {
+            id: format!(
+                "urn:tidings:search:{}",
+                &blake3::hash(query.as_bytes()).to_hex()[..32]
+            ),
+            title: format!("tidings: search {query}"),
+            self_url,
+        }
+    }
+}
+
+/// Renders a feed of `articles` (a merged feed, or a search's).
+pub fn render(head: &Head<'_>, articles: &[StoredArticle]) -> String {
     let mut out = String::with_capacity(
         1024 + articles
             .iter()
@@ -58,12 +89,12 @@ pub fn render(label: Option<&str>, self_url: &str, articles: &[StoredArticle]) -
             .sum::<usize>(),
     );
     out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
-    element(&mut out, "  ", "id", &feed_id(label));
-    element(&mut out, "  ", "title", &title);
+    element(&mut out, "  ", "id", &head.id);
+    element(&mut out, "  ", "title", &head.title);
     element(&mut out, "  ", "updated", &to_db(last_changed(articles)));
     out.push_str(&format!(
         "  <link rel=\"self\" type=\"application/atom+xml\" href=\"{}\"/>\n",
-        escape(self_url)
+        escape(head.self_url)
     ));
     out.push_str(&format!(
         "  <generator version=\"{}\">tidings</generator>\n",
@@ -202,8 +233,10 @@ mod tests {
             article("https://a.example/2", "二"),
         ];
         let xml = render(
-            Some("要闻"),
-            "http://127.0.0.1:8080/feeds/%E8%A6%81%E9%97%BB.atom",
+            &Head::of_label(
+                Some("要闻"),
+                "http://127.0.0.1:8080/feeds/%E8%A6%81%E9%97%BB.atom",
+            ),
             &articles,
         );
         let feed = feed_rs::parser::parse(xml.as_bytes()).unwrap();
@@ -228,14 +261,14 @@ mod tests {
         let origin = local.origin.as_mut().unwrap();
         origin.url = "file:///home/ops/feeds/stcn.xml".into();
         origin.feed_link = Some("https://news.stcn.com/".into());
-        let xml = render(None, "x", &[local.clone()]);
+        let xml = render(&Head::of_label(None, "x"), &[local.clone()]);
         assert!(
             !xml.contains("file:") && !xml.contains("/home/ops"),
             "{xml}"
         );
         assert!(xml.contains("<id>https://news.stcn.com/</id>"), "{xml}");
         local.origin.as_mut().unwrap().feed_link = None;
-        let xml = render(None, "x", &[local]);
+        let xml = render(&Head::of_label(None, "x"), &[local]);
         assert!(
             !xml.contains("/home/ops") && xml.contains("urn:tidings:source:"),
             "{xml}"
@@ -245,7 +278,10 @@ mod tests {
     #[test]
     fn the_same_articles_render_the_same_bytes() {
         let articles = [article("https://a.example/1", "一")];
-        assert_eq!(render(None, "x", &articles), render(None, "x", &articles));
+        assert_eq!(
+            render(&Head::of_label(None, "x"), &articles),
+            render(&Head::of_label(None, "x"), &articles)
+        );
         assert_ne!(
             entry_id("https://a.example/1"),
             entry_id("https://a.example/2")

@@ -23,8 +23,8 @@
 //! so it can undo just that statement, and the search index, written last and
 //! in rowid order, keeps its pending terms in memory until the commit.
 
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use hashbrown::hash_map::{Entry, EntryRef};
+use hashbrown::{HashMap, HashSet};
 
 use rusqlite::{Connection, params};
 
@@ -46,6 +46,40 @@ pub(super) struct PollArticles<'a> {
 /// feeds carry is seen again by each of them within seconds; rewriting its
 /// row, content and all, for each of them cost a tenth of a 5,000-feed cold poll.
 pub(super) const LAST_SEEN_STEP: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
+/// What the writer learned of the articles it wrote or looked up lately, so
+/// a story that many feeds carry is read from the database once rather than
+/// once per feed and poll. It holds only while nothing else writes the
+/// database: `PRAGMA data_version` moves when another connection commits (a
+/// second process, someone's hand `DELETE`), and then it is forgotten.
+#[derive(Default)]
+pub(super) struct Recent {
+    known: HashMap<String, Known>,
+    data_version: Option<i64>,
+}
+
+/// Articles [`Recent`] remembers at most (a few hundred bytes each): more, and
+/// it starts again from nothing.
+const RECENT_ARTICLES: usize = 100_000;
+
+impl Recent {
+    /// Forgets everything: after another connection wrote, or after a group
+    /// whose transaction rolled back (its plan is in `known` but not in the database).
+    pub(super) fn forget(&mut self) {
+        self.known.clear();
+        self.data_version = None;
+    }
+
+    /// Forgets what someone else may have changed since the last group.
+    fn check(&mut self, db: &Connection) -> rusqlite::Result<()> {
+        let version: i64 = db.query_row("PRAGMA data_version", [], |row| row.get(0))?;
+        if self.data_version != Some(version) || self.known.len() > RECENT_ARTICLES {
+            self.forget();
+            self.data_version = Some(version);
+        }
+        Ok(())
+    }
+}
 
 /// What the database (or an earlier poll of the group) knows of a key.
 struct Known {
@@ -103,17 +137,21 @@ struct Plan<'a> {
 }
 
 /// Stores the articles of every poll in `polls` inside the group's
-/// transaction, and returns what happened to each poll's entries.
+/// transaction, and returns what happened to each poll's entries. The caller
+/// must [`Recent::forget`] if the transaction does not commit.
 pub(super) fn store_articles(
     db: &Connection,
     polls: &[PollArticles<'_>],
+    recent: &mut Recent,
 ) -> rusqlite::Result<Vec<Counts>> {
-    let mut known = known_keys(db, polls)?;
+    recent.check(db)?;
+    look_up_keys(db, polls, &mut recent.known)?;
+    let known = &mut recent.known;
     let first_new_id: i64 =
         db.query_row("SELECT coalesce(max(id), 0) + 1 FROM articles", [], |row| {
             row.get(0)
         })?;
-    let (plan, counts) = plan(polls, &mut known, first_new_id);
+    let (plan, counts) = plan(polls, known, first_new_id);
 
     insert_articles(db, &plan.fresh)?;
     update_articles(db, &plan.changed)?;
@@ -124,7 +162,6 @@ pub(super) fn store_articles(
     for (id, seen_at) in &plan.seen {
         seen.execute(params![id, seen_at])?;
     }
-    index_text(db, &plan, first_new_id)?;
     Ok(counts)
 }
 
@@ -155,8 +192,8 @@ fn plan<'a>(
                 article,
                 seen_at: now,
             };
-            let entry = match known.entry(article.key.clone()) {
-                Entry::Occupied(entry) => {
+            let entry = match known.entry_ref(article.key.as_str()) {
+                EntryRef::Occupied(entry) => {
                     let entry = entry.into_mut();
                     delivery.id = entry.id;
                     match entry.delivered.get(&poll.source_id) {
@@ -181,7 +218,7 @@ fn plan<'a>(
                     }
                     entry
                 }
-                Entry::Vacant(slot) => {
+                EntryRef::Vacant(slot) => {
                     count.new += 1;
                     next_id += 1;
                     plan.fresh.push(delivery);
@@ -217,20 +254,23 @@ fn plan<'a>(
     (plan, counts)
 }
 
-/// What the database knows of every key of the group: the article, what each
-/// source last delivered, and its categories.
-fn known_keys(
+/// Adds to `known` what the database knows of every key of the group that it
+/// lacks: the article, what each source last delivered, and its categories.
+fn look_up_keys(
     db: &Connection,
     polls: &[PollArticles<'_>],
-) -> rusqlite::Result<HashMap<String, Known>> {
+    known: &mut HashMap<String, Known>,
+) -> rusqlite::Result<()> {
     let keys: HashSet<&str> = polls
         .iter()
         .flat_map(|p| p.articles.iter().map(|a| a.key.as_str()))
+        .filter(|key| !known.contains_key(*key))
         .collect();
-    let mut known: HashMap<String, Known> = HashMap::with_capacity(keys.len());
     if keys.is_empty() {
-        return Ok(known);
+        return Ok(());
     }
+    // The keys found, by article id, for reading their categories.
+    let mut found: HashMap<i64, String> = HashMap::new();
     let mut query = db.prepare_cached(
         "SELECT a.key, a.id, a.published, a.last_seen, x.source_id, x.content_hash
            FROM json_each(?) AS wanted
@@ -241,67 +281,89 @@ fn known_keys(
     while let Some(row) = rows.next()? {
         let entry = match known.entry(row.get(0)?) {
             Entry::Occupied(entry) => entry.into_mut(),
-            Entry::Vacant(slot) => slot.insert(Known {
-                id: row.get(1)?,
-                published: row.get(2)?,
-                last_seen: row.get(3)?,
-                labels: HashSet::new(),
-                last_position: -1,
-                delivered: HashMap::new(),
-            }),
+            Entry::Vacant(slot) => {
+                let id = row.get(1)?;
+                found.insert(id, slot.key().clone());
+                slot.insert(Known {
+                    id,
+                    published: row.get(2)?,
+                    last_seen: row.get(3)?,
+                    labels: HashSet::new(),
+                    last_position: -1,
+                    delivered: HashMap::new(),
+                })
+            }
         };
         if let Some(source_id) = row.get::<_, Option<i64>>(4)? {
             entry.delivered.insert(source_id, row.get(5)?);
         }
     }
-    let keys_by_id: HashMap<i64, String> = known
-        .iter()
-        .map(|(key, entry)| (entry.id, key.clone()))
-        .collect();
     let mut query = db.prepare_cached(
         "SELECT c.article_id, c.category, c.position
-           FROM json_each(?) AS known JOIN article_categories c ON c.article_id = known.value",
+           FROM json_each(?) AS found JOIN article_categories c ON c.article_id = found.value",
     )?;
-    let ids: Vec<i64> = keys_by_id.keys().copied().collect();
+    let ids: Vec<i64> = found.keys().copied().collect();
     let mut rows = query.query([json(&ids)])?;
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
-        if let Some(entry) = keys_by_id.get(&id).and_then(|key| known.get_mut(key)) {
+        if let Some(entry) = found.get(&id).and_then(|key| known.get_mut(key)) {
             entry.labels.insert(row.get(1)?);
             entry.last_position = entry.last_position.max(row.get(2)?);
         }
     }
-    Ok(known)
+    Ok(())
 }
 
 /// Inserts new articles with the ids the plan gave them (an entry without a
 /// date is dated when first seen).
 fn insert_articles(db: &Connection, fresh: &[Delivery<'_>]) -> rusqlite::Result<()> {
-    let mut insert = db.prepare_cached(
+    let rows: Vec<(&Delivery, String, Option<String>)> = fresh
+        .iter()
+        .map(|new| (new, new.published(), new.article.updated.map(to_db)))
+        .collect();
+    insert_rows(
+        db,
         "INSERT INTO articles (id, key, title, link, guid, author, published, updated, summary,
-                               content_html, image, content_hash, first_seen, last_seen)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
-    )?;
-    for new in fresh {
-        let a = new.article;
-        insert.execute(params![
-            new.id,
-            a.key,
-            a.title,
-            a.link,
-            a.guid,
-            a.author,
-            new.published(),
-            a.updated.map(to_db),
-            a.summary,
-            a.content_html,
-            a.image,
-            a.content_hash,
-            new.seen_at,
-        ])?;
+                               content_html, image, content_hash, first_seen, last_seen, plain_text)",
+        &rows,
+        |(new, published, updated)| {
+            let a = new.article;
+            [
+                &new.id, &a.key, &a.title, &a.link, &a.guid, &a.author, published, updated,
+                &a.summary, &a.content_html, &a.image, &a.content_hash, &new.seen_at,
+                &new.seen_at, &a.text,
+            ]
+        },
+    )
+}
+
+/// Inserts rows [`ROWS_PER_INSERT`] a statement: `insert` is the statement
+/// up to `VALUES`, `values` gives a row's values.
+///
+/// Many rows a statement, because of the search index's triggers: a statement
+/// that fires a trigger runs in a statement transaction, and FTS5 writes its
+/// pending terms out at the start of each one. Row by row, every article became
+/// a segment of its own, and merging them tripled the time of a cold poll.
+/// (Tables without triggers are better written row by row: a multi-row
+/// statement needs a statement journal, which costs more than it saves.)
+fn insert_rows<'a, T, const N: usize>(
+    db: &Connection,
+    insert: &str,
+    rows: &'a [T],
+    values: impl Fn(&'a T) -> [&'a dyn rusqlite::ToSql; N],
+) -> rusqlite::Result<()> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let row = format!("({})", vec!["?"; N].join(", "));
+        let sql = format!("{insert} VALUES {}", vec![row; chunk.len()].join(", "));
+        let bound: Vec<&dyn rusqlite::ToSql> = chunk.iter().flat_map(&values).collect();
+        db.prepare_cached(&sql)?.execute(bound.as_slice())?;
     }
     Ok(())
 }
+
+/// Rows a statement of [`insert_rows`]: few statements, and far below
+/// SQLite's limit of bound values.
+const ROWS_PER_INSERT: usize = 128;
 
 /// Rewrites articles whose feed changed them, and what that feed last
 /// delivered. `updated` moves to the entry's own updated time when the feed
@@ -310,7 +372,8 @@ fn update_articles(db: &Connection, changed: &[Delivery<'_>]) -> rusqlite::Resul
     let mut article = db.prepare_cached(
         "UPDATE articles SET title = ?2, link = ?3, author = ?4, published = coalesce(?5, published),
                 updated = CASE WHEN ?6 > coalesce(updated, '') THEN ?6 ELSE ?11 END,
-                summary = ?7, content_html = ?8, image = ?9, content_hash = ?10, last_seen = ?11
+                summary = ?7, content_html = ?8, image = ?9, content_hash = ?10, last_seen = ?11,
+                plain_text = ?12
           WHERE id = ?1",
     )?;
     let mut link = db.prepare_cached(
@@ -331,6 +394,7 @@ fn update_articles(db: &Connection, changed: &[Delivery<'_>]) -> rusqlite::Resul
             a.image,
             a.content_hash,
             change.seen_at,
+            a.text,
         ])?;
         link.execute(params![change.id, change.source_id, a.guid, a.content_hash])?;
     }
@@ -379,38 +443,6 @@ fn date_categories(db: &Connection, changed: &[Delivery<'_>]) -> rusqlite::Resul
     )?;
     for change in changed {
         update.execute([change.id])?;
-    }
-    Ok(())
-}
-
-/// Puts the title and summary of new and changed articles in the search index
-/// (the whole text would make it several times larger and slower to write).
-///
-/// Runs last in the transaction and in ascending rowid order: FTS5 keeps the
-/// pending terms of a transaction in memory, but writes them out early when a
-/// rowid comes lower than the one before, or when a statement that needs a
-/// statement journal runs after them; both cut the index into many small
-/// segments that it then merges over and over. An article changed twice in the
-/// group is indexed in its last version.
-fn index_text(db: &Connection, plan: &Plan<'_>, first_new_id: i64) -> rusqlite::Result<()> {
-    let latest: BTreeMap<i64, &Article> = plan
-        .fresh
-        .iter()
-        .chain(&plan.changed)
-        .map(|delivery| (delivery.id, delivery.article))
-        .collect();
-    let mut insert =
-        db.prepare_cached("INSERT INTO articles_fts (rowid, title, body) VALUES (?1, ?2, ?3)")?;
-    let mut replace = db.prepare_cached(
-        "INSERT OR REPLACE INTO articles_fts (rowid, title, body) VALUES (?1, ?2, ?3)",
-    )?;
-    for (id, article) in latest {
-        let statement = if id < first_new_id {
-            &mut replace
-        } else {
-            &mut insert
-        };
-        statement.execute(params![id, article.title, article.summary])?;
     }
     Ok(())
 }

@@ -130,12 +130,13 @@ pub struct SourceSummary {
     pub cadence: Option<Cadence>,
 }
 
-/// A row of `tidings search`.
+/// An article a search found, and the passage of its text that matched.
 #[derive(Debug, Clone)]
 pub struct SearchHit {
-    pub title: String,
-    pub link: Option<String>,
-    pub published: String,
+    pub article: StoredArticle,
+    /// About a hundred characters around the first match, the match itself
+    /// between `【` and `】` (see [`crate::text::passage`]).
+    pub passage: String,
 }
 
 /// Which stored articles to read, newest first.
@@ -147,6 +148,8 @@ pub struct ArticleFilter<'a> {
     pub since: Option<DateTime<Utc>>,
     /// At most this many.
     pub limit: Option<usize>,
+    /// Only these articles (a search's hits).
+    pub ids: Option<&'a [i64]>,
 }
 
 /// The database of one tidings instance.
@@ -374,12 +377,33 @@ impl Store {
         &self,
         filter: &ArticleFilter<'_>,
     ) -> Result<Vec<StoredArticle>, StoreError> {
+        let articles = self.articles_by_id(filter).await?;
+        Ok(articles.into_iter().map(|(_, article)| article).collect())
+    }
+
+    /// [`Store::articles`], each with its id.
+    async fn articles_by_id(
+        &self,
+        filter: &ArticleFilter<'_>,
+    ) -> Result<Vec<(i64, StoredArticle)>, StoreError> {
         const COLUMNS: &str = "a.id, a.key, a.title, a.link, a.author, a.published, a.updated,
                                a.summary, a.content_html, a.image";
         let since = filter.since.map(to_db).unwrap_or_default();
         let limit = filter.limit.map_or(-1, |l| l as i64);
-        let rows = match filter.label {
-            Some(label) => {
+        let rows = match (filter.ids, filter.label) {
+            (Some(ids), _) => {
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM json_each(?1) AS wanted JOIN articles a ON a.id = wanted.value
+                      WHERE a.published >= ?2 ORDER BY a.published DESC, a.id DESC LIMIT ?3"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(serde_json::to_string(ids).expect("ids serialize"))
+                    .bind(&since)
+                    .bind(limit)
+                    .fetch_all(&self.readers)
+                    .await?
+            }
+            (None, Some(label)) => {
                 let sql = format!(
                     "SELECT {COLUMNS} FROM article_categories c JOIN articles a ON a.id = c.article_id
                       WHERE c.category = ?1 AND c.published >= ?2
@@ -392,7 +416,7 @@ impl Store {
                     .fetch_all(&self.readers)
                     .await?
             }
-            None => {
+            (None, None) => {
                 let sql = format!(
                     "SELECT {COLUMNS} FROM articles a WHERE a.published >= ?1
                       ORDER BY a.published DESC, a.id DESC LIMIT ?2"
@@ -445,7 +469,7 @@ impl Store {
             .map(|r| {
                 let id: i64 = r.get(0);
                 let date = |i: usize| r.get::<Option<String>, _>(i).as_deref().and_then(from_db);
-                StoredArticle {
+                let article = StoredArticle {
                     key: r.get(1),
                     title: r.get(2),
                     link: r.get(3),
@@ -457,7 +481,8 @@ impl Store {
                     image: r.get(9),
                     categories: categories.remove(&id).unwrap_or_default(),
                     origin: origins.remove(&id),
-                }
+                };
+                (id, article)
             })
             .collect())
     }
@@ -483,51 +508,93 @@ impl Store {
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    /// Full-text search, newest first. A query of three characters or more
-    /// finds the articles whose title or summary contains it, ignoring case:
-    /// the trigram index gives the articles that have all of its trigrams, and
-    /// those that do not contain the query itself are dropped here. Shorter
-    /// queries (common in Chinese: 央行, 股市) scan the articles, content included.
-    pub async fn search(&self, query: &str, limit: u32) -> Result<Vec<SearchHit>, StoreError> {
+    /// Search over the whole text of every article, newest first: the
+    /// articles whose title or text contains `query`, ignoring case.
+    ///
+    /// A query of three characters or more reads the trigram index, which
+    /// gives the articles that have all of its trigrams (`detail = none`
+    /// keeps no positions); those that do not contain the query itself are
+    /// dropped here. Few candidates are read and sorted by publication time;
+    /// many are met in publication order instead (the `published` index,
+    /// newest first, each article checked against the index) until `limit`
+    /// match, so a common word costs no more than a rare one. Shorter
+    /// queries (common in Chinese: 央行, 股市) have no trigram, and scan the
+    /// articles newest first.
+    pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, StoreError> {
         let query = query.trim();
-        let hit = |r: &sqlx::sqlite::SqliteRow| SearchHit {
-            title: r.get(0),
-            link: r.get(1),
-            published: r.get(2),
-        };
-        if query.chars().count() < 3 {
-            let rows = sqlx::query(
-                "SELECT title, link, published FROM articles
-                  WHERE instr(title, ?1) OR instr(summary, ?1) OR instr(content_html, ?1)
-                  ORDER BY published DESC LIMIT ?2",
-            )
-            .bind(query)
-            .bind(i64::from(limit))
-            .fetch_all(&self.readers)
-            .await?;
-            return Ok(rows.iter().map(hit).collect());
+        if query.is_empty() || limit == 0 {
+            return Ok(Vec::new());
         }
-        let wanted = query.to_lowercase();
-        let contains = |text: &str| text.to_lowercase().contains(&wanted);
-        let mut candidates = sqlx::query(
-            "SELECT a.title, a.link, a.published, a.summary
-               FROM articles_fts f JOIN articles a ON a.id = f.rowid
-              WHERE articles_fts MATCH ?1 ORDER BY a.published DESC",
-        )
-        .bind(trigram_query(query))
-        .fetch(&self.readers);
-        let mut hits = Vec::new();
-        while hits.len() < limit as usize {
+        let (sql, bound) = if query.chars().count() < 3 {
+            (
+                "SELECT id, title, plain_text FROM articles
+                  WHERE instr(title, ?1) OR instr(plain_text, ?1)
+                  ORDER BY published DESC, id DESC",
+                query.to_string(),
+            )
+        } else {
+            let trigrams = trigram_query(query);
+            let candidates: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?1")
+                    .bind(&trigrams)
+                    .fetch_one(&self.readers)
+                    .await?;
+            let sql = if candidates <= SORT_AT_MOST {
+                "SELECT id, title, plain_text FROM articles
+                  WHERE id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?1)
+                  ORDER BY published DESC, id DESC"
+            } else {
+                "SELECT a.id, a.title, a.plain_text FROM articles a INDEXED BY articles_by_published
+                  WHERE EXISTS (SELECT 1 FROM articles_fts
+                                 WHERE articles_fts MATCH ?1 AND rowid = a.id)
+                  ORDER BY a.published DESC, a.id DESC"
+            };
+            (sql, trigrams)
+        };
+        // The hits in order, each with its passage.
+        let mut passages = Vec::new();
+        let mut candidates = sqlx::query(sql).bind(bound).fetch(&self.readers);
+        for _ in 0..SEARCH_CANDIDATES {
             let Some(row) = candidates.try_next().await? else {
                 break;
             };
-            if contains(row.get(0)) || contains(row.get(3)) {
-                hits.push(hit(&row));
+            let passage = [row.get::<&str, _>(2), row.get(1)]
+                .into_iter()
+                .find_map(|text| crate::text::passage(text, query));
+            if let Some(passage) = passage {
+                passages.push((row.get::<i64, _>(0), passage));
+                if passages.len() == limit {
+                    break;
+                }
             }
         }
-        Ok(hits)
+        drop(candidates);
+        let ids: Vec<i64> = passages.iter().map(|(id, _)| *id).collect();
+        let filter = ArticleFilter {
+            ids: Some(&ids),
+            ..ArticleFilter::default()
+        };
+        let mut articles: std::collections::HashMap<i64, StoredArticle> =
+            self.articles_by_id(&filter).await?.into_iter().collect();
+        Ok(passages
+            .into_iter()
+            .filter_map(|(id, passage)| {
+                Some(SearchHit {
+                    article: articles.remove(&id)?,
+                    passage,
+                })
+            })
+            .collect())
     }
 }
+
+/// Candidates of the trigram index a search reads and sorts at most; with
+/// more, it walks the articles in publication order instead.
+const SORT_AT_MOST: i64 = 2_000;
+
+/// Articles a search checks at most: a query whose trigrams are everywhere
+/// but which is itself nowhere stops here.
+const SEARCH_CANDIDATES: usize = 50_000;
 
 /// An FTS5 query for the articles that have every trigram of `text`, each
 /// quoted so that FTS5 operators in it are plain text.
@@ -555,14 +622,35 @@ async fn open_writer(
             path: shown.to_string(),
             source,
         })?;
+    let mut connection = writer.acquire().await?;
+    define_functions(&mut connection).await?;
     sqlx::migrate!("./migrations")
-        .run(&writer)
+        .run(&mut *connection)
         .await
         .map_err(|source| StoreError::Migrate {
             path: shown.to_string(),
             source,
         })?;
+    drop(connection);
     Ok(writer)
+}
+
+/// Defines on the writer's connection the SQL functions that migrations use
+/// to compute what only tidings knows how to: `tidings_plain_text(html)`, the
+/// plain text new articles are stored with.
+async fn define_functions(connection: &mut sqlx::SqliteConnection) -> Result<(), StoreError> {
+    use rusqlite::functions::FunctionFlags;
+    let mut handle = connection.lock_handle().await?;
+    // SAFETY: as in `write_polls`: sqlx makes no call on the connection while
+    // `handle` lives, and `db`, which does not close it, is dropped first.
+    let db = unsafe { rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr().cast()) }?;
+    db.create_scalar_function(
+        "tidings_plain_text",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |call| Ok(crate::text::html_to_text(&call.get::<String>(0)?)),
+    )?;
+    Ok(())
 }
 
 /// The writer: takes polls as they finish and commits every poll that is
@@ -578,7 +666,23 @@ fn commit_polls(
 ) {
     // sqlx returns a connection to its pool with a task on the runtime.
     let _runtime = runtime.enter();
-    while let Some(first) = queue.blocking_recv() {
+    let mut recent = ingest::Recent::default();
+    // Whether groups were written since the search index was last merged.
+    let mut unmerged = false;
+    loop {
+        let first = if unmerged {
+            match runtime.block_on(tokio::time::timeout(MERGE_WHEN_IDLE_FOR, queue.recv())) {
+                Ok(first) => first,
+                Err(_idle) => {
+                    merge_while_idle(runtime, pool, &queue);
+                    unmerged = false;
+                    continue;
+                }
+            }
+        } else {
+            queue.blocking_recv()
+        };
+        let Some(first) = first else { break };
         let mut group = vec![first];
         while group.len() < GROUP_COMMIT {
             match queue.try_recv() {
@@ -591,44 +695,37 @@ fn commit_polls(
             .into_iter()
             .map(|write| (write.poll, write.done))
             .unzip();
-        let results = write_polls(runtime, pool, &polls);
+        let results = write_polls(runtime, pool, &polls, &mut recent);
         // Full means a checkpoint is already due.
         let _ = committed.try_send(());
         for (reply, result) in replies.into_iter().zip(results) {
             let _ = reply.send(result);
         }
+        // Freeing a group's articles is a few percent of the writer's time,
+        // which is the time of a large poll.
+        runtime.spawn_blocking(move || drop(polls));
+        unmerged = true;
     }
 }
 
 /// Writes a group of polls and returns each poll's result.
-///
-/// sqlx runs each statement on its connection's worker thread: a round trip
-/// between threads, a copy of every bound value and a fresh parse of the SQL
-/// per statement, which made the writer the slowest stage. So the group is
-/// written through rusqlite, on the same connection (sqlx opens, configures and
-/// migrates it, and runs every other query), with statements prepared once per
-/// group.
 fn write_polls(
     runtime: &tokio::runtime::Handle,
     pool: &SqlitePool,
     polls: &[PollToWrite],
+    recent: &mut ingest::Recent,
 ) -> Vec<Result<Counts, StoreError>> {
-    let written = runtime
-        .block_on(pool.acquire())
-        .map_err(StoreError::from)
-        .and_then(|mut connection| {
-            let mut handle = runtime.block_on(connection.lock_handle())?;
-            // SAFETY: while `handle` lives sqlx makes no call on this
-            // connection, and `db` is dropped before `handle`; a connection
-            // made from a handle does not close it when dropped.
-            let mut db = unsafe {
-                rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr().cast())
-            }?;
-            // A bug in the write must not stop the writer: the transaction
-            // rolls back as the panic unwinds, and the group's polls fail.
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write_each(&mut db, polls)))
-                .map_err(|_| StoreError::Write("the database writer panicked".into()))
-        });
+    let written = on_writer(runtime, pool, |db| {
+        // A bug in the write must not stop the writer: the transaction
+        // rolls back as the panic unwinds, and the group's polls fail.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            write_each(db, polls, recent)
+        }))
+        .map_err(|_| {
+            recent.forget();
+            StoreError::Write("the database writer panicked".into())
+        })
+    });
     written.unwrap_or_else(|error| {
         polls
             .iter()
@@ -637,18 +734,83 @@ fn write_polls(
     })
 }
 
+/// Runs `work` on the writer's connection through rusqlite.
+///
+/// sqlx runs each statement on its connection's worker thread: a round trip
+/// between threads, a copy of every bound value and a fresh parse of the SQL
+/// per statement, which made the writer the slowest stage. So the writer
+/// thread talks to the same connection through rusqlite (sqlx opens,
+/// configures and migrates it, and runs every other query), with statements
+/// prepared once per group.
+fn on_writer<T>(
+    runtime: &tokio::runtime::Handle,
+    pool: &SqlitePool,
+    work: impl FnOnce(&mut rusqlite::Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let mut connection = runtime.block_on(pool.acquire())?;
+    let mut handle = runtime.block_on(connection.lock_handle())?;
+    // SAFETY: while `handle` lives sqlx makes no call on this connection,
+    // and `db` is dropped before `handle`; a connection made from a handle
+    // does not close it when dropped.
+    let mut db =
+        unsafe { rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr().cast()) }?;
+    work(&mut db)
+}
+
+/// Merges the search index's segments once the writer has been idle for
+/// [`MERGE_WHEN_IDLE_FOR`], until a poll arrives.
+///
+/// Each write of the index adds a segment; FTS5 would merge them as it
+/// writes (`automerge`), which cost a tenth of a cold poll, so the index is
+/// created with automerge off (migration 0006) and merged here instead, a
+/// bounded step at a time, each its own transaction, so a poll that arrives
+/// waits for one step at most. FTS5 still merges by itself once a level
+/// holds 16 segments, so neither a one-shot `tidings poll` nor hand edits
+/// pile them up.
+fn merge_while_idle(
+    runtime: &tokio::runtime::Handle,
+    pool: &SqlitePool,
+    queue: &mpsc::Receiver<PollWrite>,
+) {
+    let merged = on_writer(runtime, pool, |db| {
+        while queue.is_empty() {
+            let before = db.total_changes();
+            db.execute(
+                "INSERT INTO articles_fts (articles_fts, rank) VALUES ('merge', ?1)",
+                [MERGE_STEP_PAGES],
+            )?;
+            // FTS5's documented test for "there was nothing left to merge".
+            if db.total_changes() - before < 2 {
+                break;
+            }
+        }
+        Ok(())
+    });
+    if let Err(error) = merged {
+        tracing::warn!("merging the search index failed: {error}");
+    }
+}
+
+/// Pages of the search index one merge step writes at most: a few milliseconds.
+const MERGE_STEP_PAGES: i64 = 64;
+
+/// How long the writer waits for polls before merging the search index: the
+/// gaps between the groups of a large poll are shorter.
+const MERGE_WHEN_IDLE_FOR: Duration = Duration::from_secs(2);
+
 /// Writes the group in one transaction; if that fails, each poll in its own,
 /// so one bad poll never costs the others their write.
 fn write_each(
     db: &mut rusqlite::Connection,
     polls: &[PollToWrite],
+    recent: &mut ingest::Recent,
 ) -> Vec<Result<Counts, StoreError>> {
-    match write_group(db, polls) {
+    match write_group(db, polls, recent) {
         Ok(counts) => counts.into_iter().map(Ok).collect(),
         Err(error) if polls.len() == 1 => vec![Err(error)],
         Err(_) => polls
             .iter()
-            .map(|poll| write_group(db, std::slice::from_ref(poll)).map(|counts| counts[0]))
+            .map(|poll| write_group(db, std::slice::from_ref(poll), recent).map(|counts| counts[0]))
             .collect(),
     }
 }
@@ -660,6 +822,20 @@ fn write_each(
 fn write_group(
     db: &mut rusqlite::Connection,
     polls: &[PollToWrite],
+    recent: &mut ingest::Recent,
+) -> Result<Vec<Counts>, StoreError> {
+    let written = write_group_once(db, polls, recent);
+    if written.is_err() {
+        recent.forget();
+    }
+    written
+}
+
+/// [`write_group`], which forgets what the writer learned when this fails.
+fn write_group_once(
+    db: &mut rusqlite::Connection,
+    polls: &[PollToWrite],
+    recent: &mut ingest::Recent,
 ) -> Result<Vec<Counts>, StoreError> {
     let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let articles: Vec<ingest::PollArticles> = polls
@@ -671,7 +847,7 @@ fn write_group(
             articles: poll.feed.as_ref().map_or(&[], |feed| &feed.articles),
         })
         .collect();
-    let counts = ingest::store_articles(&tx, &articles)?;
+    let counts = ingest::store_articles(&tx, &articles, recent)?;
     update_sources(&tx, polls)?;
     log_fetches(&tx, polls, &counts)?;
     tx.commit()?;
