@@ -252,6 +252,94 @@ async fn merged_feeds_match_the_database_entry_by_entry() {
 }
 
 #[tokio::test]
+async fn a_search_is_a_feed_to_subscribe_to() {
+    let server = FeedServer::start().await;
+    let mut long = "<p>证监会表示，将进一步深化资本市场改革。</p>".repeat(40);
+    long += "<p>最后一段提到<a href=\"https://quote.stcn.com/\">宁德时代</a>的新工厂。</p>";
+    server.set(
+        "/yw.xml",
+        Reply::feed(rss(
+            "证券时报网 - 要闻",
+            &[
+                (
+                    "长文",
+                    "https://news.stcn.com/1.html",
+                    "2022-01-26 09:00:00",
+                    &long,
+                ),
+                (
+                    "短讯",
+                    "https://news.stcn.com/2.html",
+                    "2022-01-26 10:00:00",
+                    "<p>宁德时代涨停。</p>",
+                ),
+                (
+                    "无关",
+                    "https://news.stcn.com/3.html",
+                    "2022-01-26 11:00:00",
+                    "<p>其他。</p>",
+                ),
+            ],
+        )),
+    );
+    let listen = free_address();
+    let app = Instance::new(
+        &format!("[server]\nlisten = \"{listen}\""),
+        &[Source::new(
+            "证券时报网",
+            server.url("/yw.xml"),
+            "金融",
+            "要闻",
+        )],
+    );
+    let daemon = Daemon::start(&app, &listen).await;
+    eventually(10, "the feed polled", || {
+        app.count("SELECT count(*) FROM articles") == 3
+    })
+    .await;
+
+    let url = daemon.url("/search?q=%E5%AE%81%E5%BE%B7%E6%97%B6%E4%BB%A3");
+    let reply = get(&url, &[]).await;
+    assert_eq!(reply.status(), 200);
+    assert_eq!(
+        reply.headers()["content-type"],
+        "application/atom+xml; charset=utf-8"
+    );
+    let etag = reply.headers()["etag"].to_str().unwrap().to_string();
+    let body = reply.bytes().await.unwrap();
+    let feed = feed_rs::parser::parse(&body[..]).unwrap();
+    let titles: Vec<_> = feed
+        .entries
+        .iter()
+        .map(|e| e.title.as_ref().unwrap().content.as_str())
+        .collect();
+    assert_eq!(titles, ["短讯", "长文"], "newest first");
+    let passage = feed.entries[1].summary.as_ref().unwrap().content.as_str();
+    assert!(
+        passage.contains("最后一段提到【宁德时代】的新工厂"),
+        "{passage}"
+    );
+    // The same search is the same feed: a reader subscribed to it keeps its id.
+    assert_eq!(
+        from_feed(&body)
+            .iter()
+            .map(|e| e.id.clone())
+            .collect::<Vec<_>>(),
+        from_database(&app, None)
+            .into_iter()
+            .filter(|e| e.title != "无关")
+            .map(|e| e.id)
+            .collect::<Vec<_>>()
+    );
+    let again = get(&url, &[("If-None-Match", &etag)]).await;
+    assert_eq!(again.status(), 304);
+    let python = feedparser_view(&body).await;
+    assert_eq!(python.len(), 2);
+    assert_eq!(get(&daemon.url("/search"), &[]).await.status(), 400);
+    daemon.stop().await;
+}
+
+#[tokio::test]
 async fn the_output_folder_holds_the_same_feeds_as_files() {
     let server = FeedServer::start().await;
     let app = Instance::new(
