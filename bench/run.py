@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -178,8 +179,66 @@ def scaling(sizes):
     return rows
 
 
+# Sentences, companies and figures the synthetic articles of `serving` are made
+# of, so that their trigrams are spread as in real finance news.
+SENTENCES = [
+    "证监会表示，将进一步深化资本市场改革，提高上市公司质量。",
+    "沪深两市成交额连续第三个交易日突破万亿元。",
+    "北向资金全天净买入超过五十亿元，电子、医药板块获加仓。",
+    "央行今日开展逆回购操作，维护银行体系流动性合理充裕。",
+    "国家统计局数据显示，工业增加值同比增长，消费市场稳步恢复。",
+    "创业板指数午后拉升，半导体、光伏板块涨幅居前。",
+    "多家券商发布研报认为，新能源汽车产业链景气度有望持续提升。",
+    "基金发行市场回暖，权益类基金募集规模环比明显增长。",
+    "两市融资余额小幅回升，市场情绪有所改善。",
+    "公司公告称，前三季度营业收入同比增长，净利润稳步提升。",
+    "分析人士指出，稳增长政策持续发力，经济修复态势不变。",
+    "银保监会要求，金融机构加大对小微企业的信贷支持力度。",
+    "人民币对美元汇率中间价小幅上调，外汇市场运行平稳。",
+    "期货市场方面，螺纹钢、铁矿石主力合约震荡走弱。",
+    "上市公司回购热情高涨，年内回购金额创出新高。",
+    "交易所发布问询函，要求公司说明业绩大幅波动的原因。",
+]
+COMPANIES = ["宁德时代", "贵州茅台", "比亚迪", "招商银行", "中国平安", "隆基绿能", "药明康德", "东方财富",
+             "中信证券", "万科", "美的集团", "海天味业", "立讯精密", "京东方", "紫金矿业", "长江电力"]
+
+
+def big_database(db, articles):
+    """Fills the tidings database `db` (migrated, empty) with `articles`
+    synthetic articles, through the schema's own triggers."""
+    sentences = " UNION ALL ".join(f"SELECT {k}, '{t}'" for k, t in enumerate(SENTENCES))
+    companies = " UNION ALL ".join(f"SELECT {k}, '{t}'" for k, t in enumerate(COMPANIES))
+    pick = lambda a, b: f"(SELECT t FROM s WHERE k = ({a} * i + {b}) % {len(SENTENCES)})"
+    text = " || ".join([pick(7, 1), pick(11, 3), "(SELECT t FROM c WHERE k = i % 16) || '公告称，' ",
+                        pick(13, 5), pick(3, 7), pick(5, 2), pick(17, 9), pick(1, 4),
+                        "'报告期内实现营业收入' || (i % 997) || '亿元。'", pick(19, 6),
+                        "'本文编号' || printf('%07d', i) || '。'"])
+    with sqlite3.connect(db) as conn:
+        conn.executescript(f"""
+            INSERT INTO sources (url, name, category, channel) VALUES ('http://127.0.0.1/x.xml', '证券时报网', '金融', '要闻');
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {articles}),
+                 s(k, t) AS ({sentences}), c(k, t) AS ({companies}),
+                 body(i, text) AS (SELECT i, {text} FROM n)
+            INSERT INTO articles (id, key, title, link, author, published, summary, content_html, plain_text,
+                                  content_hash, first_seen, last_seen)
+            SELECT i, 'https://bench.example/' || i, '第' || i || '号新闻 ' || substr(text, 1, 20),
+                   'https://bench.example/' || i, '证券时报网',
+                   strftime('%Y-%m-%dT%H:%M:%SZ', 1600000000 + i * 60, 'unixepoch'),
+                   substr(text, 1, 200), '<p>' || text || '</p>', text,
+                   'h' || i, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z' FROM body;
+            INSERT INTO article_sources (article_id, source_id, content_hash, first_seen) SELECT id, 1, content_hash, first_seen FROM articles;
+            INSERT INTO article_categories (article_id, category, position, published)
+            SELECT a.id, c.category, c.position, a.published FROM articles a
+              JOIN (SELECT '金融' AS category, 0 AS position UNION ALL SELECT '证券时报网', 1
+                    UNION ALL SELECT '要闻', 2) c
+            UNION ALL SELECT id, '股市', 3, published FROM articles WHERE id % 10 = 0;
+        """)
+
+
 def serving(articles):
-    """Builds a database of `articles` synthetic articles, then times the feeds."""
+    """Builds a database of `articles` synthetic articles (each a few hundred
+    characters of finance news, the last sentence naming the article's own
+    number), then times the feeds and searches served from it."""
     if not shutil.which("wrk"):
         return None
     with tempfile.TemporaryDirectory() as work:
@@ -187,42 +246,39 @@ def serving(articles):
         open(config, "w").write(f'[storage]\ndatabase = "big.db"\n[server]\nlisten = "127.0.0.1:{PORT + 1}"\n')
         subprocess.run([TIDINGS, "sources", "--config", config], check=True, stdout=subprocess.DEVNULL)
         db = os.path.join(work, "big.db")
-        with sqlite3.connect(db) as conn:
-            conn.executescript(f"""
-                INSERT INTO sources (url, name, category, channel) VALUES ('http://127.0.0.1/x.xml', '证券时报网', '金融', '要闻');
-                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {articles})
-                INSERT INTO articles (id, key, title, link, author, published, summary, content_html, content_hash, first_seen, last_seen)
-                SELECT i, 'https://bench.example/' || i, '第' || i || '号新闻 证监会表示将进一步深化资本市场改革',
-                       'https://bench.example/' || i, '证券时报网',
-                       strftime('%Y-%m-%dT%H:%M:%SZ', 1600000000 + i * 60, 'unixepoch'),
-                       '沪深两市成交额连续第三个交易日突破万亿元。', '<p>沪深两市成交额连续第三个交易日突破万亿元，北向资金净买入超过五十亿元。</p>',
-                       'h' || i, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z' FROM n;
-                INSERT INTO article_sources (article_id, source_id, content_hash, first_seen) SELECT id, 1, content_hash, first_seen FROM articles;
-                INSERT INTO article_categories (article_id, category, position, published)
-                SELECT a.id, c.category, c.position, a.published FROM articles a
-                  JOIN (SELECT '金融' AS category, 0 AS position UNION ALL SELECT '证券时报网', 1
-                        UNION ALL SELECT '要闻', 2) c
-                UNION ALL SELECT id, '股市', 3, published FROM articles WHERE id % 10 = 0;
-            """)
+        big_database(db, articles)
+        index_mb = count(db, "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'articles_fts%'") / 1e6
         daemon = subprocess.Popen([TIDINGS, "run", "--config", config], stderr=subprocess.DEVNULL)
         try:
-            base = f"http://127.0.0.1:{PORT + 1}/feeds/"
+            root = f"http://127.0.0.1:{PORT + 1}"
             for _ in range(100):
                 try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{PORT + 1}/health")
+                    urllib.request.urlopen(f"{root}/health")
                     break
                 except OSError:
                     time.sleep(0.1)
             figures = {}
             for name, path in (("all.atom", "all.atom"), ("股市.atom (1 in 10 articles)", "%E8%82%A1%E5%B8%82.atom")):
                 start = time.monotonic()
-                body = urllib.request.urlopen(base + path).read()
+                body = urllib.request.urlopen(f"{root}/feeds/{path}").read()
                 first = time.monotonic() - start
                 assert body.count(b"<entry>") == 100, "a feed of 100 entries"
-                wrk = subprocess.run(["wrk", "-t2", "-c64", "-d5s", base + path], capture_output=True, text=True).stdout
+                wrk = subprocess.run(["wrk", "-t2", "-c64", "-d5s", f"{root}/feeds/{path}"], capture_output=True, text=True).stdout
                 rps = next(l.split()[1] for l in wrk.splitlines() if l.startswith("Requests/sec"))
                 figures[name] = (first, float(rps))
-            return figures
+            searches = {}
+            last = f"本文编号{articles // 3:07d}"
+            for query, wanted in (("证监会", 20), ("资本市场改革", 20), ("宁德时代公告称", 20),
+                                  (last, 1), ("营业收入996亿元", 20), ("不存在的词语", 0), ("央行", 20)):
+                url = f"{root}/search?q={urllib.parse.quote(query)}&limit=20"
+                times = []
+                for _ in range(11):
+                    start = time.monotonic()
+                    body = urllib.request.urlopen(url).read()
+                    times.append(time.monotonic() - start)
+                    assert body.count(b"<entry>") == wanted, f"{query}: {body.count(b'<entry>')} results"
+                searches[query] = (times[0], statistics.median(times[1:]))
+            return figures, searches, index_mb
         finally:
             daemon.terminate()
             daemon.wait()
@@ -262,14 +318,19 @@ def main():
     for feeds, cold, warm in scaling([int(s) for s in args.scaling.split(",") if s]):
         lines.append(f"| {feeds} | {cold[0]:.2f} s | {warm[0]:.2f} s | {cold[1]:.0f} / {warm[1]:.0f} MB |")
     if args.serve_articles:
-        figures = serving(args.serve_articles)
+        served = serving(args.serve_articles)
         lines += ["", f"Serving from {args.serve_articles:,} articles:", ""]
-        if figures is None:
+        if served is None:
             lines.append("(wrk is not installed: apt-get install wrk)")
         else:
+            figures, searches, index_mb = served
             lines += ["| feed | first request (built from the database) | requests/s (wrk -t2 -c64) |", "|---|---|---|"]
             for name, (first, rps) in figures.items():
                 lines.append(f"| {name} | {first * 1000:.0f} ms | {rps:,.0f} |")
+            lines += ["", f"Searching them (`GET /search?q=...&limit=20`; search index {index_mb:.0f} MB):", "",
+                      "| query | first request | median of 10 more |", "|---|---|---|"]
+            for query, (first, median) in searches.items():
+                lines.append(f"| {query} | {first * 1000:.0f} ms | {median * 1000:.1f} ms |")
     text = "\n".join(lines) + "\n"
     open(args.out, "w").write(text)
     print(text)

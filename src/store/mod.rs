@@ -516,10 +516,10 @@ impl Store {
     /// keeps no positions); those that do not contain the query itself are
     /// dropped here. Few candidates are read and sorted by publication time;
     /// many are met in publication order instead (the `published` index,
-    /// newest first, each article checked against the index) until `limit`
-    /// match, so a common word costs no more than a rare one. Shorter
-    /// queries (common in Chinese: 央行, 股市) have no trigram, and scan the
-    /// articles newest first.
+    /// newest first, each article looked up in the set of candidates) until
+    /// `limit` match, so a common word costs about what a rare one does.
+    /// Shorter queries (common in Chinese: 央行, 股市) have no trigram, and
+    /// scan the articles newest first.
     pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, StoreError> {
         let query = query.trim();
         if query.is_empty() || limit == 0 {
@@ -534,20 +534,22 @@ impl Store {
             )
         } else {
             let trigrams = trigram_query(query);
-            let candidates: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?1")
-                    .bind(&trigrams)
-                    .fetch_one(&self.readers)
-                    .await?;
+            let candidates: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?1
+                                        LIMIT ?2)",
+            )
+            .bind(&trigrams)
+            .bind(SORT_AT_MOST + 1)
+            .fetch_one(&self.readers)
+            .await?;
             let sql = if candidates <= SORT_AT_MOST {
                 "SELECT id, title, plain_text FROM articles
                   WHERE id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?1)
                   ORDER BY published DESC, id DESC"
             } else {
-                "SELECT a.id, a.title, a.plain_text FROM articles a INDEXED BY articles_by_published
-                  WHERE EXISTS (SELECT 1 FROM articles_fts
-                                 WHERE articles_fts MATCH ?1 AND rowid = a.id)
-                  ORDER BY a.published DESC, a.id DESC"
+                "SELECT id, title, plain_text FROM articles INDEXED BY articles_by_published
+                  WHERE id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?1)
+                  ORDER BY published DESC, id DESC"
             };
             (sql, trigrams)
         };
