@@ -2,9 +2,10 @@
 //! every entry, then write only the rows that change.
 //!
 //! The writer is the one stage that cannot run on both cores, so it does as
-//! little as it can per row: two queries learn what the database knows of every
-//! key in the group (the article, what each source last delivered, its
-//! labels), whatever the number of polls and entries.
+//! little as it can per row: what the database knows of the group's keys (the
+//! article, what each source last delivered, its labels) comes from what the
+//! writer remembers of earlier groups ([`Recent`]), and two queries for the
+//! rest, whatever the number of polls and entries.
 //!
 //! The rules are DESIGN.md's:
 //! - a new key is a new article;
@@ -16,12 +17,12 @@
 //! - an unchanged entry only moves `last_seen`, and only when it is more than
 //!   [`LAST_SEEN_STEP`] old.
 //!
-//! Every row is written by a prepared single-row statement on the group's
-//! transaction (see `write_polls` in the parent module for why the writer talks
-//! to SQLite through rusqlite). A single-row statement needs no statement
+//! Rows are written by prepared single-row statements on the group's
+//! transaction (see `on_writer` in the parent module for why the writer talks
+//! to SQLite through rusqlite): a single-row statement needs no statement
 //! journal, the copy SQLite makes of every page a multi-row statement changes
-//! so it can undo just that statement, and the search index, written last and
-//! in rowid order, keeps its pending terms in memory until the commit.
+//! so it can undo just that statement. New articles are the exception, for
+//! the search index's sake (see [`insert_rows`]).
 
 use hashbrown::hash_map::{Entry, EntryRef};
 use hashbrown::{HashMap, HashSet};

@@ -649,7 +649,7 @@ async fn open_writer(
 async fn define_functions(connection: &mut sqlx::SqliteConnection) -> Result<(), StoreError> {
     use rusqlite::functions::FunctionFlags;
     let mut handle = connection.lock_handle().await?;
-    // SAFETY: as in `write_polls`: sqlx makes no call on the connection while
+    // SAFETY: as in `on_writer`: sqlx makes no call on the connection while
     // `handle` lives, and `db`, which does not close it, is dropped first.
     let db = unsafe { rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr().cast()) }?;
     db.create_scalar_function(
@@ -665,7 +665,7 @@ async fn define_functions(connection: &mut sqlx::SqliteConnection) -> Result<(),
 /// waiting in one transaction.
 ///
 /// It runs on a thread of its own: each group is one long blocking call into
-/// SQLite (see `write_polls`).
+/// SQLite (see `on_writer`).
 fn commit_polls(
     runtime: &tokio::runtime::Handle,
     pool: &SqlitePool,
