@@ -534,9 +534,9 @@ impl Store {
         let (sql, bound) = if query.chars().count() < 3 {
             (
                 "SELECT id, title, plain_text FROM articles
-                  WHERE instr(title, ?1) OR instr(plain_text, ?1)
+                  WHERE instr(lower(title), ?1) OR instr(lower(plain_text), ?1)
                   ORDER BY published DESC, id DESC",
-                query.to_string(),
+                query.to_ascii_lowercase(),
             )
         } else {
             let trigrams = trigram_query(query);
