@@ -471,3 +471,42 @@ async fn auto_intervals_follow_how_often_a_feed_publishes() {
         ["2016", "86400"]
     );
 }
+
+#[tokio::test]
+async fn the_search_index_is_merged_while_the_daemon_is_idle() {
+    // 600 new articles are written 128 to a statement, each statement a
+    // segment of the index; a one-shot poll merges none of them, the daemon
+    // does once it has nothing else to do (here: its one source is not due).
+    let server = FeedServer::start().await;
+    let items: Vec<(String, String)> = (0..600)
+        .map(|n| (format!("第{n}条快讯"), format!("https://a.example/n/{n}")))
+        .collect();
+    let items: Vec<(&str, &str, &str, &str)> = items
+        .iter()
+        .map(|(title, link)| {
+            (
+                title.as_str(),
+                link.as_str(),
+                "2022-01-26 15:54:00",
+                "<p>正文</p>",
+            )
+        })
+        .collect();
+    server.set("/many.xml", Reply::feed(rss("t", &items)));
+    let sources = sources_with_interval(&server, &[("/many.xml", "1h")]);
+    let (app, listen) = listening("", &sources);
+    let segments = "SELECT count(DISTINCT segid) FROM articles_fts_idx";
+    app.poll().await;
+    let written = app.count(segments);
+    assert!(written >= 4, "{written} segments");
+
+    let daemon = Daemon::start(&app, &listen).await;
+    eventually(15, "the index merged", || app.count(segments) < written).await;
+    daemon.stop().await;
+    let found = app.run(&["search", "第599条"]).await;
+    assert!(String::from_utf8_lossy(&found.stdout).contains("第599条快讯"));
+    assert_eq!(
+        app.count("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH '条快讯'"),
+        600
+    );
+}

@@ -675,8 +675,10 @@ fn commit_polls(
     // sqlx returns a connection to its pool with a task on the runtime.
     let _runtime = runtime.enter();
     let mut recent = ingest::Recent::default();
-    // Whether groups were written since the search index was last merged.
-    let mut unmerged = false;
+    // Whether the search index may have segments to merge: groups were
+    // written since the last merge, or an earlier process (a one-shot
+    // `tidings poll`) left them.
+    let mut unmerged = true;
     loop {
         let first = if unmerged {
             match runtime.block_on(tokio::time::timeout(MERGE_WHEN_IDLE_FOR, queue.recv())) {
