@@ -26,10 +26,9 @@ CREATE VIRTUAL TABLE articles_fts USING fts5 (
 );
 INSERT INTO articles_fts (articles_fts) VALUES ('rebuild');
 -- tidings merges the index's segments while its writer is idle
--- (store::merge_while_idle), not while a poll waits; FTS5 merges by itself
--- only once a level holds 64 segments.
+-- (store::merge_while_idle), not while a poll waits; FTS5 still merges by
+-- itself once a level holds 16 segments.
 INSERT INTO articles_fts (articles_fts, rank) VALUES ('automerge', 0);
-INSERT INTO articles_fts (articles_fts, rank) VALUES ('crisismerge', 64);
 
 CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
     INSERT INTO articles_fts (rowid, title, plain_text) VALUES (new.id, new.title, new.plain_text);

@@ -775,8 +775,8 @@ fn on_writer<T>(
 /// created with automerge off (migration 0006) and merged here instead, a
 /// bounded step at a time, each its own transaction, so a poll that arrives
 /// waits for one step at most. FTS5 still merges by itself once a level
-/// holds 64 segments, so neither a one-shot `tidings poll` nor hand edits
-/// pile them up without end.
+/// holds 16 segments (`crisismerge`), so neither a one-shot `tidings poll`
+/// nor hand edits pile them up.
 fn merge_while_idle(
     runtime: &tokio::runtime::Handle,
     pool: &SqlitePool,
