@@ -59,9 +59,9 @@ pub(super) struct Recent {
     data_version: Option<i64>,
 }
 
-/// Articles [`Recent`] remembers at most (a few hundred bytes each): more, and
-/// it starts again from nothing.
-const RECENT_ARTICLES: usize = 100_000;
+/// Articles [`Recent`] remembers at most (a few hundred bytes each): more, and it
+/// starts again from nothing. A thousand feeds carry about 15,000.
+const RECENT_ARTICLES: usize = 50_000;
 
 impl Recent {
     /// Forgets everything: after another connection wrote, or after a group
@@ -87,11 +87,31 @@ struct Known {
     id: i64,
     published: String,
     last_seen: String,
-    /// The article's category labels, and the last position in use.
-    labels: HashSet<String>,
+    /// The article's category labels, and the last position in use. (A
+    /// few of each, so lists: a set or a map costs several times the memory
+    /// in [`Recent`], for no time.)
+    labels: Vec<String>,
     last_position: i64,
     /// The hash each source that carries the article last delivered.
-    delivered: HashMap<i64, String>,
+    delivered: Vec<(i64, String)>,
+}
+
+impl Known {
+    /// What `source` last delivered of the article.
+    fn delivered_by(&self, source: i64) -> Option<&str> {
+        self.delivered
+            .iter()
+            .find(|(id, _)| *id == source)
+            .map(|(_, hash)| hash.as_str())
+    }
+
+    /// Records that `source` now delivers `hash`.
+    fn deliver(&mut self, source: i64, hash: String) {
+        match self.delivered.iter_mut().find(|(id, _)| *id == source) {
+            Some(slot) => slot.1 = hash,
+            None => self.delivered.push((source, hash)),
+        }
+    }
 }
 
 /// One entry as one source delivered it in one poll.
@@ -197,7 +217,7 @@ fn plan<'a>(
                 EntryRef::Occupied(entry) => {
                     let entry = entry.into_mut();
                     delivery.id = entry.id;
-                    match entry.delivered.get(&poll.source_id) {
+                    match entry.delivered_by(poll.source_id) {
                         Some(delivered) if delivered == hash => {
                             count.unchanged += 1;
                             seen_again(entry);
@@ -228,19 +248,19 @@ fn plan<'a>(
                         id: delivery.id,
                         published: delivery.published(),
                         last_seen: now.to_string(),
-                        labels: HashSet::new(),
+                        labels: Vec::new(),
                         last_position: -1,
-                        delivered: HashMap::new(),
+                        delivered: Vec::new(),
                     })
                 }
             };
-            entry.delivered.insert(poll.source_id, hash.clone());
+            entry.deliver(poll.source_id, hash.clone());
             // Another feed of the story mostly brings labels it already has.
             for label in &article.categories {
                 if entry.labels.contains(label) {
                     continue;
                 }
-                entry.labels.insert(label.clone());
+                entry.labels.push(label.clone());
                 entry.last_position += 1;
                 plan.categories.push(CategoryRow {
                     id: entry.id,
@@ -289,14 +309,14 @@ fn look_up_keys(
                     id,
                     published: row.get(2)?,
                     last_seen: row.get(3)?,
-                    labels: HashSet::new(),
+                    labels: Vec::new(),
                     last_position: -1,
-                    delivered: HashMap::new(),
+                    delivered: Vec::new(),
                 })
             }
         };
         if let Some(source_id) = row.get::<_, Option<i64>>(4)? {
-            entry.delivered.insert(source_id, row.get(5)?);
+            entry.deliver(source_id, row.get(5)?);
         }
     }
     let mut query = db.prepare_cached(
@@ -308,7 +328,7 @@ fn look_up_keys(
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
         if let Some(entry) = found.get(&id).and_then(|key| known.get_mut(key)) {
-            entry.labels.insert(row.get(1)?);
+            entry.labels.push(row.get(1)?);
             entry.last_position = entry.last_position.max(row.get(2)?);
         }
     }
