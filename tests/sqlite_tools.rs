@@ -159,7 +159,7 @@ fn documented_statements() -> Vec<String> {
     statements
 }
 
-/// `tidings search QUERY`: the titles it printed.
+/// What `tidings search QUERY` printed.
 async fn search(app: &Instance, query: &str) -> String {
     let out = app.run(&["search", query]).await;
     assert!(out.status.success(), "{out:?}");
