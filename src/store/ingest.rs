@@ -22,7 +22,7 @@
 //! to SQLite through rusqlite): a single-row statement needs no statement
 //! journal, the copy SQLite makes of every page a multi-row statement changes
 //! so it can undo just that statement. New articles are the exception, for
-//! the search index's sake (see [`insert_rows`]).
+//! the search index's sake (see [`insert_articles`]).
 
 use hashbrown::hash_map::{Entry, EntryRef};
 use hashbrown::{HashMap, HashSet};
@@ -336,30 +336,7 @@ fn look_up_keys(
 }
 
 /// Inserts new articles with the ids the plan gave them (an entry without a
-/// date is dated when first seen).
-fn insert_articles(db: &Connection, fresh: &[Delivery<'_>]) -> rusqlite::Result<()> {
-    let rows: Vec<(&Delivery, String, Option<String>)> = fresh
-        .iter()
-        .map(|new| (new, new.published(), new.article.updated.map(to_db)))
-        .collect();
-    insert_rows(
-        db,
-        "INSERT INTO articles (id, key, title, link, guid, author, published, updated, summary,
-                               content_html, image, content_hash, first_seen, last_seen, plain_text)",
-        &rows,
-        |(new, published, updated)| {
-            let a = new.article;
-            [
-                &new.id, &a.key, &a.title, &a.link, &a.guid, &a.author, published, updated,
-                &a.summary, &a.content_html, &a.image, &a.content_hash, &new.seen_at,
-                &new.seen_at, &a.text,
-            ]
-        },
-    )
-}
-
-/// Inserts rows [`ROWS_PER_INSERT`] a statement: `insert` is the statement
-/// up to `VALUES`, `values` gives a row's values.
+/// date is dated when first seen), [`ARTICLES_PER_INSERT`] a statement.
 ///
 /// Many rows a statement, because of the search index's triggers: a statement
 /// that fires a trigger runs in a statement transaction, and FTS5 writes its
@@ -367,24 +344,50 @@ fn insert_articles(db: &Connection, fresh: &[Delivery<'_>]) -> rusqlite::Result<
 /// a segment of its own, and merging them tripled the time of a cold poll.
 /// (Tables without triggers are better written row by row: a multi-row
 /// statement needs a statement journal, which costs more than it saves.)
-fn insert_rows<'a, T, const N: usize>(
-    db: &Connection,
-    insert: &str,
-    rows: &'a [T],
-    values: impl Fn(&'a T) -> [&'a dyn rusqlite::ToSql; N],
-) -> rusqlite::Result<()> {
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let row = format!("({})", vec!["?"; N].join(", "));
-        let sql = format!("{insert} VALUES {}", vec![row; chunk.len()].join(", "));
-        let bound: Vec<&dyn rusqlite::ToSql> = chunk.iter().flat_map(&values).collect();
-        db.prepare_cached(&sql)?.execute(bound.as_slice())?;
+fn insert_articles(db: &Connection, fresh: &[Delivery<'_>]) -> rusqlite::Result<()> {
+    const COLUMNS: usize = 15;
+    let row = format!("({})", vec!["?"; COLUMNS].join(", "));
+    for chunk in fresh.chunks(ARTICLES_PER_INSERT) {
+        let dates: Vec<(String, Option<String>)> = chunk
+            .iter()
+            .map(|new| (new.published(), new.article.updated.map(to_db)))
+            .collect();
+        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * COLUMNS);
+        for (new, (published, updated)) in chunk.iter().zip(&dates) {
+            let a = new.article;
+            let row: [&dyn rusqlite::ToSql; COLUMNS] = [
+                &new.id,
+                &a.key,
+                &a.title,
+                &a.link,
+                &a.guid,
+                &a.author,
+                published,
+                updated,
+                &a.summary,
+                &a.content_html,
+                &a.image,
+                &a.content_hash,
+                &new.seen_at,
+                &new.seen_at,
+                &a.text,
+            ];
+            values.extend(row);
+        }
+        let sql = format!(
+            "INSERT INTO articles (id, key, title, link, guid, author, published, updated, summary,
+                                   content_html, image, content_hash, first_seen, last_seen, plain_text)
+             VALUES {}",
+            vec![row.as_str(); chunk.len()].join(", ")
+        );
+        db.prepare_cached(&sql)?.execute(values.as_slice())?;
     }
     Ok(())
 }
 
-/// Rows a statement of [`insert_rows`]: few statements, and far below
-/// SQLite's limit of bound values.
-const ROWS_PER_INSERT: usize = 128;
+/// New articles a statement: few statements, and far below SQLite's limit of
+/// bound values.
+const ARTICLES_PER_INSERT: usize = 128;
 
 /// Rewrites articles whose feed changed them, and what that feed last
 /// delivered. `updated` moves to the entry's own updated time when the feed
