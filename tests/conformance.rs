@@ -32,20 +32,7 @@ fn fixtures() -> Vec<PathBuf> {
 /// (keys scoped to the source's `file:` URL) made independent of it.
 async fn parse(file: &Path) -> Value {
     let dir = tempfile::tempdir().unwrap();
-    let out = common::tidings(
-        &[
-            "parse",
-            file.to_str().unwrap(),
-            "--name",
-            "证券时报网",
-            "--category",
-            "金融",
-            "--channel",
-            "要闻",
-        ],
-        &dir.path().join("config.toml"),
-    )
-    .await;
+    let out = common::parse_as_stcn(file, &dir.path().join("config.toml")).await;
     assert!(
         out.status.success(),
         "{}: {}",

@@ -660,21 +660,7 @@ async fn parse_prints_the_normalized_feed_without_a_database() {
         "<p>正文<img src=\"/i.png\"></p>",
     )];
     std::fs::write(&feed, rss("证券时报网 - 要闻", &items)).unwrap();
-    let config = dir.path().join("config.toml");
-    let out = tidings(
-        &[
-            "parse",
-            feed.to_str().unwrap(),
-            "--name",
-            "证券时报网",
-            "--category",
-            "金融",
-            "--channel",
-            "要闻",
-        ],
-        &config,
-    )
-    .await;
+    let out = parse_as_stcn(&feed, &dir.path().join("config.toml")).await;
     assert!(
         out.status.success(),
         "{}",

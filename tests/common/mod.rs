@@ -320,6 +320,22 @@ pub async fn tidings(args: &[&str], config: &Path) -> Output {
         .unwrap()
 }
 
+/// `tidings parse FILE` as the 要闻 channel of 证券时报网 (category 金融)
+/// reads it, with `config` as the (absent) config file.
+pub async fn parse_as_stcn(file: &Path, config: &Path) -> Output {
+    let args = [
+        "parse",
+        file.to_str().unwrap(),
+        "--name",
+        "证券时报网",
+        "--category",
+        "金融",
+        "--channel",
+        "要闻",
+    ];
+    tidings(&args, config).await
+}
+
 /// The `N new, N updated, N unchanged` line of a poll summary, as numbers.
 pub fn article_counts(summary: &str) -> (u64, u64, u64) {
     let line = summary
