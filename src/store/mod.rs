@@ -649,16 +649,14 @@ async fn open_writer(
 async fn define_functions(connection: &mut sqlx::SqliteConnection) -> Result<(), StoreError> {
     use rusqlite::functions::FunctionFlags;
     let mut handle = connection.lock_handle().await?;
-    // SAFETY: as in `on_writer`: sqlx makes no call on the connection while
-    // `handle` lives, and `db`, which does not close it, is dropped first.
-    let db = unsafe { rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr().cast()) }?;
-    db.create_scalar_function(
-        "tidings_plain_text",
-        1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |call| Ok(crate::text::html_to_text(&call.get::<String>(0)?)),
-    )?;
-    Ok(())
+    through_rusqlite(&mut handle, |db| {
+        Ok(db.create_scalar_function(
+            "tidings_plain_text",
+            1,
+            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+            |call| Ok(crate::text::html_to_text(&call.get::<String>(0)?)),
+        )?)
+    })
 }
 
 /// The writer: takes polls as they finish and commits every poll that is
@@ -759,9 +757,17 @@ fn on_writer<T>(
 ) -> Result<T, StoreError> {
     let mut connection = runtime.block_on(pool.acquire())?;
     let mut handle = runtime.block_on(connection.lock_handle())?;
-    // SAFETY: while `handle` lives sqlx makes no call on this connection,
-    // and `db` is dropped before `handle`; a connection made from a handle
-    // does not close it when dropped.
+    through_rusqlite(&mut handle, work)
+}
+
+/// Runs `work` through rusqlite on the connection behind a locked sqlx handle.
+fn through_rusqlite<T>(
+    handle: &mut sqlx::sqlite::LockedSqliteHandle<'_>,
+    work: impl FnOnce(&mut rusqlite::Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    // SAFETY: while `handle` is borrowed sqlx makes no call on this
+    // connection, and `db` is dropped before this returns; a connection made
+    // from a handle does not close it when dropped.
     let mut db =
         unsafe { rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr().cast()) }?;
     work(&mut db)
