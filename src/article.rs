@@ -37,6 +37,10 @@ pub struct Article {
     /// out, as it repeats `content_html`.
     #[serde(skip)]
     pub text: String,
+    /// The content before rewrite rules and sanitizing, kept for sources
+    /// with rules, so that `tidings reprocess` can apply changed ones.
+    #[serde(skip)]
+    pub source_html: Option<String>,
     /// Absolute URL of the entry's image.
     pub image: Option<String>,
     /// Fingerprint of what a reader sees; a changed entry has a new one.

@@ -67,7 +67,8 @@ pub fn decode<'a>(bytes: &'a [u8], labels: Labels<'_>) -> Decoded<'a> {
     let declared = labels
         .http
         .filter(|label| !label.trim().is_empty())
-        .or_else(|| prolog_encoding(bytes));
+        .or_else(|| prolog_encoding(bytes))
+        .or_else(|| meta_charset(bytes));
     let declared_encoding = declared.and_then(encoding_for_label);
 
     // encoding_rs validates UTF-8 three times as fast as `str::from_utf8`.
@@ -181,6 +182,45 @@ fn prolog_encoding(bytes: &[u8]) -> Option<&str> {
     Some(&value[..value.find(quote)?])
 }
 
+/// The charset an HTML page declares in a `<meta charset>` or `<meta
+/// http-equiv="Content-Type" content="...; charset=...">` within its first
+/// 1024 bytes, where browsers look for it too.
+fn meta_charset(bytes: &[u8]) -> Option<&str> {
+    let head = &bytes[..bytes.len().min(1024)];
+    let mut rest = head;
+    while let Some(start) = find_ignoring_ascii_case(rest, b"<meta") {
+        let tag = &rest[start..];
+        let tag = &tag[..find(tag, b">").unwrap_or(tag.len())];
+        if let Some(at) = find_ignoring_ascii_case(tag, b"charset") {
+            let value = tag[at + "charset".len()..]
+                .trim_ascii_start()
+                .strip_prefix(b"=")?
+                .trim_ascii_start();
+            let value = value
+                .strip_prefix(b"\"")
+                .or(value.strip_prefix(b"'"))
+                .unwrap_or(value);
+            let end = value
+                .iter()
+                .position(|b| {
+                    matches!(b, b'"' | b'\'' | b';' | b'/' | b'>') || b.is_ascii_whitespace()
+                })
+                .unwrap_or(value.len());
+            return std::str::from_utf8(&value[..end])
+                .ok()
+                .filter(|label| !label.is_empty());
+        }
+        rest = &rest[start + "<meta".len()..];
+    }
+    None
+}
+
+fn find_ignoring_ascii_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window.eq_ignore_ascii_case(needle))
+}
+
 /// Rewrites a prolog that names another encoding to say utf-8, now that the
 /// text is UTF-8. The whole prolog is replaced, so that a second (or
 /// malformed) `encoding` in it cannot make the XML parser decode again.
@@ -236,6 +276,19 @@ mod tests {
 
     fn labels() -> Labels<'static> {
         Labels::default()
+    }
+
+    #[test]
+    fn an_html_page_is_read_in_the_charset_its_meta_declares() {
+        let (page, _, _) = encoding_rs::GBK.encode(
+            "<html><head><META http-equiv=\"Content-Type\" content=\"text/html; charset=gb2312\">\
+             </head><body>证券时报</body></html>",
+        );
+        let decoded = decode(&page, Labels::default());
+        assert_eq!(decoded.encoding, encoding_rs::GB18030);
+        assert!(decoded.text.contains("证券时报"));
+        assert_eq!(meta_charset(b"<meta charset='GBK'/>"), Some("GBK"));
+        assert_eq!(meta_charset(b"<meta name=x><p>charset=gbk</p>"), None);
     }
 
     #[test]

@@ -13,6 +13,8 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
+use crate::rewrite::{Css, Rewrite};
+
 /// The category of OPML feeds outside any folder.
 pub const UNCATEGORIZED: &str = "未分类";
 
@@ -88,6 +90,8 @@ pub struct PollDefaults {
     /// Most entries a feed may have: more is a flood, refused before parsing.
     pub max_entries: usize,
     pub max_redirects: usize,
+    /// Article pages one poll of a source fetches at most (see `full_content`).
+    pub pages_per_poll: usize,
     pub user_agent: String,
     #[serde(deserialize_with = "timezone")]
     pub timezone: Tz,
@@ -107,6 +111,7 @@ impl Default for PollDefaults {
             max_body_bytes: 16 * 1024 * 1024,
             max_entries: 5_000,
             max_redirects: 5,
+            pages_per_poll: 10,
             user_agent: concat!(
                 "tidings/",
                 env!("CARGO_PKG_VERSION"),
@@ -193,20 +198,67 @@ pub struct SourceConfig {
     /// Forces the charset, for feeds that declare the wrong one.
     #[serde(default, deserialize_with = "optional_encoding")]
     pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// Whether new articles take their content from their page (see `pages`).
+    #[serde(default)]
+    pub full_content: FullContent,
+    /// Where the article is on its pages, when Readability guesses wrong.
+    #[serde(default)]
+    pub content_selector: Option<Css>,
+    /// Lets this source's pages be fetched from private addresses: for a
+    /// feed on an intranet whose articles link to other intranet hosts.
+    #[serde(default)]
+    pub allow_private_pages: bool,
+    /// The user's edits to this source's articles, before sanitizing.
+    #[serde(default)]
+    pub rewrite: Rewrite,
+}
+
+/// When a source's new articles take their content from their page: feeds
+/// that carry a title and a sentence leave the story on the site.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FullContent {
+    /// Every new article.
+    Always,
+    /// New articles whose feed content is shorter than
+    /// [`FullContent::SHORT_CHARS`] characters of text.
+    IfShort,
+    /// Never: the feed's content is the article.
+    #[default]
+    Never,
+}
+
+impl FullContent {
+    /// Under this many characters of text, an article is a summary: a
+    /// Chinese news story runs to many hundreds.
+    pub const SHORT_CHARS: usize = 300;
+
+    /// Whether a new article with this plain text should be read from its page.
+    pub fn wants_page(self, text: &str) -> bool {
+        match self {
+            FullContent::Always => true,
+            FullContent::IfShort => text.chars().nth(Self::SHORT_CHARS).is_none(),
+            FullContent::Never => false,
+        }
+    }
 }
 
 impl SourceConfig {
     /// Changes whenever the user edits this source's table.
     pub fn fingerprint(&self) -> String {
         let text = format!(
-            "{}\n{}\n{}\n{:?}\n{:?}\n{:?}\n{:?}",
+            "{}\n{}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}\n{}",
             self.name,
             self.url,
             self.category,
             self.channel,
             self.interval,
             self.timezone,
-            self.encoding.map(|e| e.name())
+            self.encoding.map(|e| e.name()),
+            self.full_content,
+            self.content_selector.as_ref().map(Css::as_str),
+            self.allow_private_pages,
+            self.rewrite.fingerprint(),
         );
         blake3::hash(text.as_bytes()).to_hex()[..16].to_string()
     }
@@ -288,6 +340,10 @@ impl Config {
                 interval: None,
                 timezone: None,
                 encoding: None,
+                full_content: FullContent::Never,
+                content_selector: None,
+                allow_private_pages: false,
+                rewrite: Rewrite::default(),
                 written_url: toml::Spanned::new(0..0, outline.xml_url),
             });
         }

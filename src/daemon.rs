@@ -185,7 +185,6 @@ impl Daemon {
     fn finish(&mut self, (url, mut state, result): Finished) {
         match result {
             Ok(report) => {
-                let changed = report.counts.new + report.counts.updated;
                 match report.outcome {
                     Outcome::Error | Outcome::Gone => tracing::warn!(
                         "{} <{}>: {} (next try {})",
@@ -194,16 +193,17 @@ impl Daemon {
                         report.error.as_deref().unwrap_or(""),
                         report.next_due
                     ),
-                    _ if changed > 0 => tracing::info!(
-                        "{} <{}>: {} new, {} updated",
+                    _ if report.changed() => tracing::info!(
+                        "{} <{}>: {} new, {} updated, {} read from their page",
                         report.name,
                         report.url,
                         report.counts.new,
-                        report.counts.updated
+                        report.counts.updated,
+                        report.pages.read
                     ),
                     _ => tracing::debug!("{} <{}>: nothing new", report.name, report.url),
                 }
-                if changed > 0 {
+                if report.changed() {
                     self.feeds.invalidate();
                     self.changed_since_output = true;
                 }

@@ -5,11 +5,13 @@
 //! tidings, a timeout, a redirect limit and a cap on the decompressed body, so a
 //! slow, huge or compressed-bomb response ends in a clear error, not in memory.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reqwest::header::{self, HeaderMap};
 use reqwest::{StatusCode, redirect};
+use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::config::PollDefaults;
@@ -69,6 +71,10 @@ pub enum FetchError {
     Network(String),
     #[error("cannot read {path}: {message}")]
     File { path: String, message: String },
+    /// A page tidings will not fetch: another scheme, or a private address
+    /// (see `guard`).
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
 impl FetchError {
@@ -84,11 +90,47 @@ impl FetchError {
     }
 }
 
+/// An article page, as fetched for full content.
+#[derive(Debug)]
+pub struct Page {
+    /// Where the page was found, after redirects: relative links are relative to it.
+    pub url: Url,
+    pub bytes: Vec<u8>,
+    /// The Content-Type charset, for the decoder.
+    pub charset: Option<String>,
+}
+
 /// The HTTP client every poll shares (it pools connections per host).
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
     max_body_bytes: u64,
+    max_redirects: usize,
+    /// The clients of article pages, made when the first page is fetched:
+    /// most configs fetch none, and making a client costs a tenth of a second.
+    pages: Arc<OnceCell<PageClients>>,
+    poll: Arc<PollDefaults>,
+}
+
+/// Article pages follow redirects one at a time, so each hop is checked.
+struct PageClients {
+    /// For the feed's own origin, and for sources that allow private pages.
+    open: reqwest::Client,
+    /// For everything else: resolves names to public addresses only, and
+    /// never through a proxy (which would resolve them where we cannot check).
+    public: reqwest::Client,
+}
+
+/// The client settings feeds and pages share.
+fn client_builder(poll: &PollDefaults) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .user_agent(&poll.user_agent)
+        .timeout(poll.timeout)
+        .connect_timeout(poll.timeout.min(Duration::from_secs(10)))
+        .gzip(true)
+        .brotli(true)
+        .deflate(true)
+        .pool_max_idle_per_host(poll.per_host)
 }
 
 impl Fetcher {
@@ -104,19 +146,13 @@ impl Fetcher {
                 attempt.follow()
             }
         });
-        let client = reqwest::Client::builder()
-            .user_agent(&poll.user_agent)
-            .timeout(poll.timeout)
-            .connect_timeout(poll.timeout.min(Duration::from_secs(10)))
-            .redirect(policy)
-            .gzip(true)
-            .brotli(true)
-            .deflate(true)
-            .pool_max_idle_per_host(poll.per_host)
-            .build()?;
+        let client = client_builder(poll).redirect(policy).build()?;
         Ok(Fetcher {
             client,
             max_body_bytes: poll.max_body_bytes,
+            max_redirects,
+            pages: Arc::default(),
+            poll: Arc::new(poll.clone()),
         })
     }
 
@@ -132,7 +168,81 @@ impl Fetcher {
         if let Some(modified) = &validators.last_modified {
             request = request.header(header::IF_MODIFIED_SINCE, modified);
         }
-        let mut response = request.send().await.map_err(network_error)?;
+        let response = request.send().await.map_err(network_error)?;
+        self.read(response).await
+    }
+
+    /// Fetches an article page that `feed` links to, following redirects
+    /// itself so that every hop is checked: only http(s), and only the feed's
+    /// own origin or public addresses unless `allow_private` (see `guard`).
+    pub async fn fetch_page(
+        &self,
+        url: &Url,
+        feed: &Url,
+        allow_private: bool,
+    ) -> Result<Page, FetchError> {
+        let clients = self.page_clients().await?;
+        let mut url = url.clone();
+        for _ in 0..=self.max_redirects {
+            let client = page_client(clients, &url, feed, allow_private)?;
+            let response = client
+                .get(url.clone())
+                .send()
+                .await
+                .map_err(network_error)?;
+            let status = response.status();
+            let next = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|location| location.to_str().ok())
+                .and_then(|location| url.join(location).ok());
+            match next {
+                Some(next) if status.is_redirection() && status != StatusCode::NOT_MODIFIED => {
+                    url = next;
+                }
+                _ => {
+                    return match self.read(response).await? {
+                        Fetched::Body { bytes, charset, .. } => Ok(Page {
+                            url,
+                            bytes,
+                            charset,
+                        }),
+                        Fetched::NotModified { .. } => Err(FetchError::Status(304)),
+                    };
+                }
+            }
+        }
+        Err(FetchError::Refused(format!(
+            "more than {} redirects",
+            self.max_redirects
+        )))
+    }
+
+    async fn page_clients(&self) -> Result<&PageClients, FetchError> {
+        self.pages
+            .get_or_try_init(|| async {
+                let poll = self.poll.clone();
+                let build = move || -> Result<PageClients, reqwest::Error> {
+                    let builder = || client_builder(&poll).redirect(redirect::Policy::none());
+                    Ok(PageClients {
+                        open: builder().build()?,
+                        public: builder()
+                            .no_proxy()
+                            .dns_resolver(Arc::new(crate::guard::PublicOnly))
+                            .build()?,
+                    })
+                };
+                tokio::task::spawn_blocking(build)
+                    .await
+                    .map_err(|error| FetchError::Network(error.to_string()))?
+                    .map_err(network_error)
+            })
+            .await
+    }
+
+    /// Reads a response: its status as an error or a 304, else its body up
+    /// to the size limit.
+    async fn read(&self, mut response: reqwest::Response) -> Result<Fetched, FetchError> {
         let status = response.status();
         let headers = response.headers().clone();
         let cache = cache_hints(&headers);
@@ -227,9 +337,42 @@ impl Fetcher {
     }
 }
 
+/// The client a page hop may use, or why it may not be fetched.
+fn page_client<'a>(
+    clients: &'a PageClients,
+    url: &Url,
+    feed: &Url,
+    allow_private: bool,
+) -> Result<&'a reqwest::Client, FetchError> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(FetchError::Refused(format!("{url} is not an http(s) page")));
+    }
+    if allow_private || url.origin() == feed.origin() {
+        return Ok(&clients.open);
+    }
+    let literal = match url.host() {
+        Some(url::Host::Ipv4(address)) => Some(address.into()),
+        Some(url::Host::Ipv6(address)) => Some(address.into()),
+        _ => None,
+    };
+    match literal {
+        Some(address) if !crate::guard::is_public(address) => Err(FetchError::Refused(format!(
+            "{url} is at a private or reserved address, and not at the feed's own origin"
+        ))),
+        _ => Ok(&clients.public),
+    }
+}
+
 fn network_error(error: reqwest::Error) -> FetchError {
     if error.is_timeout() {
         return FetchError::Timeout;
+    }
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        if let Some(not_public) = cause.downcast_ref::<crate::guard::NotPublic>() {
+            return FetchError::Refused(not_public.to_string());
+        }
+        source = cause.source();
     }
     // reqwest's own message repeats the URL; the causes say what really happened
     // (refused, reset, DNS, TLS, too many redirects...).

@@ -17,6 +17,7 @@ static SOURCE: LazyLock<SourceContext> = LazyLock::new(|| SourceContext {
     channel: Some("要闻".into()),
     timezone: chrono_tz::Asia::Shanghai,
     tracking: TrackingParams::new(&crate::config::PollDefaults::default().tracking_params),
+    rewrite: Default::default(),
     now: chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
         .expect("valid")
         .to_utc(),

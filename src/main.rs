@@ -70,6 +70,12 @@ enum Command {
         #[command(subcommand)]
         format: ExportFormat,
     },
+    /// Apply the sources' current rewrite rules to the articles they stored.
+    Reprocess {
+        /// Only the sources of this name.
+        #[arg(long)]
+        source: Option<String>,
+    },
     /// Search every word of every stored article, newest first, with the
     /// passage that matched.
     Search {
@@ -206,6 +212,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Reprocess { source } => {
+            let config = Config::load(&cli.config)?;
+            let named = |s: &&tidings::config::SourceConfig| {
+                source.as_ref().is_none_or(|name| &s.name == name)
+            };
+            if let Some(name) = &source
+                && !config.sources.iter().any(|s| named(&s))
+            {
+                anyhow::bail!("no source named `{name}` in {}", cli.config.display());
+            }
+            let store = Store::open(&config.storage).await?;
+            let states = store.sync_sources(&config.sources).await?;
+            let ids: Vec<_> = config
+                .sources
+                .iter()
+                .zip(&states)
+                .filter(|(s, _)| named(s))
+                .map(|(s, state)| (s, state.id))
+                .collect();
+            let done = tidings::reprocess::reprocess(&store, &ids).await?;
+            store.close().await;
+            println!(
+                "{} articles of {} sources read, {} changed",
+                done.read,
+                ids.len(),
+                done.changed
+            );
+            Ok(())
+        }
         Command::Search { query, limit } => {
             let config = Config::load(&cli.config)?;
             let store = Store::open(&config.storage).await?;
@@ -261,7 +296,7 @@ async fn poll(config: &Config) -> anyhow::Result<()> {
         .poll_all(&config.sources, &mut states, || progress.inc(1))
         .await?;
     progress.finish_and_clear();
-    let changed = reports.iter().any(|r| r.counts.new + r.counts.updated > 0);
+    let changed = reports.iter().any(SourceReport::changed);
     if let (true, Some(dir)) = (changed, &config.output.dir) {
         let feeds = tidings::feeds::Feeds::new(
             store.clone(),
@@ -285,8 +320,10 @@ fn print_summary(reports: &[SourceReport], gone: usize, elapsed: std::time::Dura
         .filter(|r| r.outcome == Outcome::NotModified)
         .count();
     let mut counts = tidings::store::Counts::default();
+    let mut pages = tidings::pages::PageCounts::default();
     for report in reports {
         counts += report.counts;
+        pages += report.pages;
     }
     let bytes: u64 = reports.iter().map(|r| r.bytes).sum();
     println!(
@@ -304,6 +341,12 @@ fn print_summary(reports: &[SourceReport], gone: usize, elapsed: std::time::Dura
         "articles: {} new, {} updated, {} unchanged",
         counts.new, counts.updated, counts.unchanged
     );
+    if pages != Default::default() {
+        println!(
+            "article pages: {} read, {} kept the feed's content, {} to try again",
+            pages.read, pages.kept_feed, pages.retry
+        );
+    }
     println!(
         "fetched {:.1} KiB in {:.2}s",
         bytes as f64 / 1024.0,
@@ -371,6 +414,7 @@ async fn parse_command(config: &Config, source: ParseSource, feed: &str) -> anyh
         channel: source.channel,
         timezone: source.timezone,
         tracking: tidings::dedup::TrackingParams::new(&config.poll.tracking_params),
+        rewrite: Default::default(),
         now: chrono::Utc::now(),
     };
     let normalized = normalize::normalize(&parsed, &context);

@@ -35,6 +35,13 @@ pub struct ReasonLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PageLabels {
+    /// read (the article took the page's content), retry (it failed and is
+    /// tried again later), kept_feed (given up: the feed's content stays).
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SourceLabels {
     pub source: String,
     pub url: String,
@@ -54,6 +61,7 @@ pub struct Metrics {
     pub fetch_seconds: Family<OutcomeLabels, Histogram>,
     pub articles: Family<ChangeLabels, Counter>,
     pub entries_dropped: Family<ReasonLabels, Counter>,
+    pub pages: Family<PageLabels, Counter>,
     pub source_last_success: Family<SourceLabels, Gauge<f64, AtomicU64>>,
     pub source_failures: Family<SourceLabels, Gauge>,
     pub sources_due: Gauge,
@@ -78,6 +86,7 @@ impl Metrics {
         });
         let articles = Family::<ChangeLabels, Counter>::default();
         let entries_dropped = Family::<ReasonLabels, Counter>::default();
+        let pages = Family::<PageLabels, Counter>::default();
         let source_last_success = Family::<SourceLabels, Gauge<f64, AtomicU64>>::default();
         let source_failures = Family::<SourceLabels, Gauge>::default();
         let sources_due = Gauge::default();
@@ -104,6 +113,11 @@ impl Metrics {
             "entries_dropped",
             "Feed entries not stored, by reason",
             entries_dropped.clone(),
+        );
+        registry.register(
+            "article_pages",
+            "Article pages fetched for full content, by what became of them",
+            pages.clone(),
         );
         registry.register(
             "source_last_success_timestamp_seconds",
@@ -146,6 +160,7 @@ impl Metrics {
             fetch_seconds,
             articles,
             entries_dropped,
+            pages,
             source_last_success,
             source_failures,
             sources_due,

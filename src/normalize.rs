@@ -20,6 +20,7 @@ use crate::article::{Article, FeedInfo, NormalizedFeed};
 use crate::dates;
 use crate::dedup::{self, TrackingParams};
 use crate::parse::Parsed;
+use crate::rewrite::Rewrite;
 use crate::text::{collapse_whitespace, html_to_text, truncate_chars, xml_safe};
 
 /// Characters kept in an article's plain-text summary.
@@ -40,6 +41,10 @@ pub struct SourceContext {
     pub channel: Option<String>,
     pub timezone: Tz,
     pub tracking: TrackingParams,
+    /// The source's rewrite rules. With rules, an article keeps the content
+    /// it was made from (`source_html`), so `tidings reprocess` can apply
+    /// changed rules to what the feed sent rather than to what is left of it.
+    pub rewrite: Rewrite,
     /// The poll's clock: no article is dated after it.
     pub now: DateTime<Utc>,
 }
@@ -105,7 +110,7 @@ fn article(entry: &Entry, feed_link: Option<&Url>, source: &SourceContext) -> Ar
         .or_else(|| entry.summary.as_ref().map(html_of))
         .unwrap_or_default();
     let raw_html = &raw_html[..raw_html.floor_char_boundary(MAX_CONTENT_BYTES)];
-    let content = cleaned(raw_html, &base);
+    let content = cleaned(raw_html, &base, &source.rewrite);
     let text = &content.text;
     let summary_source = match (&entry.content, &entry.summary) {
         (Some(_), Some(summary)) => text_of(summary),
@@ -143,29 +148,49 @@ fn article(entry: &Entry, feed_link: Option<&Url>, source: &SourceContext) -> Ar
         published,
         updated,
         categories: categories(entry, source),
-        summary: truncate_chars(&summary_source, SUMMARY_CHARS),
+        summary: summary_of(&summary_source),
         content_html: content.html.clone(),
         text: content.text.clone(),
+        source_html: (!source.rewrite.is_empty()).then(|| raw_html.to_string()),
         image,
         content_hash: String::new(),
         incomplete: false,
     };
-    article.content_hash = content_hash(&article);
+    article.content_hash = content_hash(
+        &article.title,
+        article.link.as_deref(),
+        &article.author,
+        article.published,
+        &article.content_html,
+        article.image.as_deref(),
+    );
     article
+}
+
+/// The plain-text summary of an article whose feed gives none of its own.
+pub fn summary_of(text: &str) -> String {
+    truncate_chars(text, SUMMARY_CHARS)
 }
 
 /// What a reader sees, hashed: a change here is an update. Categories and the
 /// guid are left out because they differ between the feeds that carry a story.
-fn content_hash(article: &Article) -> String {
+pub fn content_hash(
+    title: &str,
+    link: Option<&str>,
+    author: &str,
+    published: Option<DateTime<Utc>>,
+    content_html: &str,
+    image: Option<&str>,
+) -> String {
     let mut hasher = blake3::Hasher::new();
-    let published = article.published.map(dates::to_db).unwrap_or_default();
+    let published = published.map(dates::to_db).unwrap_or_default();
     for part in [
-        article.title.as_str(),
-        article.link.as_deref().unwrap_or(""),
-        &article.author,
+        title,
+        link.unwrap_or(""),
+        author,
         &published,
-        &article.content_html,
-        article.image.as_deref().unwrap_or(""),
+        content_html,
+        image.unwrap_or(""),
     ] {
         hasher.update(part.as_bytes());
         hasher.update(&[0]);
@@ -274,22 +299,24 @@ fn first_img(html: &str) -> Option<String> {
         .filter(|src| src.starts_with("http://") || src.starts_with("https://"))
 }
 
-/// Entry content once sanitized, with what the article takes from it.
-struct Cleaned {
-    html: String,
+/// Content once rewritten and sanitized, with what the article takes from it.
+pub struct Cleaned {
+    pub html: String,
     /// The plain text.
-    text: String,
+    pub text: String,
     /// The first `<img>`.
-    image: Option<String>,
+    pub image: Option<String>,
 }
 
 /// Bytes of sanitized HTML remembered by [`cleaned`].
 const CLEANED_BYTES: u64 = 4 << 20;
 
-/// [`sanitize`] and what is read from its result, remembered by what went in:
-/// a story that several feeds carry, or that a changed feed sends again, is
+/// Content as readers get it: the source's rewrite rules applied, then
+/// [`sanitize`]; with what is read from the result. Entries, article pages and
+/// `tidings reprocess` all go through here. Remembered by what went in: a
+/// story that several feeds carry, or that a changed feed sends again, is
 /// sanitized once. Sanitizing is the most expensive step of normalizing.
-fn cleaned(raw_html: &str, base: &Url) -> Arc<Cleaned> {
+pub fn cleaned(raw_html: &str, base: &Url, rewrite: &Rewrite) -> Arc<Cleaned> {
     #[derive(Clone)]
     struct BySize;
     impl quick_cache::Weighter<blake3::Hash, Arc<Cleaned>> for BySize {
@@ -301,11 +328,16 @@ fn cleaned(raw_html: &str, base: &Url) -> Arc<Cleaned> {
         LazyLock::new(|| quick_cache::sync::Cache::with_weighter(4096, CLEANED_BYTES, BySize));
 
     let mut hasher = blake3::Hasher::new();
-    hasher.update(base.as_str().as_bytes());
-    hasher.update(&[0]);
-    hasher.update(raw_html.as_bytes());
+    for part in [base.as_str(), rewrite.fingerprint(), raw_html] {
+        hasher.update(part.as_bytes());
+        hasher.update(&[0]);
+    }
     let clean = || {
-        let html = sanitize(raw_html, base);
+        let html = if rewrite.is_empty() {
+            sanitize(raw_html, base)
+        } else {
+            sanitize(&rewrite.apply(raw_html), base)
+        };
         Ok::<_, std::convert::Infallible>(Arc::new(Cleaned {
             text: html_to_text(&html),
             image: first_img(&html),
@@ -329,7 +361,7 @@ pub fn sanitize(html: &str, base: &Url) -> String {
         static RULES: RefCell<ammonia::Builder<'static>> = RefCell::new(sanitizer_rules());
     }
     let flattened;
-    let html = if nesting_depth(html) > MAX_HTML_DEPTH {
+    let html = if nests_too_deep(html) {
         flattened = format!("<p>{}</p>", html_escape::encode_text(&html_to_text(html)));
         flattened.as_str()
     } else {
@@ -370,6 +402,12 @@ fn sanitizer_rules() -> ammonia::Builder<'static> {
 
 /// Deeper than real articles nest (they rarely pass 30).
 const MAX_HTML_DEPTH: usize = 256;
+
+/// Whether HTML nests deeper than any real article: parsing it would cost
+/// time that grows with the square of its depth.
+pub(crate) fn nests_too_deep(html: &str) -> bool {
+    nesting_depth(html) > MAX_HTML_DEPTH
+}
 
 /// The deepest nesting of elements in an HTML fragment, counted from its tags
 /// alone (void elements and `/>` do not nest). An estimate, but one that a
@@ -415,6 +453,7 @@ mod tests {
             channel: Some("要闻".into()),
             timezone: chrono_tz::Asia::Shanghai,
             tracking: TrackingParams::new(&["utm_*".to_string()]),
+            rewrite: Rewrite::default(),
             now: DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
                 .unwrap()
                 .to_utc(),

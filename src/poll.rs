@@ -9,16 +9,20 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use url::Url;
 
 use crate::article::NormalizedFeed;
-use crate::config::{Config, Interval, SourceConfig};
+use crate::config::{Config, FullContent, Interval, SourceConfig};
 use crate::dedup::TrackingParams;
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
-use crate::metrics::{ChangeLabels, OutcomeLabels, ReasonLabels, SourceLabels, metrics};
+use crate::metrics::{
+    ChangeLabels, OutcomeLabels, PageLabels, ReasonLabels, SourceLabels, metrics,
+};
 use crate::normalize::{self, SourceContext};
+use crate::pages::{self, PageCounts, PageOutcome};
 use crate::parse::{self, ParseHints};
 use crate::schedule::{self, Cadence, HostGate};
-use crate::store::{Counts, Outcome, PollRecord, SourceState, Store, StoreError};
+use crate::store::{Counts, DuePage, Outcome, PollRecord, SourceState, Store, StoreError};
 
 /// Most parsed feeds waiting for the database at once.
 const BACKLOG: usize = 256;
@@ -35,6 +39,15 @@ pub struct SourceReport {
     /// What reading the body forgave (see `parse`).
     pub warnings: Vec<String>,
     pub next_due: DateTime<Utc>,
+    /// Article pages fetched for full content.
+    pub pages: PageCounts,
+}
+
+impl SourceReport {
+    /// Whether the poll changed what the generated feeds show.
+    pub fn changed(&self) -> bool {
+        self.counts.new + self.counts.updated + self.pages.read > 0
+    }
 }
 
 /// Shared by every poll of a run: the client, the limits and the database.
@@ -105,7 +118,7 @@ impl Poller {
         let Attempt {
             result,
             bytes,
-            backlog: _backlog,
+            backlog,
         } = self.fetch_and_parse(source, &host, state, started_at).await;
         let outcome_label = match &result {
             Ok(Polled::NotModified { .. }) => "not_modified",
@@ -125,6 +138,7 @@ impl Poller {
             error_count: 0,
             next_due: started_at,
             cadence: self.cadence(configured, state),
+            full_content: source.full_content,
         };
         let interval = record.cadence.interval;
         let feed = match result {
@@ -214,10 +228,15 @@ impl Poller {
         let waiting = feed.is_some().then(Waiting::new);
         let counts = self.store.record_poll(record.clone(), feed).await?;
         drop(waiting);
+        drop(backlog);
         record_metrics(source, &record, &counts, outcome_label);
+        let mut pages = PageCounts::default();
         if matches!(record.outcome, Outcome::Ok | Outcome::NotModified) {
             state.etag = record.etag.clone();
             state.last_modified = record.last_modified.clone();
+            if source.full_content != FullContent::Never {
+                pages = self.read_pages(source, state.id).await?;
+            }
         }
         state.error_count = record.error_count;
         state.next_due = Some(record.next_due);
@@ -232,7 +251,92 @@ impl Poller {
             error: record.error,
             warnings,
             next_due: record.next_due,
+            pages,
         })
+    }
+
+    /// Fetches the source's due article pages, at most `pages_per_poll`,
+    /// within the same per-host and global limits as feeds, and records what
+    /// each gave its article.
+    async fn read_pages(
+        &self,
+        source: &SourceConfig,
+        source_id: i64,
+    ) -> Result<PageCounts, StoreError> {
+        let due = self
+            .store
+            .due_pages(source_id, Utc::now(), self.config.poll.pages_per_poll)
+            .await?;
+        let reads = due.iter().map(|page| self.read_page(source, page));
+        let results: Vec<(i64, PageOutcome)> = futures::future::join_all(reads)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        let mut counts = PageCounts::default();
+        for (_, outcome) in &results {
+            counts.count(outcome);
+            metrics()
+                .pages
+                .get_or_create(&PageLabels {
+                    outcome: outcome.label(),
+                })
+                .inc();
+            if let PageOutcome::Retry { error, .. } | PageOutcome::KeepFeed { error } = outcome {
+                tracing::debug!("{}: a page gave no article: {error}", source.name);
+            }
+        }
+        self.store.record_pages(&results, Utc::now()).await?;
+        Ok(counts)
+    }
+
+    /// Fetches and reads one page; `None` when its host asked to wait, which
+    /// is no attempt: the page stays due.
+    async fn read_page(&self, source: &SourceConfig, page: &DuePage) -> Option<(i64, PageOutcome)> {
+        let url = match Url::parse(&page.url) {
+            Ok(url) => url,
+            Err(error) => {
+                let error = format!("`{}` is not a URL: {error}", page.url);
+                return Some((page.article_id, PageOutcome::KeepFeed { error }));
+            }
+        };
+        let host = schedule::host_of(&url);
+        let fetched = {
+            let _host_slot = self.hosts.acquire(&host).await;
+            let _fetch_slot = self.slots.acquire().await.expect("never closed");
+            if self.hosts.held_until(&host, Utc::now()).is_some() {
+                return None;
+            }
+            self.fetcher
+                .fetch_page(&url, &source.url, source.allow_private_pages)
+                .await
+        };
+        let outcome = match fetched {
+            Ok(fetched) => {
+                let _cpu = self.parsers.acquire().await.expect("never closed");
+                let selector = source.content_selector.clone();
+                let rewrite = source.rewrite.clone();
+                let feed_chars = page.feed_chars;
+                tokio::task::spawn_blocking(move || {
+                    pages::read(&fetched, selector.as_ref(), &rewrite, feed_chars)
+                })
+                .await
+                .unwrap_or_else(|panic| PageOutcome::KeepFeed {
+                    error: format!("reading the page crashed: {panic}"),
+                })
+            }
+            Err(error) => {
+                if let FetchError::Throttled {
+                    retry_after: Some(wait),
+                    ..
+                } = &error
+                {
+                    self.hosts.hold(&host, schedule::after(Utc::now(), *wait));
+                }
+                pages::after_failure(&error, page.attempts, Utc::now())
+            }
+        };
+        Some((page.article_id, outcome))
     }
 
     /// The fetch holds a host slot and a fetch slot; the parse holds a CPU slot,
@@ -312,6 +416,7 @@ impl Poller {
             channel: source.channel.clone(),
             timezone: self.config.timezone_of(source),
             tracking: self.tracking.clone(),
+            rewrite: source.rewrite.clone(),
             now,
         };
         let forced_encoding = source.encoding;
@@ -514,7 +619,10 @@ impl PollError {
             }
             PollError::Fetch(FetchError::Timeout) => "timeout",
             PollError::Fetch(
-                FetchError::Network(_) | FetchError::TooLarge(_) | FetchError::File { .. },
+                FetchError::Network(_)
+                | FetchError::TooLarge(_)
+                | FetchError::File { .. }
+                | FetchError::Refused(_),
             ) => "network",
             PollError::Parse(_) | PollError::Crashed(_) => "parse",
         }

@@ -31,6 +31,7 @@ use rusqlite::{Connection, params};
 
 use super::Counts;
 use crate::article::Article;
+use crate::config::FullContent;
 use crate::dates::to_db;
 
 /// One poll's share of a group: who delivered the articles, and when.
@@ -41,6 +42,8 @@ pub(super) struct PollArticles<'a> {
     /// `now` less [`LAST_SEEN_STEP`], as stored.
     pub recently: String,
     pub articles: &'a [Article],
+    /// Which of the poll's new articles wait for their page.
+    pub full_content: FullContent,
 }
 
 /// How stale `last_seen` may be before a sighting moves it. A story that many
@@ -143,6 +146,15 @@ struct CategoryRow<'a> {
     published: String,
 }
 
+/// A page to fetch for a new article: a row of `article_pages`.
+struct PageRow<'a> {
+    id: i64,
+    source_id: i64,
+    url: &'a str,
+    /// When it was queued: it is due at once.
+    now: &'a str,
+}
+
 /// Every row the group writes.
 #[derive(Default)]
 struct Plan<'a> {
@@ -155,6 +167,7 @@ struct Plan<'a> {
     categories: Vec<CategoryRow<'a>>,
     /// Articles seen again: `(id, seen_at)`.
     seen: Vec<(i64, &'a str)>,
+    pages: Vec<PageRow<'a>>,
 }
 
 /// Stores the articles of every poll in `polls` inside the group's
@@ -175,6 +188,7 @@ pub(super) fn store_articles(
     let (plan, counts) = plan(polls, known, first_new_id);
 
     insert_articles(db, &plan.fresh)?;
+    queue_pages(db, &plan.pages)?;
     update_articles(db, &plan.changed)?;
     link_sources(db, &plan.links)?;
     add_categories(db, &plan.categories)?;
@@ -243,6 +257,16 @@ fn plan<'a>(
                     count.new += 1;
                     next_id += 1;
                     plan.fresh.push(delivery);
+                    if let Some(url) = article.link.as_deref().filter(|url| {
+                        url.starts_with("http") && poll.full_content.wants_page(&article.text)
+                    }) {
+                        plan.pages.push(PageRow {
+                            id: delivery.id,
+                            source_id: poll.source_id,
+                            url,
+                            now,
+                        });
+                    }
                     plan.links.push(delivery);
                     slot.insert(Known {
                         id: delivery.id,
@@ -345,7 +369,7 @@ fn look_up_keys(
 /// (Tables without triggers are better written row by row: a multi-row
 /// statement needs a statement journal, which costs more than it saves.)
 fn insert_articles(db: &Connection, fresh: &[Delivery<'_>]) -> rusqlite::Result<()> {
-    const COLUMNS: usize = 15;
+    const COLUMNS: usize = 16;
     let row = format!("({})", vec!["?"; COLUMNS].join(", "));
     for chunk in fresh.chunks(ARTICLES_PER_INSERT) {
         let dates: Vec<(String, Option<String>)> = chunk
@@ -371,12 +395,14 @@ fn insert_articles(db: &Connection, fresh: &[Delivery<'_>]) -> rusqlite::Result<
                 &new.seen_at,
                 &new.seen_at,
                 &a.text,
+                &a.source_html,
             ];
             values.extend(row);
         }
         let sql = format!(
             "INSERT INTO articles (id, key, title, link, guid, author, published, updated, summary,
-                                   content_html, image, content_hash, first_seen, last_seen, plain_text)
+                                   content_html, image, content_hash, first_seen, last_seen, plain_text,
+                                   source_html)
              VALUES {}",
             vec![row.as_str(); chunk.len()].join(", ")
         );
@@ -391,13 +417,21 @@ const ARTICLES_PER_INSERT: usize = 128;
 
 /// Rewrites articles whose feed changed them, and what that feed last
 /// delivered. `updated` moves to the entry's own updated time when the feed
-/// gives a newer one, else to now.
+/// gives a newer one, else to now. An article read from its page keeps the
+/// page's content (and image, unless the feed now has one): the feed's is
+/// the summary it was read for.
 fn update_articles(db: &Connection, changed: &[Delivery<'_>]) -> rusqlite::Result<()> {
+    let mut read_from_page = db.prepare_cached(
+        "SELECT count(*) FROM article_pages WHERE article_id = ?1 AND state = 'fetched'",
+    )?;
     let mut article = db.prepare_cached(
         "UPDATE articles SET title = ?2, link = ?3, author = ?4, published = coalesce(?5, published),
                 updated = CASE WHEN ?6 > coalesce(updated, '') THEN ?6 ELSE ?11 END,
-                summary = ?7, content_html = ?8, image = ?9, content_hash = ?10, last_seen = ?11,
-                plain_text = ?12
+                summary = ?7, content_hash = ?10, last_seen = ?11,
+                content_html = CASE WHEN ?13 THEN content_html ELSE ?8 END,
+                plain_text = CASE WHEN ?13 THEN plain_text ELSE ?12 END,
+                source_html = CASE WHEN ?13 THEN source_html ELSE ?14 END,
+                image = CASE WHEN ?13 THEN coalesce(?9, image) ELSE ?9 END
           WHERE id = ?1",
     )?;
     let mut link = db.prepare_cached(
@@ -419,8 +453,21 @@ fn update_articles(db: &Connection, changed: &[Delivery<'_>]) -> rusqlite::Resul
             a.content_hash,
             change.seen_at,
             a.text,
+            read_from_page.query_row([change.id], |row| row.get::<_, i64>(0))? > 0,
+            a.source_html,
         ])?;
         link.execute(params![change.id, change.source_id, a.guid, a.content_hash])?;
+    }
+    Ok(())
+}
+
+/// Queues the pages of new articles for `pages` to fetch.
+fn queue_pages(db: &Connection, pages: &[PageRow<'_>]) -> rusqlite::Result<()> {
+    let mut insert = db.prepare_cached(
+        "INSERT INTO article_pages (article_id, source_id, url, next_attempt) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for page in pages {
+        insert.execute(params![page.id, page.source_id, page.url, page.now])?;
     }
     Ok(())
 }

@@ -20,10 +20,15 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
+mod contents;
 mod ingest;
+mod pages;
+
+pub use contents::{NewContent, StoredContent};
+pub use pages::DuePage;
 
 use crate::article::{NormalizedFeed, Origin, StoredArticle};
-use crate::config::{SourceConfig, Storage};
+use crate::config::{FullContent, SourceConfig, Storage};
 use crate::dates::{from_db, to_db};
 use crate::schedule::Cadence;
 
@@ -95,6 +100,8 @@ pub struct PollRecord {
     pub error_count: u32,
     pub next_due: DateTime<Utc>,
     pub cadence: Cadence,
+    /// The source's setting: which new articles wait for their page.
+    pub full_content: FullContent,
 }
 
 /// Articles a poll found, by what happened to them.
@@ -861,6 +868,7 @@ fn write_group_once(
             now: to_db(poll.record.started_at),
             recently: to_db(poll.record.started_at - ingest::LAST_SEEN_STEP),
             articles: poll.feed.as_ref().map_or(&[], |feed| &feed.articles),
+            full_content: poll.record.full_content,
         })
         .collect();
     let counts = ingest::store_articles(&tx, &articles, recent)?;
