@@ -97,6 +97,16 @@ async fn a_summary_only_feed_is_read_from_its_pages() {
         "/article/detail/4.html",
         html(stcn_page("utf-8", "别处", &story("第四篇"))),
     );
+    // A page of the feed's origin that redirects elsewhere, and a name that
+    // resolves to this machine.
+    site.set(
+        "/article/detail/5.html",
+        Reply::status(302, "").header("location", &elsewhere.url("/article/detail/4.html")),
+    );
+    let by_name = format!(
+        "http://localhost:{}/article/detail/4.html",
+        elsewhere.addr.port()
+    );
     site.set(
         "/yw.xml",
         Reply::feed(summary_feed(&[
@@ -104,6 +114,8 @@ async fn a_summary_only_feed_is_read_from_its_pages() {
             ("理财收益率小幅回落", site.url("/article/detail/2.html")),
             ("从不应答", site.url("/article/detail/3.html")),
             ("别处", elsewhere.url("/article/detail/4.html")),
+            ("转向别处", site.url("/article/detail/5.html")),
+            ("名字指向本机", by_name.clone()),
         ])),
     );
     let mut source = Source::new("证券时报网", site.url("/yw.xml"), "金融", "要闻");
@@ -113,7 +125,7 @@ async fn a_summary_only_feed_is_read_from_its_pages() {
 
     let summary = app.poll().await;
     assert!(
-        summary.contains("article pages: 2 read, 1 kept the feed's content, 1 to try again"),
+        summary.contains("article pages: 2 read, 3 kept the feed's content, 1 to try again"),
         "{summary}"
     );
     let content = |link: &str| -> (String, String) {
@@ -174,26 +186,61 @@ async fn a_summary_only_feed_is_read_from_its_pages() {
         "{found}"
     );
 
-    // The page that never answered, and the one elsewhere, keep the feed's sentence.
+    // The page that never answered, and the ones elsewhere on this machine,
+    // keep the feed's sentence.
+    let page = |link: &str| -> String {
+        app.db()
+            .query_row(
+                "SELECT p.state || ' ' || p.attempts || ' ' || coalesce(p.last_error, '')
+                   FROM article_pages p JOIN articles a ON a.id = p.article_id WHERE a.link = ?1",
+                [link],
+                |row| row.get(0),
+            )
+            .unwrap()
+    };
+    for n in [1, 2] {
+        let link = site.url(&format!("/article/detail/{n}.html"));
+        assert_eq!(page(&link), "fetched 1 ");
+    }
+    assert_eq!(
+        page(&site.url("/article/detail/3.html")),
+        "pending 1 timed out"
+    );
     for link in [
         site.url("/article/detail/3.html"),
         elsewhere.url("/article/detail/4.html"),
+        site.url("/article/detail/5.html"),
+        by_name,
     ] {
         assert_eq!(content(&link).0, "一句话摘要。", "{link}");
+        if !link.ends_with("3.html") {
+            let state = page(&link);
+            assert!(
+                state.starts_with("kept_feed 1 refused: "),
+                "{link}: {state}"
+            );
+        }
     }
     assert_eq!(
         elsewhere.hits("/article/detail/4.html"),
         0,
         "a private address was fetched"
     );
-    let pages = app.strings(
-        "SELECT p.state || ' ' || p.attempts || ' ' || coalesce(p.last_error, '')
-           FROM article_pages p JOIN articles a ON a.id = p.article_id ORDER BY a.link",
+    let by_name_state = page(&format!(
+        "http://localhost:{}/article/detail/4.html",
+        elsewhere.addr.port()
+    ));
+    assert!(
+        by_name_state
+            .ends_with("localhost resolves only to private or reserved addresses (127.0.0.1)")
+            || by_name_state.contains("localhost resolves only to private or reserved addresses"),
+        "{by_name_state}"
     );
-    assert!(pages[0].starts_with("fetched 1"), "{pages:?}");
-    assert!(pages[1].starts_with("fetched 1"), "{pages:?}");
-    assert_eq!(pages[2], "pending 1 timed out", "{pages:?}");
-    assert!(pages[3].starts_with("kept_feed 1 refused"), "{pages:?}");
+    let redirected = page(&site.url("/article/detail/5.html"));
+    assert!(
+        redirected.contains("is at a private or reserved address"),
+        "{redirected}"
+    );
 
     // The next poll of the unchanged feed fetches no page again, and keeps
     // what the pages gave.
