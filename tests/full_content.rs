@@ -231,9 +231,7 @@ async fn a_summary_only_feed_is_read_from_its_pages() {
         elsewhere.addr.port()
     ));
     assert!(
-        by_name_state
-            .ends_with("localhost resolves only to private or reserved addresses (127.0.0.1)")
-            || by_name_state.contains("localhost resolves only to private or reserved addresses"),
+        by_name_state.contains("localhost resolves only to private or reserved addresses"),
         "{by_name_state}"
     );
     let redirected = page(&site.url("/article/detail/5.html"));
