@@ -53,7 +53,88 @@ pub fn main_content(html: &str, url: &Url, selector: Option<&Css>) -> Result<Str
     let article = readability
         .parse()
         .map_err(|error| ExtractError::NoArticle(error.to_string()))?;
-    Ok(article.content.to_string())
+    Ok(drop_site_blocks(&article.content))
+}
+
+/// Drops what sites put inside the article's own container and Readability
+/// keeps: lists of other stories' headlines (相关新闻, 推荐阅读), share bars,
+/// ad slots, tags. A block goes when its class or id names one of those, or
+/// when most of its text is links with headline-long texts (a paragraph
+/// that links a few stock names keeps them). No block holding half of the
+/// article's text is dropped, whatever its name.
+fn drop_site_blocks(html: &str) -> String {
+    let document = dom_query::Document::fragment(html);
+    let root = document.html_root();
+    let article_chars = visible_chars(&root.text());
+    for element in root.descendants() {
+        let is_block = element.node_name().is_some_and(|name| {
+            matches!(
+                &*name,
+                "div" | "section" | "aside" | "nav" | "footer" | "ul" | "ol" | "dl" | "table" | "p"
+            )
+        });
+        if is_block
+            && (names_a_site_block(&element) || is_headline_list(&element))
+            && visible_chars(&element.text()) * 2 < article_chars
+        {
+            element.remove_from_parent();
+        }
+    }
+    root.inner_html().to_string()
+}
+
+/// Words of class names and ids that name a part of the site, not of the story.
+const SITE_BLOCK_WORDS: &[&str] = &[
+    "ad",
+    "ads",
+    "advert",
+    "advertisement",
+    "banner",
+    "breadcrumb",
+    "comment",
+    "comments",
+    "hot",
+    "nav",
+    "rank",
+    "recommend",
+    "related",
+    "relate",
+    "share",
+    "social",
+    "sponsor",
+    "tag",
+    "tags",
+];
+
+fn names_a_site_block(element: &dom_query::NodeRef) -> bool {
+    let names = [element.attr("class"), element.attr("id")];
+    names.iter().flatten().any(|name| {
+        name.split(|c: char| c.is_ascii_whitespace() || c == '-' || c == '_')
+            .any(|word| SITE_BLOCK_WORDS.contains(&word.to_ascii_lowercase().as_str()))
+    })
+}
+
+/// At least two links, most of the text theirs, and as long as headlines:
+/// a list of other stories.
+fn is_headline_list(element: &dom_query::NodeRef) -> bool {
+    let links: Vec<usize> = element
+        .descendants()
+        .iter()
+        .filter(|node| node.has_name("a"))
+        .map(|link| visible_chars(&link.text()))
+        .filter(|chars| *chars > 0)
+        .collect();
+    let link_chars: usize = links.iter().sum();
+    links.len() >= 2
+        && link_chars * 2 > visible_chars(&element.text())
+        && link_chars >= HEADLINE_CHARS * links.len()
+}
+
+/// Characters a headline has at least; a stock name has fewer.
+const HEADLINE_CHARS: usize = 8;
+
+fn visible_chars(text: &str) -> usize {
+    text.chars().filter(|c| !c.is_whitespace()).count()
 }
 
 #[cfg(test)]
@@ -96,6 +177,28 @@ mod tests {
             assert!(text.contains(kept), "{kept} missing from {text}");
         }
         for dropped in ["首页", "微博", "开户送好礼", "相关阅读", "版权所有"] {
+            assert!(!text.contains(dropped), "{dropped} kept in {text}");
+        }
+    }
+
+    #[test]
+    fn headline_lists_and_share_bars_inside_the_story_go_and_stock_links_stay() {
+        let url = Url::parse("https://www.stcn.com/article/detail/1.html").unwrap();
+        let story = format!(
+            "{STORY}<p>涨幅居前的有<a href=\"/q/1\">中科曙光</a>、<a href=\"/q/2\">浪潮信息</a>、<a href=\"/q/3\">紫光股份</a>。</p>\
+             <div class=\"related-in\"><p>相关新闻：</p><ul><li><a href=\"/x1.html\">北向资金连续三日净流入 重点加仓这些板块</a></li>\
+             <li><a href=\"/x2.html\">券商股异动拉升 机构称估值处于历史低位</a></li></ul></div>\
+             <p><a href=\"/y1.html\">延伸阅读：半导体板块走强 多只个股创出年内新高</a><br><a href=\"/y2.html\">延伸阅读：煤炭板块小幅调整 资金流出明显</a></p>\
+             <div class=\"article-share\"><a href=\"#\">微信</a><a href=\"#\">微博</a></div>"
+        );
+        let content = main_content(&page(&story), &url, None).unwrap();
+        let text = crate::text::html_to_text(&content);
+        assert!(
+            text.contains("涨幅居前的有中科曙光、浪潮信息、紫光股份。"),
+            "{text}"
+        );
+        assert!(text.contains("完善相关制度"), "{text}");
+        for dropped in ["相关新闻", "北向资金连续三日", "延伸阅读", "微博"] {
             assert!(!text.contains(dropped), "{dropped} kept in {text}");
         }
     }
