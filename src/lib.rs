@@ -6,6 +6,7 @@
 
 pub mod article;
 pub mod charset;
+pub mod cluster;
 pub mod config;
 pub mod daemon;
 pub mod dates;

@@ -1,0 +1,163 @@
+//! The fingerprint of an article's text: a MinHash signature of its
+//! character 3-grams, cheap to compare and to index by bands.
+//!
+//! One hash a shingle (one-permutation hashing into [`BINS`] bins, empty bins
+//! filled by optimal densification), with xxh3 and fixed seeds: the same text
+//! has the same signature on every run, machine and rebuilt database, which a
+//! randomly seeded hasher would not give. Two signatures agree in a share of
+//! their bins that estimates the Jaccard similarity of the two shingle sets;
+//! two texts that share a band (four bins) are candidates for the exact check
+//! of `matching`. Chinese needs no word segmentation: characters are shingled.
+
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+use super::text::Comparable;
+
+/// Bins of a signature.
+pub const BINS: usize = 64;
+/// Bins of a band: 16 bands of 4. Two texts whose shingle sets have a Jaccard
+/// similarity of 0.5 share a band with probability 0.65, of 0.7 with 0.98.
+const BAND_BINS: usize = 4;
+pub const BANDS: usize = BINS / BAND_BINS;
+
+/// Characters of a shingle.
+const SHINGLE: usize = 3;
+
+const SEED: u64 = 0x7469_6469_6e67_7321; // "tidings!"
+const EMPTY: u32 = u32::MAX;
+
+/// A text's signature; stored with the article (`articles.fingerprint`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    pub signature: [u32; BINS],
+    /// Comparable characters of the text: too few and there is nothing to compare.
+    pub chars: u32,
+}
+
+/// The layout version of a stored fingerprint: a change of the method must
+/// not be compared with fingerprints made by the old one.
+const VERSION: u8 = 1;
+
+impl Fingerprint {
+    pub fn of(text: &Comparable) -> Fingerprint {
+        let mut signature = [EMPTY; BINS];
+        let mut buffer = [0u8; SHINGLE * 4];
+        let width = SHINGLE.min(text.chars.len().max(1));
+        for shingle in text.chars.windows(width) {
+            let mut used = 0;
+            for c in shingle {
+                used += c.encode_utf8(&mut buffer[used..]).len();
+            }
+            let hash = xxh3_64_with_seed(&buffer[..used], SEED);
+            let bin = (hash >> 58) as usize;
+            signature[bin] = signature[bin].min(hash as u32);
+        }
+        densify(&mut signature);
+        Fingerprint {
+            signature,
+            chars: text.chars.len() as u32,
+        }
+    }
+
+    /// The share of bins two signatures agree in: about the Jaccard
+    /// similarity of their shingle sets.
+    pub fn similarity(&self, other: &Fingerprint) -> f64 {
+        let equal = self
+            .signature
+            .iter()
+            .zip(&other.signature)
+            .filter(|(a, b)| a == b)
+            .count();
+        equal as f64 / BINS as f64
+    }
+
+    /// The keys of the signature's bands, each tagged with its band's number.
+    pub fn bands(&self) -> [u64; BANDS] {
+        let mut keys = [0; BANDS];
+        for (band, key) in keys.iter_mut().enumerate() {
+            let bins = &self.signature[band * BAND_BINS..(band + 1) * BAND_BINS];
+            let mut bytes = [0u8; BAND_BINS * 4];
+            for (slot, bin) in bytes.chunks_mut(4).zip(bins) {
+                slot.copy_from_slice(&bin.to_le_bytes());
+            }
+            *key = xxh3_64_with_seed(&bytes, SEED ^ band as u64);
+        }
+        keys
+    }
+
+    /// The stored form: a version byte, the character count, the bins.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(5 + BINS * 4);
+        bytes.push(VERSION);
+        bytes.extend_from_slice(&self.chars.to_le_bytes());
+        for bin in self.signature {
+            bytes.extend_from_slice(&bin.to_le_bytes());
+        }
+        bytes
+    }
+
+    /// A stored fingerprint, or `None` for one of another version.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Fingerprint> {
+        if bytes.len() != 5 + BINS * 4 || bytes[0] != VERSION {
+            return None;
+        }
+        let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+        let mut signature = [0; BINS];
+        for (bin, slot) in signature.iter_mut().enumerate() {
+            *slot = word(5 + bin * 4);
+        }
+        Some(Fingerprint {
+            signature,
+            chars: word(1),
+        })
+    }
+}
+
+/// Fills each empty bin from a non-empty one chosen by a hash of the empty
+/// bin's number and the attempt (Shrivastava's optimal densification), so
+/// that short texts, which leave bins empty, still compare bin by bin.
+fn densify(signature: &mut [u32; BINS]) {
+    if signature.iter().all(|bin| *bin == EMPTY) {
+        return;
+    }
+    let filled = *signature;
+    for (bin, slot) in signature.iter_mut().enumerate() {
+        let mut attempt = 0u64;
+        while *slot == EMPTY {
+            let probe = xxh3_64_with_seed(&(bin as u64).to_le_bytes(), SEED + attempt);
+            *slot = filled[(probe % BINS as u64) as usize];
+            attempt += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::text::comparable;
+
+    #[test]
+    fn the_same_text_has_the_same_signature_everywhere() {
+        let a = Fingerprint::of(&comparable("央行今日开展2000亿元7天期逆回购操作"));
+        // Fixed by the hash and its seed: a different value here means stored
+        // fingerprints no longer compare with new ones.
+        assert_eq!(a.signature[..4], [1_621_476_924, 3_443_194_836, 2_968_128_374, 1_032_235_484]);
+        assert_eq!(Fingerprint::from_bytes(&a.to_bytes()), Some(a.clone()));
+        assert_eq!(a.similarity(&a), 1.0);
+    }
+
+    #[test]
+    fn similar_texts_share_bins_and_bands_unrelated_ones_do_not() {
+        let story = "国家统计局20日发布数据显示，10月份社会消费品零售总额同比增长4.8%，比上月加快0.3个百分点，消费市场继续恢复向好，服务零售额增长较快。";
+        let reprint = format!("{story}业内人士认为，促消费政策效果持续显现。");
+        let other = "证监会今日发布上市公司监管指引，进一步规范上市公司现金分红行为，引导上市公司提高分红水平，增强投资者回报。";
+        let [a, b, c] = [story, &reprint, other].map(|t| Fingerprint::of(&comparable(t)));
+        assert!(a.similarity(&b) > 0.5, "{}", a.similarity(&b));
+        assert!(a.similarity(&c) < 0.2, "{}", a.similarity(&c));
+        let shared = |x: &Fingerprint, y: &Fingerprint| {
+            x.bands().iter().zip(y.bands()).filter(|(p, q)| **p == *q).count()
+        };
+        assert!(shared(&a, &b) > 0);
+        assert_eq!(shared(&a, &c), 0);
+    }
+}
