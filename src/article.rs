@@ -7,6 +7,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
+use crate::cluster::Fingerprint;
+
 /// One normalized entry, ready to be deduplicated and stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Article {
@@ -43,6 +45,10 @@ pub struct Article {
     pub source_html: Option<String>,
     /// Absolute URL of the entry's image.
     pub image: Option<String>,
+    /// The signature of its text that finds reprints (see `cluster`); `None`
+    /// when the text is too short to tell one story from another.
+    #[serde(skip)]
+    pub fingerprint: Option<Fingerprint>,
     /// Fingerprint of what a reader sees; a changed entry has a new one.
     #[serde(skip)]
     pub content_hash: String,
@@ -96,6 +102,18 @@ pub struct StoredArticle {
     pub categories: Vec<String>,
     /// The feed that first carried it.
     pub origin: Option<Origin>,
+    /// Other outlets' copies of the same story, earliest first (read only
+    /// for the merged feeds, which show one entry per story).
+    pub reprints: Vec<Reprint>,
+}
+
+/// Another outlet's copy of a story.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reprint {
+    /// The name of the source that carried it.
+    pub outlet: String,
+    pub link: Option<String>,
+    pub published: DateTime<Utc>,
 }
 
 /// The feed an article came from, for Atom's `<source>`.

@@ -211,6 +211,14 @@ pub struct SourceConfig {
     /// The user's edits to this source's articles, before sanitizing.
     #[serde(default)]
     pub rewrite: Rewrite,
+    /// Whether this source's articles join stories with other outlets'
+    /// reprints (`false`: each stands alone, in the feeds and the database).
+    #[serde(default = "yes")]
+    pub cluster: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// When a source's new articles take their content from their page: feeds
@@ -247,7 +255,7 @@ impl SourceConfig {
     /// Changes whenever the user edits this source's table.
     pub fn fingerprint(&self) -> String {
         let text = format!(
-            "{}\n{}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}\n{}",
+            "{}\n{}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}\n{}\n{}",
             self.name,
             self.url,
             self.category,
@@ -259,6 +267,7 @@ impl SourceConfig {
             self.content_selector.as_ref().map(Css::as_str),
             self.allow_private_pages,
             self.rewrite.fingerprint(),
+            self.cluster,
         );
         blake3::hash(text.as_bytes()).to_hex()[..16].to_string()
     }
@@ -344,6 +353,7 @@ impl Config {
                 content_selector: None,
                 allow_private_pages: false,
                 rewrite: Rewrite::default(),
+                cluster: true,
                 written_url: toml::Spanned::new(0..0, outline.xml_url),
             });
         }

@@ -103,6 +103,7 @@ impl Feeds {
         let filter = ArticleFilter {
             label,
             limit: Some(self.entries),
+            stories: true,
             ..ArticleFilter::default()
         };
         let articles = self.store.articles(&filter).await?;

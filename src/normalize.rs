@@ -17,6 +17,7 @@ use regex::Regex;
 use url::Url;
 
 use crate::article::{Article, FeedInfo, NormalizedFeed};
+use crate::cluster;
 use crate::dates;
 use crate::dedup::{self, TrackingParams};
 use crate::parse::Parsed;
@@ -152,10 +153,14 @@ fn article(entry: &Entry, feed_link: Option<&Url>, source: &SourceContext) -> Ar
         content_html: content.html.clone(),
         text: content.text.clone(),
         source_html: (!source.rewrite.is_empty()).then(|| raw_html.to_string()),
+        fingerprint: None,
         image,
         content_hash: String::new(),
         incomplete: false,
     };
+    let comparable = cluster::comparable_article(&article.title, &article.text);
+    article.fingerprint = (comparable.chars.len() >= cluster::matching::MIN_CHARS)
+        .then(|| cluster::Fingerprint::of(&comparable));
     article.content_hash = content_hash(
         &article.title,
         article.link.as_deref(),

@@ -139,6 +139,7 @@ impl Poller {
             next_due: started_at,
             cadence: self.cadence(configured, state),
             full_content: source.full_content,
+            cluster: source.cluster,
         };
         let interval = record.cadence.interval;
         let feed = match result {

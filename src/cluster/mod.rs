@@ -17,12 +17,50 @@ pub use fingerprint::Fingerprint;
 pub use matching::Match;
 pub use text::Comparable;
 
-/// The text of an article as stories compare it: its body, or its title and
-/// body when the body alone is too short to tell.
+/// The text of an article as stories compare it: its body (its title and
+/// body when the body alone is too short to tell), the numbers both state,
+/// and its title.
 pub fn comparable_article(title: &str, text: &str) -> Comparable {
-    let body = text::comparable(text);
-    if body.chars.len() >= matching::MIN_CHARS {
-        return body;
+    let heading = text::comparable(title);
+    let mut article = text::comparable(text);
+    if article.chars.len() < matching::MIN_CHARS {
+        article = text::comparable(&format!("{title}。{text}"));
     }
-    text::comparable(&format!("{title}。{text}"))
+    article.numbers.extend(heading.numbers);
+    article.numbers.sort();
+    article.numbers.dedup();
+    article.title = heading.chars;
+    article
+}
+
+/// Candidates one new article is checked against at most, the likeliest
+/// first: a template that many articles share must not make one ingest cost
+/// hundreds of exact checks.
+const CHECKS: usize = 8;
+
+/// The story a new article joins, if any: the likeliest candidate of the
+/// window whose text passes the exact check, with why. `comparable` makes
+/// the article's comparable text (only when there is a candidate); `text_of` gives a
+/// member's comparable text (`None` if it cannot be read); `refused` says
+/// which members the article must stay apart from.
+pub fn find_story(
+    window: &window::Window,
+    fingerprint: &Fingerprint,
+    source_id: i64,
+    published: i64,
+    comparable: impl Fn() -> Comparable,
+    mut text_of: impl FnMut(&window::Member) -> Option<Comparable>,
+    refused: impl Fn(&window::Member) -> bool,
+) -> Option<(window::Member, Match)> {
+    let mine = std::cell::OnceCell::new();
+    window
+        .candidates(fingerprint, source_id, published)
+        .into_iter()
+        .filter(|candidate| !refused(&candidate.member))
+        .take(CHECKS)
+        .find_map(|candidate| {
+            let theirs = text_of(&candidate.member)?;
+            matching::same_story(mine.get_or_init(&comparable), &theirs)
+                .map(|found| (candidate.member, found))
+        })
 }

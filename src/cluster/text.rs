@@ -18,42 +18,108 @@ use regex::Regex;
 pub struct Comparable {
     /// Ideographs, letters (lowercased) and digits, in order; nothing else.
     pub chars: Vec<char>,
-    /// Every number stated, normalized (`1,200.50` → `1200.5`), sorted.
+    /// Where each sentence ends in `chars` (exclusive), in order: the last is
+    /// `chars.len()`.
+    pub sentence_ends: Vec<usize>,
+    /// Every number stated, normalized (`1,200.50` → `1200.5`), sorted, once each.
     pub numbers: Vec<String>,
+    /// The comparable characters of the article's title, when it has one.
+    pub title: Vec<char>,
+}
+
+impl Comparable {
+    /// The sentences, as stretches of `chars`.
+    pub fn sentences(&self) -> impl Iterator<Item = &[char]> {
+        let starts = std::iter::once(0).chain(self.sentence_ends.iter().copied());
+        starts
+            .zip(self.sentence_ends.iter().copied())
+            .map(|(start, end)| &self.chars[start..end])
+    }
 }
 
 /// Reads `text` (plain text, whitespace collapsed) into its comparable form.
 pub fn comparable(text: &str) -> Comparable {
     let folded = fold_width(text);
     let story = strip_outlet_parts(&folded);
-    let story = NUMBER.replace_all(&story, |number: &regex::Captures| normalize_number(&number[0]));
-    let mut numbers: Vec<String> = NUMBER
+    let mut numbers = Vec::new();
+    let mut chars = Vec::with_capacity(story.len() / 3);
+    let mut sentence_ends = Vec::new();
+    let mut read_up_to = 0;
+    // The text between numbers character by character; each number as its
+    // normalized form, so that 1.50 and 1.5 read alike.
+    for number in NUMBER
         .find_iter(&story)
-        .map(|number| number.as_str().to_string())
-        .collect();
+        .map(Some)
+        .chain(std::iter::once(None))
+    {
+        let until = number.map_or(story.len(), |n| n.start());
+        for c in story[read_up_to..until].chars() {
+            if c.is_ascii_alphanumeric() {
+                chars.push(c.to_ascii_lowercase());
+            } else if is_ideograph(c) {
+                chars.push(c);
+            } else if matches!(c, '。' | '！' | '？' | '；' | '!' | '?' | ';') {
+                if sentence_ends.last() != Some(&chars.len()) {
+                    sentence_ends.push(chars.len());
+                }
+            } else if !c.is_ascii() && !matches!(c, '\u{3000}'..='\u{303F}') && c.is_alphanumeric()
+            {
+                chars.extend(c.to_lowercase());
+            }
+        }
+        if let Some(number) = number {
+            let normalized = normalize_number(number.as_str());
+            chars.extend(normalized.chars().filter(char::is_ascii_digit));
+            numbers.push(normalized);
+            read_up_to = number.end();
+        }
+    }
     numbers.sort();
-    let chars = story
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect();
-    Comparable { chars, numbers }
+    numbers.dedup();
+    if sentence_ends.last() != Some(&chars.len()) {
+        sentence_ends.push(chars.len());
+    }
+    sentence_ends.retain(|end| *end > 0);
+    Comparable {
+        chars,
+        sentence_ends,
+        numbers,
+        title: Vec::new(),
+    }
+}
+
+/// CJK unified ideographs (the basic block and extension A): no case, and
+/// the most of every Chinese text.
+fn is_ideograph(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
 }
 
 /// Full-width ASCII forms and the ideographic space to their ASCII selves.
-fn fold_width(text: &str) -> String {
+fn fold_width(text: &str) -> std::borrow::Cow<'_, str> {
+    // Their UTF-8 forms start EF BC, EF BD and E3 80 80.
+    let bytes = text.as_bytes();
+    let has_wide = memchr::memchr2_iter(0xEF, 0xE3, bytes).any(|at| {
+        matches!(bytes.get(at + 1), Some(0xBC | 0xBD))
+            || (bytes.get(at + 1) == Some(&0x80) && bytes.get(at + 2) == Some(&0x80))
+    });
+    if !has_wide {
+        return text.into();
+    }
     text.chars()
         .map(|c| match c {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             '\u{3000}' => ' ',
             _ => c,
         })
-        .collect()
+        .collect::<String>()
+        .into()
 }
 
-/// A number as stated: digits with thousands separators, and a fraction.
-static NUMBER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?").expect("valid"));
+/// A number as stated: digits with thousands separators, and a fraction
+/// (ASCII digits: full-width ones are folded first).
+static NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?").expect("valid")
+});
 
 fn normalize_number(number: &str) -> String {
     let plain = number.replace(',', "");
@@ -89,19 +155,33 @@ fn strip_outlet_parts(text: &str) -> String {
         .map(|pattern| Regex::new(pattern).expect("valid prefix pattern"))
         .collect()
     });
-    static FOOTERS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    // Each footer pattern, with words one of which a text must contain for
+    // the pattern to match at all: most texts are spared the search.
+    static FOOTERS: LazyLock<Vec<(Regex, &[&str])>> = LazyLock::new(|| {
         [
             // （来源：证券时报网） （责任编辑：王一） (原标题：…)
-            r"[（(]\s*(?:来源|文章来源|稿件来源|责任编辑|编辑|校对|审核|作者|记者|原标题|图片来源)\s*[：:][^）)]{0,80}[）)]",
+            (
+                r"[（(]\s*(?:来源|文章来源|稿件来源|责任编辑|编辑|校对|审核|作者|记者|原标题|图片来源)\s*[：:][^）)]{0,80}[）)]",
+                &["：", ":"][..],
+            ),
             // 责任编辑：王一 校对：李二 来源：新浪财经 at the end of the text
-            r"(?:责任编辑|编辑|校对|审核|来源|文章来源|稿件来源|原标题|图片来源)\s*[：:][^。！？!?]{0,60}$",
+            (
+                r"(?:责任编辑|编辑|校对|审核|来源|文章来源|稿件来源|原标题|图片来源)\s*[：:][^。！？!?]{0,60}$",
+                &["：", ":"][..],
+            ),
             // Sentences of a disclaimer, wherever they are.
-            r"[^。！？!?]*(?:不构成[^。！？!?]{0,12}(?:投资)?建议|风险自担|仅供参考|据此操作|投资有风险|入市需谨慎|转载请注明|未经[^。！？!?]{0,10}授权)[^。！？!?]*[。！？!?]?",
+            (
+                r"[^。！？!?]*(?:不构成[^。！？!?]{0,12}(?:投资)?建议|风险自担|仅供参考|据此操作|投资有风险|入市需谨慎|转载请注明|未经[^。！？!?]{0,10}授权)[^。！？!?]*[。！？!?]?",
+                &["建议", "风险", "参考", "据此", "谨慎", "转载", "授权"][..],
+            ),
             // A disclaimer or notice from its marker to the end.
-            r"(?:声明|免责声明|风险提示|特别提示|版权声明)\s*[：:].*$",
+            (
+                r"(?:声明|免责声明|风险提示|特别提示|版权声明)\s*[：:].*$",
+                &["声明", "提示"][..],
+            ),
         ]
-        .iter()
-        .map(|pattern| Regex::new(pattern).expect("valid footer pattern"))
+        .into_iter()
+        .map(|(pattern, words)| (Regex::new(pattern).expect("valid footer pattern"), words))
         .collect()
     });
     let mut text = text.trim().to_string();
@@ -120,8 +200,13 @@ fn strip_outlet_parts(text: &str) -> String {
     }
     for _ in 0..3 {
         let before = text.len();
-        for footer in FOOTERS.iter() {
-            text = footer.replace_all(&text, "").trim_end().to_string();
+        for (footer, words) in FOOTERS.iter() {
+            if words
+                .iter()
+                .any(|word| memchr::memmem::find(text.as_bytes(), word.as_bytes()).is_some())
+            {
+                text = footer.replace_all(&text, "").trim_end().to_string();
+            }
         }
         if text.len() == before {
             break;
@@ -149,7 +234,11 @@ mod tests {
             "【财联社11月20日电】证券时报记者获悉，央行今日开展2000亿元7天期逆回购操作，中标利率为1.50%。声明：本文仅供参考，不构成投资建议，据此操作风险自担。",
         ] {
             assert_eq!(story(reprint), body, "{reprint}");
-            assert_eq!(comparable(reprint).numbers, ["1.5", "2000", "7"], "{reprint}");
+            assert_eq!(
+                comparable(reprint).numbers,
+                ["1.5", "2000", "7"],
+                "{reprint}"
+            );
         }
     }
 
@@ -163,7 +252,17 @@ mod tests {
         assert_eq!(comparable(text).numbers, ["10", "20", "4.8"]);
         // A sentence that merely says 电 or 讯 is not a prefix once past the start.
         assert_eq!(story("快讯：沪指涨1%"), "沪指涨1");
-        assert_eq!(story("中国电信发布公告，营收增长。"), "中国电信发布公告营收增长");
+        assert_eq!(
+            story("中国电信发布公告，营收增长。"),
+            "中国电信发布公告营收增长"
+        );
         assert_eq!(comparable("营收1,234.50万元").numbers, ["1234.5"]);
+        let two = comparable("第一句。第二句！");
+        assert_eq!(
+            two.sentences()
+                .map(|s| s.iter().collect::<String>())
+                .collect::<Vec<_>>(),
+            ["第一句", "第二句"]
+        );
     }
 }

@@ -120,9 +120,23 @@ fn entry(out: &mut String, article: &StoredArticle) {
     for category in &article.categories {
         out.push_str(&format!("    <category term=\"{}\"/>\n", escape(category)));
     }
-    if let Some(link) = &article.link {
+    // A story's copies: the earliest is its alternate link, the others
+    // related ones.
+    let mut copies: Vec<(DateTime<Utc>, &str)> =
+        std::iter::once((article.published, article.link.as_deref()))
+            .chain(
+                article
+                    .reprints
+                    .iter()
+                    .map(|r| (r.published, r.link.as_deref())),
+            )
+            .filter_map(|(published, link)| Some((published, link?)))
+            .collect();
+    copies.sort_by_key(|(published, _)| *published);
+    for (n, (_, link)) in copies.iter().enumerate() {
+        let rel = if n == 0 { "alternate" } else { "related" };
         out.push_str(&format!(
-            "    <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>\n",
+            "    <link rel=\"{rel}\" type=\"text/html\" href=\"{}\"/>\n",
             escape(link)
         ));
     }
@@ -136,8 +150,9 @@ fn entry(out: &mut String, article: &StoredArticle) {
         element(out, "    ", "summary", &article.summary);
     }
     out.push_str(&format!(
-        "    <content type=\"html\">{}</content>\n",
-        escape(&article.content_html)
+        "    <content type=\"html\">{}{}</content>\n",
+        escape(&article.content_html),
+        escape(&also_in(article))
     ));
     if let Some(origin) = &article.origin {
         // A feed read from the server's disk (`file:`) must not show its path:
@@ -174,6 +189,34 @@ fn entry(out: &mut String, article: &StoredArticle) {
         out.push_str("    </source>\n");
     }
     out.push_str("  </entry>\n");
+}
+
+/// The line a story's entry ends with, naming the other outlets that carry
+/// it and when (Beijing time, as they publish): `亦见于：新浪财经 10:32 ·
+/// 东方财富网 10:41`, each linked to its copy.
+fn also_in(article: &StoredArticle) -> String {
+    if article.reprints.is_empty() {
+        return String::new();
+    }
+    let copies: Vec<String> = article
+        .reprints
+        .iter()
+        .map(|reprint| {
+            let when = reprint
+                .published
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .format("%H:%M");
+            let outlet = html_escape::encode_text(&reprint.outlet);
+            match &reprint.link {
+                Some(link) => format!(
+                    "<a href=\"{}\">{outlet}</a> {when}",
+                    html_escape::encode_double_quoted_attribute(link)
+                ),
+                None => format!("{outlet} {when}"),
+            }
+        })
+        .collect();
+    format!("<p>亦见于：{}</p>", copies.join(" · "))
 }
 
 fn element(out: &mut String, indent: &str, name: &str, text: &str) {
@@ -223,6 +266,7 @@ mod tests {
                 feed_title: None,
                 feed_link: None,
             }),
+            reprints: Vec::new(),
         }
     }
 

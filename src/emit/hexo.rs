@@ -92,6 +92,7 @@ mod tests {
             image: Some("https://news.stcn.com/a.png".into()),
             categories: vec!["金融".into(), "证券时报网".into(), "要闻".into()],
             origin: None,
+            reprints: Vec::new(),
         }
     }
 

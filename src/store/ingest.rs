@@ -30,9 +30,12 @@ use hashbrown::{HashMap, HashSet};
 use rusqlite::{Connection, params};
 
 use super::Counts;
+use super::stories::{self, Story};
 use crate::article::Article;
+use crate::cluster::Fingerprint;
+use crate::cluster::window::{WINDOW, Window};
 use crate::config::FullContent;
-use crate::dates::to_db;
+use crate::dates::{from_db, to_db};
 
 /// One poll's share of a group: who delivered the articles, and when.
 pub(super) struct PollArticles<'a> {
@@ -44,6 +47,8 @@ pub(super) struct PollArticles<'a> {
     pub articles: &'a [Article],
     /// Which of the poll's new articles wait for their page.
     pub full_content: FullContent,
+    /// Whether the poll's new articles join stories.
+    pub cluster: bool,
 }
 
 /// How stale `last_seen` may be before a sighting moves it. A story that many
@@ -60,6 +65,9 @@ pub(super) const LAST_SEEN_STEP: chrono::TimeDelta = chrono::TimeDelta::minutes(
 pub(super) struct Recent {
     known: HashMap<String, Known>,
     data_version: Option<i64>,
+    /// The articles new ones may be reprints of, and the last article id
+    /// it has seen; `None` until read from the database.
+    window: Option<(Window, i64)>,
 }
 
 /// Articles [`Recent`] remembers at most (a few hundred bytes each): more, and it
@@ -67,18 +75,21 @@ pub(super) struct Recent {
 const RECENT_ARTICLES: usize = 50_000;
 
 impl Recent {
-    /// Forgets everything: after another connection wrote, or after a group
-    /// whose transaction rolled back (its plan is in `known` but not in the database).
+    /// Forgets everything, after a group whose transaction rolled back (its
+    /// plan and its new articles are remembered but not in the database).
     pub(super) fn forget(&mut self) {
         self.known.clear();
         self.data_version = None;
+        self.window = None;
     }
 
-    /// Forgets what someone else may have changed since the last group.
+    /// Forgets what someone else may have changed since the last group. The
+    /// window stays: what others stored since is added to it, and a member's
+    /// story is read again when it is matched.
     fn check(&mut self, db: &Connection) -> rusqlite::Result<()> {
         let version: i64 = db.query_row("PRAGMA data_version", [], |row| row.get(0))?;
         if self.data_version != Some(version) || self.known.len() > RECENT_ARTICLES {
-            self.forget();
+            self.known.clear();
             self.data_version = Some(version);
         }
         Ok(())
@@ -119,18 +130,20 @@ impl Known {
 
 /// One entry as one source delivered it in one poll.
 #[derive(Clone, Copy)]
-struct Delivery<'a> {
+pub(super) struct Delivery<'a> {
     /// The article's id, new or known.
-    id: i64,
-    source_id: i64,
-    article: &'a Article,
+    pub id: i64,
+    pub source_id: i64,
+    pub article: &'a Article,
     /// When the poll saw it.
-    seen_at: &'a str,
+    pub seen_at: &'a str,
+    /// Whether its source's new articles join stories.
+    pub cluster: bool,
 }
 
 impl Delivery<'_> {
     /// The date a new article is stored with: its own, else when it was first seen.
-    fn published(&self) -> String {
+    pub fn published(&self) -> String {
         self.article
             .published
             .map(to_db)
@@ -186,8 +199,17 @@ pub(super) fn store_articles(
             row.get(0)
         })?;
     let (plan, counts) = plan(polls, known, first_new_id);
+    let now = polls
+        .first()
+        .map_or(0, |poll| from_db(&poll.now).map_or(0, |t| t.timestamp()));
+    let (window, seen_through) = recent.window.get_or_insert_with(|| (Window::default(), 0));
+    stories::top_up_window(db, window, *seen_through, now)?;
+    window.forget_before(now - WINDOW.num_seconds());
+    let stories = stories::assign(db, &plan.fresh, window)?;
+    *seen_through = plan.fresh.last().map_or(first_new_id - 1, |new| new.id);
 
-    insert_articles(db, &plan.fresh)?;
+    insert_articles(db, &plan.fresh, &stories)?;
+    stories::record_evidence(db, &plan.fresh, &stories)?;
     queue_pages(db, &plan.pages)?;
     update_articles(db, &plan.changed)?;
     link_sources(db, &plan.links)?;
@@ -226,6 +248,7 @@ fn plan<'a>(
                 source_id: poll.source_id,
                 article,
                 seen_at: now,
+                cluster: poll.cluster,
             };
             let entry = match known.entry_ref(article.key.as_str()) {
                 EntryRef::Occupied(entry) => {
@@ -368,16 +391,32 @@ fn look_up_keys(
 /// a segment of its own, and merging them tripled the time of a cold poll.
 /// (Tables without triggers are better written row by row: a multi-row
 /// statement needs a statement journal, which costs more than it saves.)
-fn insert_articles(db: &Connection, fresh: &[Delivery<'_>]) -> rusqlite::Result<()> {
-    const COLUMNS: usize = 16;
+fn insert_articles(
+    db: &Connection,
+    fresh: &[Delivery<'_>],
+    stories: &[Story],
+) -> rusqlite::Result<()> {
+    const COLUMNS: usize = 18;
     let row = format!("({})", vec!["?"; COLUMNS].join(", "));
-    for chunk in fresh.chunks(ARTICLES_PER_INSERT) {
-        let dates: Vec<(String, Option<String>)> = chunk
+    for (chunk, stories) in fresh
+        .chunks(ARTICLES_PER_INSERT)
+        .zip(stories.chunks(ARTICLES_PER_INSERT))
+    {
+        let computed: Vec<(String, Option<String>, Option<Vec<u8>>)> = chunk
             .iter()
-            .map(|new| (new.published(), new.article.updated.map(to_db)))
+            .map(|new| {
+                // Articles of sources that keep out of stories have none, so
+                // no later article finds them in the window.
+                let fingerprint = (new.article.fingerprint.as_ref())
+                    .filter(|_| new.cluster)
+                    .map(Fingerprint::to_bytes);
+                (new.published(), new.article.updated.map(to_db), fingerprint)
+            })
             .collect();
         let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * COLUMNS);
-        for (new, (published, updated)) in chunk.iter().zip(&dates) {
+        for ((new, (published, updated, fingerprint)), story) in
+            chunk.iter().zip(&computed).zip(stories)
+        {
             let a = new.article;
             let row: [&dyn rusqlite::ToSql; COLUMNS] = [
                 &new.id,
@@ -396,13 +435,15 @@ fn insert_articles(db: &Connection, fresh: &[Delivery<'_>]) -> rusqlite::Result<
                 &new.seen_at,
                 &a.text,
                 &a.source_html,
+                &story.id,
+                fingerprint,
             ];
             values.extend(row);
         }
         let sql = format!(
             "INSERT INTO articles (id, key, title, link, guid, author, published, updated, summary,
                                    content_html, image, content_hash, first_seen, last_seen, plain_text,
-                                   source_html)
+                                   source_html, story_id, fingerprint)
              VALUES {}",
             vec![row.as_str(); chunk.len()].join(", ")
         );

@@ -11,6 +11,7 @@
 //! of its own copies the WAL into the database file, so the writer never stops
 //! for the disk.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -23,11 +24,12 @@ use tokio::sync::{mpsc, oneshot};
 mod contents;
 mod ingest;
 mod pages;
+mod stories;
 
 pub use contents::{NewContent, StoredContent};
 pub use pages::DuePage;
 
-use crate::article::{NormalizedFeed, Origin, StoredArticle};
+use crate::article::{NormalizedFeed, Origin, Reprint, StoredArticle};
 use crate::config::{FullContent, SourceConfig, Storage};
 use crate::dates::{from_db, to_db};
 use crate::schedule::Cadence;
@@ -102,6 +104,8 @@ pub struct PollRecord {
     pub cadence: Cadence,
     /// The source's setting: which new articles wait for their page.
     pub full_content: FullContent,
+    /// The source's setting: whether its new articles join stories.
+    pub cluster: bool,
 }
 
 /// Articles a poll found, by what happened to them.
@@ -157,7 +161,15 @@ pub struct ArticleFilter<'a> {
     pub limit: Option<usize>,
     /// Only these articles (a search's hits).
     pub ids: Option<&'a [i64]>,
+    /// One article per story: an article that joined another's story is
+    /// shown as that story, whose first article carries the other outlets'
+    /// copies (the merged feeds); else every article as itself.
+    pub stories: bool,
 }
+
+/// The columns `articles_by_id` reads, `a` being `articles`.
+const ARTICLE_COLUMNS: &str = "a.id, a.key, a.title, a.link, a.author, a.published, a.updated,
+                               a.summary, a.content_html, a.image, a.story_id";
 
 /// The database of one tidings instance.
 #[derive(Clone)]
@@ -399,8 +411,7 @@ impl Store {
         &self,
         filter: &ArticleFilter<'_>,
     ) -> Result<Vec<(i64, StoredArticle)>, StoreError> {
-        const COLUMNS: &str = "a.id, a.key, a.title, a.link, a.author, a.published, a.updated,
-                               a.summary, a.content_html, a.image";
+        const COLUMNS: &str = ARTICLE_COLUMNS;
         let since = filter.since.map(to_db).unwrap_or_default();
         let limit = filter.limit.map_or(-1, |l| l as i64);
         let rows = match (filter.ids, filter.label) {
@@ -441,9 +452,19 @@ impl Store {
                     .await?
             }
         };
+        let rows = if filter.stories {
+            self.as_stories(rows).await?
+        } else {
+            rows
+        };
         let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
         let ids_json = serde_json::to_string(&ids).expect("ids serialize");
-        let mut categories: std::collections::HashMap<i64, Vec<String>> = Default::default();
+        let mut reprints = if filter.stories {
+            self.reprints(&ids_json).await?
+        } else {
+            Default::default()
+        };
+        let mut categories: HashMap<i64, Vec<String>> = Default::default();
         for row in sqlx::query(
             "SELECT article_id, category FROM article_categories
               WHERE article_id IN (SELECT value FROM json_each(?1)) ORDER BY article_id, position",
@@ -454,7 +475,7 @@ impl Store {
         {
             categories.entry(row.get(0)).or_default().push(row.get(1));
         }
-        let mut origins: std::collections::HashMap<i64, Origin> = Default::default();
+        let mut origins: HashMap<i64, Origin> = Default::default();
         for row in sqlx::query(
             "SELECT x.article_id, s.name, s.url, s.channel, s.feed_title, s.feed_link
                FROM article_sources x JOIN sources s ON s.id = x.source_id
@@ -494,9 +515,80 @@ impl Store {
                     image: r.get(9),
                     categories: categories.remove(&id).unwrap_or_default(),
                     origin: origins.remove(&id),
+                    reprints: reprints.remove(&id).unwrap_or_default(),
                 };
                 (id, article)
             })
+            .collect())
+    }
+
+    /// The other outlets' copies of each story whose first article is in
+    /// `ids_json`, earliest first, with the name of the source that carried each.
+    async fn reprints(&self, ids_json: &str) -> Result<HashMap<i64, Vec<Reprint>>, StoreError> {
+        let mut reprints: HashMap<i64, Vec<Reprint>> = HashMap::new();
+        for row in sqlx::query(
+            "SELECT e.story_id, a.link, a.published,
+                    (SELECT s.name FROM article_sources x JOIN sources s ON s.id = x.source_id
+                      WHERE x.article_id = a.id ORDER BY x.first_seen, x.source_id LIMIT 1)
+               FROM story_evidence e JOIN articles a ON a.id = e.article_id
+              WHERE e.story_id IN (SELECT value FROM json_each(?1))
+              ORDER BY a.published, a.id",
+        )
+        .bind(ids_json)
+        .fetch_all(&self.readers)
+        .await?
+        {
+            reprints.entry(row.get(0)).or_default().push(Reprint {
+                link: row.get(1),
+                published: row
+                    .get::<Option<String>, _>(2)
+                    .as_deref()
+                    .and_then(from_db)
+                    .unwrap_or_default(),
+                outlet: row.get::<Option<String>, _>(3).unwrap_or_default(),
+            });
+        }
+        Ok(reprints)
+    }
+
+    /// The rows of the stories of `rows`, in the order their first article
+    /// appears: an article that joined another's story gives way to the
+    /// story's first article.
+    async fn as_stories(
+        &self,
+        rows: Vec<sqlx::sqlite::SqliteRow>,
+    ) -> Result<Vec<sqlx::sqlite::SqliteRow>, StoreError> {
+        let mut order: Vec<i64> = Vec::with_capacity(rows.len());
+        let mut by_id: HashMap<i64, sqlx::sqlite::SqliteRow> = HashMap::new();
+        for row in rows {
+            let (id, story): (i64, i64) = (row.get(0), row.get(10));
+            if !order.contains(&story) {
+                order.push(story);
+            }
+            if id == story {
+                by_id.insert(id, row);
+            }
+        }
+        let missing: Vec<i64> = order
+            .iter()
+            .copied()
+            .filter(|story| !by_id.contains_key(story))
+            .collect();
+        if !missing.is_empty() {
+            let sql = format!(
+                "SELECT {ARTICLE_COLUMNS} FROM json_each(?1) AS wanted JOIN articles a ON a.id = wanted.value"
+            );
+            for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(serde_json::to_string(&missing).expect("ids serialize"))
+                .fetch_all(&self.readers)
+                .await?
+            {
+                by_id.insert(row.get(0), row);
+            }
+        }
+        Ok(order
+            .into_iter()
+            .filter_map(|story| by_id.remove(&story))
             .collect())
     }
 
@@ -869,6 +961,7 @@ fn write_group_once(
             recently: to_db(poll.record.started_at - ingest::LAST_SEEN_STEP),
             articles: poll.feed.as_ref().map_or(&[], |feed| &feed.articles),
             full_content: poll.record.full_content,
+            cluster: poll.record.cluster,
         })
         .collect();
     let counts = ingest::store_articles(&tx, &articles, recent)?;

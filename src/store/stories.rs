@@ -1,0 +1,192 @@
+//! Stories in the writer: which story each new article of a group joins,
+//! decided against the window of recent articles (see `cluster`), and the
+//! evidence of each join.
+
+use hashbrown::HashMap;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::ingest::Delivery;
+use crate::article::Article;
+use crate::cluster::window::{Member, WINDOW, Window};
+use crate::cluster::{self, Comparable, Fingerprint, Match};
+use crate::dates::{from_db, to_db};
+
+/// The story a new article is stored in.
+pub(super) struct Story {
+    pub id: i64,
+    /// Why it joined another article's story; `None` when it starts its own.
+    pub joined: Option<Joined>,
+}
+
+pub(super) struct Joined {
+    matched: i64,
+    found: Match,
+    minutes_apart: i64,
+}
+
+/// Adds to `window` the articles stored after article `after` (all of the
+/// window's span when it is new) that have a fingerprint: what this writer
+/// did not add itself, such as another process's articles. Articles stored
+/// before the window's span (`now` less [`WINDOW`], unix seconds) are left out.
+pub(super) fn top_up_window(
+    db: &Connection,
+    window: &mut Window,
+    after: i64,
+    now: i64,
+) -> rusqlite::Result<()> {
+    let since = chrono::DateTime::from_timestamp(now - WINDOW.num_seconds(), 0)
+        .map(to_db)
+        .unwrap_or_default();
+    // Newest first, by id (the order articles are stored in), until one
+    // stored before the span.
+    let mut query = db.prepare_cached(
+        "SELECT a.id, a.story_id, a.published, a.first_seen, a.fingerprint,
+                (SELECT x.source_id FROM article_sources x WHERE x.article_id = a.id
+                  ORDER BY x.first_seen, x.source_id LIMIT 1)
+           FROM articles a WHERE a.id > ?1 ORDER BY a.id DESC",
+    )?;
+    let mut rows = query.query([after])?;
+    let mut members = Vec::new();
+    while let Some(row) = rows.next()? {
+        let stored: String = row.get(3)?;
+        if stored < since {
+            break;
+        }
+        let fingerprint = row
+            .get::<_, Option<Vec<u8>>>(4)?
+            .and_then(|bytes| Fingerprint::from_bytes(&bytes));
+        let (Some(fingerprint), Some(source_id)) = (fingerprint, row.get::<_, Option<i64>>(5)?)
+        else {
+            continue;
+        };
+        let seconds = |text: String| from_db(&text).map_or(0, |t| t.timestamp());
+        let member = Member {
+            id: row.get(0)?,
+            story_id: row.get(1)?,
+            source_id,
+            published: seconds(row.get(2)?),
+            stored: seconds(stored),
+            numbers: fingerprint.numbers.clone().into(),
+        };
+        members.push((member, fingerprint));
+    }
+    for (member, fingerprint) in members.into_iter().rev() {
+        window.add(member, &fingerprint);
+    }
+    Ok(())
+}
+
+/// Decides the story of each new article of a group, in order (a reprint
+/// may follow its original within one group), and adds each to the window.
+pub(super) fn assign(
+    db: &Connection,
+    fresh: &[Delivery<'_>],
+    window: &mut Window,
+) -> rusqlite::Result<Vec<Story>> {
+    let in_group: HashMap<i64, &Article> = fresh.iter().map(|new| (new.id, new.article)).collect();
+    let mut stored_text =
+        db.prepare_cached("SELECT title, plain_text FROM articles WHERE id = ?1")?;
+    let mut current_story = db.prepare_cached("SELECT story_id FROM articles WHERE id = ?1")?;
+    // A template many articles share makes the same few candidates come up
+    // again and again: each is read once a group.
+    let mut read: HashMap<i64, Option<Comparable>> = HashMap::new();
+    let mut text_of = |member: &Member| {
+        read.entry(member.id)
+            .or_insert_with(|| match in_group.get(&member.id) {
+                Some(article) => Some(cluster::comparable_article(&article.title, &article.text)),
+                None => stored_text
+                    .query_row([member.id], |row| {
+                        let (title, text): (String, String) = (row.get(0)?, row.get(1)?);
+                        Ok(cluster::comparable_article(&title, &text))
+                    })
+                    .optional()
+                    .unwrap_or_else(|error| {
+                        tracing::warn!("cannot read article {} to compare: {error}", member.id);
+                        None
+                    }),
+            })
+            .clone()
+    };
+    let mut stories = Vec::with_capacity(fresh.len());
+    for new in fresh {
+        let article = new.article;
+        let mut story = Story {
+            id: new.id,
+            joined: None,
+        };
+        if let (true, Some(fingerprint)) = (new.cluster, &article.fingerprint) {
+            let seconds = |text: &str| from_db(text).map_or(0, |t| t.timestamp());
+            let stored = seconds(new.seen_at);
+            let published = article.published.map_or(stored, |t| t.timestamp());
+            let comparable = || cluster::comparable_article(&article.title, &article.text);
+            let found = cluster::find_story(
+                window,
+                fingerprint,
+                new.source_id,
+                published,
+                comparable,
+                &mut text_of,
+                |_| false,
+            );
+            if let Some((matched, found)) = found {
+                // Its story as the database has it now: `tidings split` or
+                // `merge` in another process may have moved it since it
+                // entered the window.
+                let story_id = match in_group.contains_key(&matched.id) {
+                    true => matched.story_id,
+                    false => current_story
+                        .query_row([matched.id], |row| row.get(0))
+                        .optional()?
+                        .unwrap_or(matched.story_id),
+                };
+                story = Story {
+                    id: story_id,
+                    joined: Some(Joined {
+                        matched: matched.id,
+                        found,
+                        minutes_apart: (published - matched.published).abs() / 60,
+                    }),
+                };
+            }
+            let member = Member {
+                id: new.id,
+                source_id: new.source_id,
+                story_id: story.id,
+                published,
+                stored,
+                numbers: fingerprint.numbers.clone().into(),
+            };
+            window.add(member, fingerprint);
+        }
+        stories.push(story);
+    }
+    Ok(stories)
+}
+
+/// Records why each new article that joined a story joined it.
+pub(super) fn record_evidence(
+    db: &Connection,
+    fresh: &[Delivery<'_>],
+    stories: &[Story],
+) -> rusqlite::Result<()> {
+    let mut insert = db.prepare_cached(
+        "INSERT INTO story_evidence (article_id, story_id, matched_article_id, method, overlap,
+                                     jaccard, numbers_agree, minutes_apart, decided_at)
+         VALUES (?1, ?2, ?3, 'text', ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for (new, story) in fresh.iter().zip(stories) {
+        if let Some(joined) = &story.joined {
+            insert.execute(params![
+                new.id,
+                story.id,
+                joined.matched,
+                joined.found.overlap,
+                joined.found.jaccard,
+                joined.found.numbers_agree,
+                joined.minutes_apart,
+                new.seen_at,
+            ])?;
+        }
+    }
+    Ok(())
+}
