@@ -24,6 +24,7 @@ pub mod opml;
 pub mod pages;
 pub mod parse;
 pub mod poll;
+pub mod regroup;
 pub mod repair;
 pub mod reprocess;
 pub mod rewrite;

@@ -70,6 +70,27 @@ enum Command {
         #[command(subcommand)]
         format: ExportFormat,
     },
+    /// Show the story of an article: its articles, when, and why each joined.
+    Story {
+        /// The id of any article of the story (`articles.id`).
+        article: i64,
+    },
+    /// Take an article out of its story, for good.
+    Split { article: i64 },
+    /// Put the stories of two articles together, for good.
+    Merge { a: i64, b: i64 },
+    /// Fingerprint every stored article again and group them all anew,
+    /// honouring every split and merge: for articles stored before stories
+    /// existed, or after a change of how texts are compared.
+    Regroup,
+    /// Score stories on a generated corpus of reprints and traps: pairwise
+    /// precision and recall of long stories and of flash news.
+    EvalStories {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 1000)]
+        stories: usize,
+    },
     /// Apply the sources' current rewrite rules to the articles they stored.
     Reprocess {
         /// Only the sources of this name.
@@ -210,6 +231,69 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 done.replaced,
                 out.display()
             );
+            Ok(())
+        }
+        Command::Story { article } => {
+            let config = Config::load(&cli.config)?;
+            let store = Store::open(&config.storage).await?;
+            let members = store
+                .story(article)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("there is no article {article}"))?;
+            print_story(&members, config.poll.timezone);
+            Ok(())
+        }
+        Command::Split { article } => {
+            let config = Config::load(&cli.config)?;
+            let store = Store::open(&config.storage).await?;
+            store.split(article, chrono::Utc::now()).await?;
+            store.close().await;
+            println!("article {article} now stands alone, and will not join that story again");
+            Ok(())
+        }
+        Command::Merge { a, b } => {
+            let config = Config::load(&cli.config)?;
+            let store = Store::open(&config.storage).await?;
+            store.merge(a, b, chrono::Utc::now()).await?;
+            let members = store.story(a).await?.unwrap_or_default();
+            store.close().await;
+            print_story(&members, config.poll.timezone);
+            Ok(())
+        }
+        Command::Regroup => {
+            let config = Config::load(&cli.config)?;
+            let store = Store::open(&config.storage).await?;
+            let states = store.sync_sources(&config.sources).await?;
+            let apart: Vec<i64> = config
+                .sources
+                .iter()
+                .zip(&states)
+                .filter(|(source, _)| !source.cluster)
+                .map(|(_, state)| state.id)
+                .collect();
+            let done = tidings::regroup::regroup(&store, &apart).await?;
+            store.close().await;
+            println!(
+                "{} articles fingerprinted, {} stories of several articles ({} articles joined one)",
+                done.articles, done.stories, done.joined
+            );
+            Ok(())
+        }
+        Command::EvalStories { seed, stories } => {
+            use tidings::cluster::evaluation;
+            let corpus = evaluation::corpus(seed, stories);
+            let scores = evaluation::score(&corpus);
+            println!(
+                "{} articles of {stories} stories (seed {seed})",
+                corpus.len()
+            );
+            println!("| kind | pairs | precision | recall |\n|---|---|---|---|");
+            for (kind, score) in [("long", scores.long), ("flash", scores.flash)] {
+                println!(
+                    "| {kind} | {} | {:.4} | {:.4} |",
+                    score.pairs, score.precision, score.recall
+                );
+            }
             Ok(())
         }
         Command::Reprocess { source } => {
@@ -364,6 +448,49 @@ fn print_summary(reports: &[SourceReport], gone: usize, elapsed: std::time::Dura
         for warning in &report.warnings {
             println!("warning: {} <{}>: {warning}", report.name, report.url);
         }
+    }
+}
+
+/// A story as `tidings story` prints it: each article with its time, outlet
+/// and link, and why it joined.
+fn print_story(members: &[tidings::store::StoryMember], zone: chrono_tz::Tz) {
+    use tidings::store::Why;
+    let Some(first) = members.first() else {
+        return;
+    };
+    println!("story {} · {} articles", first.id, members.len());
+    for member in members {
+        let when = member
+            .published
+            .with_timezone(&zone)
+            .format("%Y-%m-%d %H:%M");
+        println!(
+            "  {:<8} {when}  {}  {}  {}",
+            member.id,
+            member.outlet,
+            member.title,
+            member.link.as_deref().unwrap_or("")
+        );
+        let why = match &member.why {
+            None => "first stored: its entry is the story's in the merged feeds".to_string(),
+            Some(Why::Alike {
+                matched,
+                matched_outlet,
+                overlap,
+                numbers_agree,
+                minutes_apart,
+            }) => format!(
+                "与{matched_outlet}（{matched}）文本重合 {:.0}%，{}，相隔 {minutes_apart} 分钟",
+                overlap * 100.0,
+                if *numbers_agree {
+                    "数字一致"
+                } else {
+                    "数字不一致"
+                }
+            ),
+            Some(Why::Merged { at }) => format!("merged by hand (tidings merge) at {at}"),
+        };
+        println!("           {why}");
     }
 }
 

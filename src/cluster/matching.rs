@@ -30,7 +30,7 @@ use super::text::Comparable;
 pub const MIN_CHARS: usize = 12;
 /// Under this many characters the shorter text is a flash: nearly all of it
 /// must be in the longer.
-const FLASH_CHARS: usize = 160;
+const FLASH_CHARS: usize = 80;
 /// A stretch that differs on both sides is a word changed in place when the
 /// smaller side has at most this many characters; longer, it is a sentence
 /// replaced by another.

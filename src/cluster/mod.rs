@@ -8,6 +8,7 @@
 //! its candidates ([`window`]), and the exact check ([`matching`]) decides,
 //! keeping its evidence so that every merge can be explained and undone.
 
+pub mod evaluation;
 pub mod fingerprint;
 pub mod matching;
 pub mod text;
@@ -36,7 +37,7 @@ pub fn comparable_article(title: &str, text: &str) -> Comparable {
 /// Candidates one new article is checked against at most, the likeliest
 /// first: a template that many articles share must not make one ingest cost
 /// hundreds of exact checks.
-const CHECKS: usize = 8;
+pub const CHECKS: usize = 8;
 
 /// The story a new article joins, if any: the likeliest candidate of the
 /// window whose text passes the exact check, with why. `comparable` makes

@@ -28,6 +28,7 @@ mod stories;
 
 pub use contents::{NewContent, StoredContent};
 pub use pages::DuePage;
+pub use stories::{Regrouping, StoryError, StoryMember, Ungrouped, Why};
 
 use crate::article::{NormalizedFeed, Origin, Reprint, StoredArticle};
 use crate::config::{FullContent, SourceConfig, Storage};

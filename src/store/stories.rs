@@ -1,6 +1,7 @@
-//! Stories in the writer: which story each new article of a group joins,
-//! decided against the window of recent articles (see `cluster`), and the
-//! evidence of each join.
+//! Stories in the database: which story each new article of a group joins,
+//! decided in the writer against the window of recent articles (see
+//! `cluster`), with the evidence of each join; and what people do with
+//! stories (`tidings story`, `split`, `merge`).
 
 use hashbrown::HashMap;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -10,6 +11,10 @@ use crate::article::Article;
 use crate::cluster::window::{Member, WINDOW, Window};
 use crate::cluster::{self, Comparable, Fingerprint, Match};
 use crate::dates::{from_db, to_db};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Store, StoreError};
 
 /// The story a new article is stored in.
 pub(super) struct Story {
@@ -189,4 +194,399 @@ pub(super) fn record_evidence(
         }
     }
     Ok(())
+}
+
+/// An article of a story, for `tidings story`.
+#[derive(Debug, Clone)]
+pub struct StoryMember {
+    pub id: i64,
+    pub title: String,
+    pub link: Option<String>,
+    /// The name of the source that first carried it.
+    pub outlet: String,
+    pub published: DateTime<Utc>,
+    /// Why it is in the story; `None` for the story's first article.
+    pub why: Option<Why>,
+}
+
+/// Why an article is in a story.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Why {
+    /// tidings found its text alike another member's.
+    Alike {
+        matched: i64,
+        matched_outlet: String,
+        overlap: f64,
+        numbers_agree: bool,
+        minutes_apart: i64,
+    },
+    /// Someone ran `tidings merge`.
+    Merged { at: String },
+}
+
+/// Why a change to stories was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum StoryError {
+    #[error("there is no article {0}")]
+    NoArticle(i64),
+    #[error("article {0} is alone in its story")]
+    Alone(i64),
+    #[error("articles {0} and {1} are already one story")]
+    AlreadyOne(i64, i64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for StoryError {
+    fn from(error: sqlx::Error) -> Self {
+        StoryError::Store(error.into())
+    }
+}
+
+impl Store {
+    /// The story of article `id`: its first article, then the others by
+    /// publication time; `None` if there is no such article.
+    pub async fn story(&self, id: i64) -> Result<Option<Vec<StoryMember>>, StoreError> {
+        let rows = sqlx::query(
+            "WITH story AS (SELECT story_id AS id FROM articles WHERE id = ?1)
+             SELECT a.id, a.title, a.link, a.published, a.id = a.story_id,
+                    e.method, e.matched_article_id, e.overlap, e.numbers_agree, e.minutes_apart,
+                    e.decided_at, (SELECT s.name FROM article_sources x JOIN sources s ON s.id = x.source_id
+                                    WHERE x.article_id = a.id ORDER BY x.first_seen, x.source_id LIMIT 1),
+                    (SELECT s.name FROM article_sources x JOIN sources s ON s.id = x.source_id
+                      WHERE x.article_id = e.matched_article_id ORDER BY x.first_seen, x.source_id LIMIT 1)
+               FROM articles a CROSS JOIN story
+               LEFT JOIN story_evidence e ON e.article_id = a.id
+              WHERE a.id = story.id OR a.id IN (SELECT article_id FROM story_evidence WHERE story_id = story.id)
+              ORDER BY a.id = a.story_id DESC, a.published, a.id",
+        )
+        .bind(id)
+        .fetch_all(&self.readers)
+        .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            rows.iter()
+                .map(|row| {
+                    let why = match row.get::<Option<String>, _>(5).as_deref() {
+                        Some("text") => Some(Why::Alike {
+                            matched: row.get(6),
+                            matched_outlet: row.get::<Option<String>, _>(12).unwrap_or_default(),
+                            overlap: row.get(7),
+                            numbers_agree: row.get(8),
+                            minutes_apart: row.get(9),
+                        }),
+                        Some(_) => Some(Why::Merged { at: row.get(10) }),
+                        None => None,
+                    };
+                    StoryMember {
+                        id: row.get(0),
+                        title: row.get(1),
+                        link: row.get(2),
+                        published: from_db(&row.get::<String, _>(3)).unwrap_or_default(),
+                        outlet: row.get::<Option<String>, _>(11).unwrap_or_default(),
+                        why,
+                    }
+                })
+                .collect(),
+        ))
+    }
+
+    /// Takes article `id` out of its story, for good: it is recorded apart
+    /// from every other member, which `tidings regroup` honours. A story
+    /// whose first article leaves is led by its next.
+    pub async fn split(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoryError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let story: i64 = sqlx::query_scalar("SELECT story_id FROM articles WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoryError::NoArticle(id))?;
+        let members: Vec<i64> = sqlx::query_scalar(
+            "SELECT ?1 UNION SELECT article_id FROM story_evidence WHERE story_id = ?1",
+        )
+        .bind(story)
+        .fetch_all(&mut *tx)
+        .await?;
+        if members.len() < 2 {
+            return Err(StoryError::Alone(id));
+        }
+        let now = to_db(now);
+        for other in members.iter().filter(|m| **m != id) {
+            keep_apart(&mut tx, id, *other, &now).await?;
+        }
+        if id == story {
+            let next = members
+                .iter()
+                .copied()
+                .filter(|m| *m != id)
+                .min()
+                .expect("two members");
+            move_story(&mut tx, story, next).await?;
+            sqlx::query("DELETE FROM story_evidence WHERE article_id = ?1")
+                .bind(next)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE articles SET story_id = id WHERE id = ?1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM story_evidence WHERE article_id = ?1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Puts the stories of articles `a` and `b` together, for good: the one
+    /// stored first leads (its entry in the merged feeds stays, the other's
+    /// goes), and the two are recorded together, which `tidings regroup`
+    /// honours. Earlier splits between their members are undone.
+    pub async fn merge(&self, a: i64, b: i64, now: DateTime<Utc>) -> Result<(), StoryError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut story_of = async |id: i64| -> Result<i64, StoryError> {
+            sqlx::query_scalar("SELECT story_id FROM articles WHERE id = ?1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoryError::NoArticle(id))
+        };
+        let (story_a, story_b) = (story_of(a).await?, story_of(b).await?);
+        if story_a == story_b {
+            return Err(StoryError::AlreadyOne(a, b));
+        }
+        let (lead, joining) = (story_a.min(story_b), story_a.max(story_b));
+        sqlx::query(
+            "DELETE FROM story_overrides WHERE kind = 'apart'
+                AND article_id IN (SELECT ?1 UNION SELECT ?2 UNION SELECT article_id FROM story_evidence WHERE story_id IN (?1, ?2))
+                AND other_article_id IN (SELECT ?1 UNION SELECT ?2 UNION SELECT article_id FROM story_evidence WHERE story_id IN (?1, ?2))",
+        )
+        .bind(lead)
+        .bind(joining)
+        .execute(&mut *tx)
+        .await?;
+        move_story(&mut tx, joining, lead).await?;
+        let now = to_db(now);
+        sqlx::query(
+            "INSERT OR REPLACE INTO story_evidence (article_id, story_id, matched_article_id, method, decided_at)
+             VALUES (?1, ?2, ?3, 'merged', ?4)",
+        )
+        .bind(joining)
+        .bind(lead)
+        .bind(if story_a == lead { a } else { b })
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT OR REPLACE INTO story_overrides (article_id, other_article_id, kind, made_at)
+             VALUES (?1, ?2, 'together', ?3)",
+        )
+        .bind(a.min(b))
+        .bind(a.max(b))
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Records two articles apart, removing any record of them together.
+async fn keep_apart(
+    tx: &mut sqlx::SqliteConnection,
+    a: i64,
+    b: i64,
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    let (low, high) = (a.min(b), a.max(b));
+    sqlx::query(
+        "INSERT OR REPLACE INTO story_overrides (article_id, other_article_id, kind, made_at)
+         VALUES (?1, ?2, 'apart', ?3)",
+    )
+    .bind(low)
+    .bind(high)
+    .bind(now)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Moves every article of story `from` (its first one included) to story `to`.
+async fn move_story(
+    tx: &mut sqlx::SqliteConnection,
+    from: i64,
+    to: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE articles SET story_id = ?2 WHERE story_id = ?1 OR id = ?1")
+        .bind(from)
+        .bind(to)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE story_evidence SET story_id = ?2 WHERE story_id = ?1")
+        .bind(from)
+        .bind(to)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// An article as `tidings regroup` reads it.
+#[derive(Debug, Clone)]
+pub struct Ungrouped {
+    pub id: i64,
+    pub title: String,
+    pub text: String,
+    /// Unix seconds.
+    pub published: i64,
+    /// When it was stored, unix seconds.
+    pub stored: i64,
+    /// The source that first carried it.
+    pub source_id: i64,
+}
+
+/// The stories being rebuilt, in one transaction: readers see the old ones
+/// until it commits, and a crash leaves them as they were.
+pub struct Regrouping {
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+}
+
+impl Store {
+    /// Every split and merge people made: `(article, other, together)`.
+    pub async fn story_overrides(&self) -> Result<Vec<(i64, i64, bool)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT article_id, other_article_id, kind = 'together' FROM story_overrides",
+        )
+        .fetch_all(&self.readers)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.get(0), row.get(1), row.get(2)))
+            .collect())
+    }
+
+    /// Up to `limit` articles with ids above `after`, in id order (the order
+    /// they were stored in).
+    pub async fn ungrouped(&self, after: i64, limit: usize) -> Result<Vec<Ungrouped>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.id, a.title, a.plain_text, a.published, a.first_seen,
+                    (SELECT x.source_id FROM article_sources x WHERE x.article_id = a.id
+                      ORDER BY x.first_seen, x.source_id LIMIT 1)
+               FROM articles a WHERE a.id > ?1 ORDER BY a.id LIMIT ?2",
+        )
+        .bind(after)
+        .bind(limit as i64)
+        .fetch_all(&self.readers)
+        .await?;
+        let seconds = |text: String| from_db(&text).map_or(0, |t| t.timestamp());
+        Ok(rows
+            .into_iter()
+            .map(|row| Ungrouped {
+                id: row.get(0),
+                title: row.get(1),
+                text: row.get(2),
+                published: seconds(row.get(3)),
+                stored: seconds(row.get(4)),
+                source_id: row.get::<Option<i64>, _>(5).unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// The comparable text of a stored article.
+    pub async fn comparable(&self, id: i64) -> Result<Option<Comparable>, StoreError> {
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT title, plain_text FROM articles WHERE id = ?1")
+                .bind(id)
+                .fetch_optional(&self.readers)
+                .await?;
+        Ok(row.map(|(title, text)| cluster::comparable_article(&title, &text)))
+    }
+
+    /// Starts rebuilding every story: each article alone, no evidence.
+    pub async fn begin_regroup(&self) -> Result<Regrouping, StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("UPDATE articles SET story_id = id WHERE story_id IS NOT id")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM story_evidence")
+            .execute(&mut *tx)
+            .await?;
+        Ok(Regrouping { tx })
+    }
+}
+
+impl Regrouping {
+    /// Stores an article's fingerprint and story, and why it joined it.
+    pub async fn assign(
+        &mut self,
+        article: &Ungrouped,
+        fingerprint: Option<&Fingerprint>,
+        story_id: i64,
+        joined: Option<(&Member, Match)>,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE articles SET fingerprint = ?2, story_id = ?3 WHERE id = ?1")
+            .bind(article.id)
+            .bind(fingerprint.map(Fingerprint::to_bytes))
+            .bind(story_id)
+            .execute(&mut *self.tx)
+            .await?;
+        if let Some((matched, found)) = joined {
+            sqlx::query(
+                "INSERT INTO story_evidence (article_id, story_id, matched_article_id, method, overlap,
+                                             jaccard, numbers_agree, minutes_apart, decided_at)
+                 VALUES (?1, ?2, ?3, 'text', ?4, ?5, ?6, ?7, ?8)",
+            )
+            .bind(article.id)
+            .bind(story_id)
+            .bind(matched.id)
+            .bind(found.overlap)
+            .bind(found.jaccard)
+            .bind(found.numbers_agree)
+            .bind((article.published - matched.published).abs() / 60)
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Puts the stories of `a` and `b` together, as `tidings merge` did.
+    pub async fn put_together(&mut self, a: i64, b: i64, now: &str) -> Result<(), StoreError> {
+        let story_of = "SELECT story_id FROM articles WHERE id = ?1";
+        let story_a: Option<i64> = sqlx::query_scalar(story_of)
+            .bind(a)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        let story_b: Option<i64> = sqlx::query_scalar(story_of)
+            .bind(b)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        let (Some(story_a), Some(story_b)) = (story_a, story_b) else {
+            return Ok(());
+        };
+        if story_a == story_b {
+            return Ok(());
+        }
+        let (lead, joining) = (story_a.min(story_b), story_a.max(story_b));
+        move_story(&mut self.tx, joining, lead).await?;
+        sqlx::query(
+            "INSERT OR REPLACE INTO story_evidence (article_id, story_id, matched_article_id, method, decided_at)
+             VALUES (?1, ?2, ?3, 'merged', ?4)",
+        )
+        .bind(joining)
+        .bind(lead)
+        .bind(if story_a == lead { a } else { b })
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
 }
