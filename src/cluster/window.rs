@@ -113,7 +113,7 @@ impl Window {
     /// Members from other sources than `source_id`, published within the
     /// window of `published`, that share a band with `fingerprint` and whose
     /// numbers agree with its numbers: the ones sharing most bands first,
-    /// then the newest.
+    /// then the oldest (an original before the reprints of it).
     pub fn candidates(
         &self,
         fingerprint: &Fingerprint,
@@ -146,7 +146,7 @@ impl Window {
                 })
             })
             .collect();
-        candidates.sort_by(|(p, a), (q, b)| b.bands.cmp(&a.bands).then(q.cmp(p)));
+        candidates.sort_by(|(p, a), (q, b)| b.bands.cmp(&a.bands).then(p.cmp(q)));
         candidates.into_iter().map(|(_, c)| c).collect()
     }
 }

@@ -1,0 +1,374 @@
+//! Stories end to end: one story reprinted by other outlets under their own
+//! URLs, with their prefixes and footers, served over real HTTP on
+//! 127.0.0.1; the traps that must stay apart; the merged feeds, the
+//! commands and the database as a user sees them.
+
+mod common;
+
+use common::*;
+
+const ORIGINAL: &str = "证券时报记者获悉，国家统计局20日发布数据显示，10月份社会消费品零售总额同比增长4.8%，比上月加快0.3个百分点。\
+    其中，除汽车以外的消费品零售额增长5.1%。分析人士表示，随着促消费政策持续发力，消费市场继续恢复向好，服务零售额增长较快。\
+    从渠道看，实物商品网上零售额占社会消费品零售总额的比重继续提高，乡村市场销售增速快于城镇。展望四季度，专家预计消费将保持平稳增长态势。";
+
+const FLASH: &str = "央行今日开展2000亿元7天期逆回购操作，中标利率为1.50%，与此前持平。";
+
+fn item<'a>(
+    title: &'a str,
+    link: &'a str,
+    date: &'a str,
+    body: &'a str,
+) -> (&'a str, &'a str, &'a str, &'a str) {
+    (title, link, date, body)
+}
+
+/// Three outlets: the original, and two that reprint it (one with the flash
+/// of the day, one with the same flash template the next day, and another
+/// company's announcement from a shared template).
+fn serve(server: &FeedServer, with_late_reprint: bool) {
+    let stcn = rss(
+        "证券时报网 - 要闻",
+        &[
+            item(
+                "10月社零同比增长4.8%",
+                "https://www.stcn.com/article/detail/1.html",
+                "2026-11-20 10:00:00",
+                ORIGINAL,
+            ),
+            item(
+                "央行开展2000亿元逆回购",
+                "https://www.stcn.com/article/detail/2.html",
+                "2026-11-20 09:20:00",
+                FLASH,
+            ),
+            item(
+                "平安银行拟回购不超过20亿元股份",
+                "https://www.stcn.com/article/detail/3.html",
+                "2026-11-20 08:00:00",
+                "平安银行公告，公司拟以集中竞价方式回购股份，回购金额不低于10亿元且不超过20亿元。",
+            ),
+        ],
+    );
+    let sina_story = format!("【新浪财经讯】{ORIGINAL}（来源：证券时报网） 责任编辑：王一");
+    let sina_flash = format!("【财联社11月20日电】{FLASH}");
+    let sina = rss(
+        "新浪财经 - 滚动",
+        &[
+            item(
+                "重磅！10月社零同比增长4.8%",
+                "https://finance.sina.com.cn/a/1.shtml",
+                "2026-11-20 10:09:00",
+                &sina_story,
+            ),
+            item(
+                "央行开展2000亿元逆回购操作",
+                "https://finance.sina.com.cn/a/2.shtml",
+                "2026-11-20 09:25:00",
+                &sina_flash,
+            ),
+            item(
+                "央行开展3000亿元逆回购",
+                "https://finance.sina.com.cn/a/3.shtml",
+                "2026-11-21 09:20:00",
+                "央行今日开展3000亿元7天期逆回购操作，中标利率为1.50%，与此前持平。",
+            ),
+            item(
+                "招商银行拟回购不超过20亿元股份",
+                "https://finance.sina.com.cn/a/4.shtml",
+                "2026-11-20 08:30:00",
+                "招商银行公告，公司拟以集中竞价方式回购股份，回购金额不低于10亿元且不超过20亿元。",
+            ),
+        ],
+    );
+    let east_story = format!("本报讯（记者 张三）{ORIGINAL}声明：本文仅供参考，不构成投资建议。");
+    let mut east_items = vec![item(
+        "国家统计局：10月社零同比增长4.8%",
+        "https://finance.eastmoney.com/a/1.html",
+        "2026-11-20 10:41:00",
+        &east_story,
+    )];
+    let late = format!("据证券时报网报道，{ORIGINAL}");
+    if with_late_reprint {
+        east_items.push(item(
+            "10月社会消费品零售总额同比增长4.8%",
+            "https://finance.eastmoney.com/a/2.html",
+            "2026-11-20 11:30:00",
+            &late,
+        ));
+    }
+    server.set("/stcn.xml", Reply::feed(stcn));
+    server.set("/sina.xml", Reply::feed(sina));
+    server.set(
+        "/east.xml",
+        Reply::feed(rss("东方财富网 - 要闻", &east_items)),
+    );
+}
+
+fn instance(server: &FeedServer, east_extra: &str) -> Instance {
+    let mut east = Source::new("东方财富网", server.url("/east.xml"), "金融", "要闻");
+    east.extra = east_extra;
+    Instance::new(
+        "[output]\ndir = \"public\"\n",
+        &[
+            Source::new("证券时报网", server.url("/stcn.xml"), "金融", "要闻"),
+            Source::new("新浪财经", server.url("/sina.xml"), "金融", "滚动"),
+            east,
+        ],
+    )
+}
+
+fn id_of(app: &Instance, link: &str) -> i64 {
+    app.db()
+        .query_row("SELECT id FROM articles WHERE link = ?1", [link], |row| {
+            row.get(0)
+        })
+        .unwrap()
+}
+
+fn story_of(app: &Instance, link: &str) -> i64 {
+    app.db()
+        .query_row(
+            "SELECT story_id FROM articles WHERE link = ?1",
+            [link],
+            |row| row.get(0),
+        )
+        .unwrap()
+}
+
+fn all_feed(app: &Instance) -> feed_rs::model::Feed {
+    let bytes = std::fs::read(app.dir.path().join("public/all.atom")).unwrap();
+    feed_rs::parser::parse(&bytes[..]).unwrap()
+}
+
+#[tokio::test]
+async fn reprints_are_one_story_and_traps_stay_apart() {
+    let server = FeedServer::start().await;
+    serve(&server, false);
+    let app = instance(&server, "");
+    app.poll().await;
+
+    let story = story_of(&app, "https://www.stcn.com/article/detail/1.html");
+    assert_eq!(
+        story,
+        id_of(&app, "https://www.stcn.com/article/detail/1.html")
+    );
+    for reprint in [
+        "https://finance.sina.com.cn/a/1.shtml",
+        "https://finance.eastmoney.com/a/1.html",
+    ] {
+        assert_eq!(story_of(&app, reprint), story, "{reprint}");
+    }
+    let flash = story_of(&app, "https://www.stcn.com/article/detail/2.html");
+    assert_eq!(
+        story_of(&app, "https://finance.sina.com.cn/a/2.shtml"),
+        flash
+    );
+    // The next day's operation and another company's buyback stand alone.
+    for alone in [
+        "https://finance.sina.com.cn/a/3.shtml",
+        "https://finance.sina.com.cn/a/4.shtml",
+    ] {
+        assert_eq!(story_of(&app, alone), id_of(&app, alone), "{alone}");
+    }
+    assert_eq!(
+        app.count("SELECT count(*) FROM stories"),
+        5,
+        "two stories of several articles and three alone"
+    );
+    let evidence = app.strings(
+        "SELECT method || ' ' || numbers_agree || ' ' || (overlap > 0.9) || ' ' || minutes_apart
+           FROM story_evidence WHERE article_id = (SELECT id FROM articles WHERE link = 'https://finance.sina.com.cn/a/1.shtml')",
+    );
+    assert_eq!(evidence, ["text 1 1 9"]);
+
+    // One entry per story: its id and link are the original's, the
+    // reprints are related links and named in the content.
+    let feed = all_feed(&app);
+    assert_eq!(feed.entries.len(), 5);
+    let entry = feed
+        .entries
+        .iter()
+        .find(|e| {
+            e.links
+                .iter()
+                .any(|l| l.href == "https://www.stcn.com/article/detail/1.html")
+        })
+        .expect("the story's entry");
+    assert_eq!(
+        entry.links[0].href,
+        "https://www.stcn.com/article/detail/1.html"
+    );
+    let related: Vec<&str> = entry
+        .links
+        .iter()
+        .filter(|l| l.rel.as_deref() == Some("related"))
+        .map(|l| l.href.as_str())
+        .collect();
+    assert_eq!(
+        related,
+        [
+            "https://finance.sina.com.cn/a/1.shtml",
+            "https://finance.eastmoney.com/a/1.html"
+        ]
+    );
+    let content = entry.content.as_ref().unwrap().body.as_deref().unwrap();
+    assert!(
+        content.contains(
+            "亦见于：<a href=\"https://finance.sina.com.cn/a/1.shtml\">新浪财经</a> 10:09 · "
+        ),
+        "{content}"
+    );
+
+    let out = app.run(&["story", &story.to_string()]).await;
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.starts_with(&format!("story {story} · 3 articles")),
+        "{shown}"
+    );
+    assert!(shown.contains("与证券时报网"), "{shown}");
+    assert!(shown.contains("数字一致，相隔 9 分钟"), "{shown}");
+}
+
+#[tokio::test]
+async fn a_late_reprint_changes_neither_the_entry_id_nor_updated() {
+    let server = FeedServer::start().await;
+    serve(&server, false);
+    let app = instance(&server, "");
+    app.poll().await;
+    let original = "https://www.stcn.com/article/detail/1.html";
+    let entry_of = |feed: &feed_rs::model::Feed| {
+        feed.entries
+            .iter()
+            .find(|e| e.links.iter().any(|l| l.href == original))
+            .map(|e| (e.id.clone(), e.updated, e.links.len()))
+            .unwrap()
+    };
+    let before = entry_of(&all_feed(&app));
+    serve(&server, true);
+    app.poll().await;
+    assert_eq!(
+        story_of(&app, "https://finance.eastmoney.com/a/2.html"),
+        story_of(&app, original)
+    );
+    let after = entry_of(&all_feed(&app));
+    assert_eq!((&after.0, after.1), (&before.0, before.1));
+    assert_eq!(
+        after.2,
+        before.2 + 1,
+        "the late reprint is one more related link"
+    );
+}
+
+#[tokio::test]
+async fn split_and_merge_hold_across_polls_restarts_and_regroup() {
+    let server = FeedServer::start().await;
+    serve(&server, false);
+    let app = instance(&server, "");
+    app.poll().await;
+    let original = "https://www.stcn.com/article/detail/1.html";
+    let sina = id_of(&app, "https://finance.sina.com.cn/a/1.shtml");
+    let (ping_an, china_merchants) = (
+        id_of(&app, "https://www.stcn.com/article/detail/3.html"),
+        id_of(&app, "https://finance.sina.com.cn/a/4.shtml"),
+    );
+
+    let out = app.run(&["split", &sina.to_string()]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        story_of(&app, "https://finance.sina.com.cn/a/1.shtml"),
+        sina
+    );
+    let out = app
+        .run(&["merge", &ping_an.to_string(), &china_merchants.to_string()])
+        .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("merged by hand"));
+    let again = app.run(&["split", &sina.to_string()]).await;
+    assert!(String::from_utf8_lossy(&again.stderr).contains("alone in its story"));
+
+    let check = |app: &Instance| {
+        assert_eq!(
+            story_of(app, "https://finance.sina.com.cn/a/1.shtml"),
+            sina,
+            "the split came undone"
+        );
+        assert_eq!(
+            story_of(app, "https://finance.eastmoney.com/a/1.html"),
+            story_of(app, original),
+            "the rest of the story stays together"
+        );
+        assert_eq!(
+            story_of(app, "https://finance.sina.com.cn/a/4.shtml"),
+            ping_an,
+            "the merge came undone"
+        );
+    };
+    check(&app);
+    // A poll with every feed unchanged, one with a new reprint, then a regroup.
+    app.poll().await;
+    check(&app);
+    serve(&server, true);
+    app.poll().await;
+    check(&app);
+    let out = app.run(&["regroup"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("fingerprinted"));
+    check(&app);
+    assert_eq!(
+        story_of(&app, "https://finance.eastmoney.com/a/2.html"),
+        story_of(&app, original)
+    );
+}
+
+#[tokio::test]
+async fn a_source_that_keeps_out_of_stories_stands_alone_and_articles_before_stories_are_regrouped()
+{
+    let server = FeedServer::start().await;
+    serve(&server, false);
+    let app = instance(&server, "cluster = false\n");
+    app.poll().await;
+    let east = "https://finance.eastmoney.com/a/1.html";
+    assert_eq!(story_of(&app, east), id_of(&app, east));
+    assert_eq!(
+        story_of(&app, "https://finance.sina.com.cn/a/1.shtml"),
+        story_of(&app, "https://www.stcn.com/article/detail/1.html")
+    );
+
+    // Articles stored before stories have no fingerprint: regroup gives them one.
+    app.db()
+        .execute_batch(
+            "UPDATE articles SET fingerprint = NULL, story_id = id; DELETE FROM story_evidence;",
+        )
+        .unwrap();
+    let out = app.run(&["regroup"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        story_of(&app, "https://finance.sina.com.cn/a/1.shtml"),
+        story_of(&app, "https://www.stcn.com/article/detail/1.html")
+    );
+    assert_eq!(
+        story_of(&app, east),
+        id_of(&app, east),
+        "cluster = false holds in a regroup"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM articles WHERE fingerprint IS NULL"),
+        1
+    );
+}
