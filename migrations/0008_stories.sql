@@ -38,6 +38,11 @@ CREATE TABLE story_overrides (
     PRIMARY KEY (article_id, other_article_id)
 ) WITHOUT ROWID;
 
+-- An article inserted by hand, without a story, is a story of its own.
+CREATE TRIGGER articles_own_story AFTER INSERT ON articles WHEN new.story_id IS NULL BEGIN
+    UPDATE articles SET story_id = new.id WHERE id = new.id;
+END;
+
 -- One row per story: its first article, and how many articles it has.
 CREATE VIEW stories AS
 SELECT a.id AS id, a.title AS title, a.link AS link, a.published AS published,

@@ -597,3 +597,12 @@ async fn sources(config: &Config) -> anyhow::Result<()> {
 /// poll took 12% more CPU time.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's options, read before `main`: memory freed is given back to
+/// the system half a second after it is freed, not ten. A cold poll frees
+/// as much as it keeps (feed bodies, parsed entries), and with the default
+/// its peak memory was 15 MB higher, at no gain in time.
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static MALLOC_CONF: Option<&u8> = Some(&JEMALLOC_OPTIONS[0]);
+
+const JEMALLOC_OPTIONS: [u8; 36] = *b"dirty_decay_ms:500,muzzy_decay_ms:0\0";

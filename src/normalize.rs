@@ -158,9 +158,8 @@ fn article(entry: &Entry, feed_link: Option<&Url>, source: &SourceContext) -> Ar
         content_hash: String::new(),
         incomplete: false,
     };
-    let comparable = cluster::comparable_article(&article.title, &article.text);
-    article.fingerprint = (comparable.chars.len() >= cluster::matching::MIN_CHARS)
-        .then(|| cluster::Fingerprint::of(&comparable));
+    article.fingerprint =
+        cluster::article_fingerprint(content.fingerprint.as_ref(), &article.title, &article.text);
     article.content_hash = content_hash(
         &article.title,
         article.link.as_deref(),
@@ -311,6 +310,8 @@ pub struct Cleaned {
     pub text: String,
     /// The first `<img>`.
     pub image: Option<String>,
+    /// The fingerprint of the text, for stories (see `cluster`).
+    pub fingerprint: Option<cluster::Fingerprint>,
 }
 
 /// Bytes of sanitized HTML remembered by [`cleaned`].
@@ -343,8 +344,10 @@ pub fn cleaned(raw_html: &str, base: &Url, rewrite: &Rewrite) -> Arc<Cleaned> {
         } else {
             sanitize(&rewrite.apply(raw_html), base)
         };
+        let text = html_to_text(&html);
         Ok::<_, std::convert::Infallible>(Arc::new(Cleaned {
-            text: html_to_text(&html),
+            fingerprint: cluster::body_fingerprint(&text),
+            text,
             image: first_img(&html),
             html,
         }))

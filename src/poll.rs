@@ -25,7 +25,7 @@ use crate::schedule::{self, Cadence, HostGate};
 use crate::store::{Counts, DuePage, Outcome, PollRecord, SourceState, Store, StoreError};
 
 /// Most parsed feeds waiting for the database at once.
-const BACKLOG: usize = 256;
+const BACKLOG: usize = 224;
 
 /// What one poll of one source did, for the summary and the daemon.
 #[derive(Debug, Clone)]

@@ -60,18 +60,24 @@ impl Fingerprint {
             signature[bin] = signature[bin].min(hash as u32);
         }
         densify(&mut signature);
-        let mut numbers: Vec<u32> = text
-            .numbers
-            .iter()
-            .map(|number| xxh3_64_with_seed(number.as_bytes(), SEED) as u32)
-            .collect();
-        numbers.sort_unstable();
-        numbers.dedup();
-        Fingerprint {
+        let mut fingerprint = Fingerprint {
             signature,
             chars: text.chars.len() as u32,
-            numbers,
-        }
+            numbers: Vec::new(),
+        };
+        fingerprint.add_numbers(&text.numbers);
+        fingerprint
+    }
+
+    /// Adds numbers the article states (its title's, to its body's).
+    pub fn add_numbers(&mut self, numbers: &[String]) {
+        self.numbers.extend(
+            numbers
+                .iter()
+                .map(|number| xxh3_64_with_seed(number.as_bytes(), SEED) as u32),
+        );
+        self.numbers.sort_unstable();
+        self.numbers.dedup();
     }
 
     /// The share of bins two signatures agree in: about the Jaccard

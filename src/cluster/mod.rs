@@ -34,6 +34,35 @@ pub fn comparable_article(title: &str, text: &str) -> Comparable {
     article
 }
 
+/// The fingerprint of an article's body alone, when the body says enough
+/// to tell one story from another: the part of an article's fingerprint that
+/// every feed carrying the same content shares (see [`article_fingerprint`]).
+pub fn body_fingerprint(text: &str) -> Option<Fingerprint> {
+    let body = text::comparable(text);
+    (body.chars.len() >= matching::MIN_CHARS).then(|| Fingerprint::of(&body))
+}
+
+/// The fingerprint of the article [`comparable_article`] reads, made from
+/// its body's (`body`, from [`body_fingerprint`] of `text`) and its title's
+/// numbers; `None` when title and body together are too short.
+pub fn article_fingerprint(
+    body: Option<&Fingerprint>,
+    title: &str,
+    text: &str,
+) -> Option<Fingerprint> {
+    match body {
+        Some(body) => {
+            let mut fingerprint = body.clone();
+            fingerprint.add_numbers(&text::comparable(title).numbers);
+            Some(fingerprint)
+        }
+        None => {
+            let article = comparable_article(title, text);
+            (article.chars.len() >= matching::MIN_CHARS).then(|| Fingerprint::of(&article))
+        }
+    }
+}
+
 /// Candidates one new article is checked against at most, the likeliest
 /// first: a template that many articles share must not make one ingest cost
 /// hundreds of exact checks.

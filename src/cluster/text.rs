@@ -157,8 +157,9 @@ fn strip_outlet_parts(text: &str) -> String {
     });
     // Each footer pattern, with words one of which a text must contain for
     // the pattern to match at all: most texts are spared the search.
-    static FOOTERS: LazyLock<Vec<(Regex, &[&str])>> = LazyLock::new(|| {
-        [
+    static FOOTERS: LazyLock<Vec<(Regex, Vec<memchr::memmem::Finder<'static>>)>> = LazyLock::new(
+        || {
+            [
             // （来源：证券时报网） （责任编辑：王一） (原标题：…)
             (
                 r"[（(]\s*(?:来源|文章来源|稿件来源|责任编辑|编辑|校对|审核|作者|记者|原标题|图片来源)\s*[：:][^）)]{0,80}[）)]",
@@ -186,9 +187,13 @@ fn strip_outlet_parts(text: &str) -> String {
             ),
         ]
         .into_iter()
-        .map(|(pattern, words)| (Regex::new(pattern).expect("valid footer pattern"), words))
+        .map(|(pattern, words): (&str, &[&'static str])| {
+            let finders = words.iter().map(memchr::memmem::Finder::new).collect();
+            (Regex::new(pattern).expect("valid footer pattern"), finders)
+        })
         .collect()
-    });
+        },
+    );
     let mut text = text.trim().to_string();
     loop {
         let before = text.len();
@@ -208,7 +213,7 @@ fn strip_outlet_parts(text: &str) -> String {
         for (footer, words) in FOOTERS.iter() {
             if words
                 .iter()
-                .any(|word| memchr::memmem::find(text.as_bytes(), word.as_bytes()).is_some())
+                .any(|word| word.find(text.as_bytes()).is_some())
             {
                 text = footer.replace_all(&text, "").trim_end().to_string();
             }

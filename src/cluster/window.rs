@@ -50,23 +50,30 @@ pub struct Candidate {
 pub struct Window {
     members: VecDeque<Indexed>,
     /// The position of `members[0]` since the window was made.
-    first: usize,
-    heads: HashMap<u64, usize>,
+    first: Position,
+    heads: HashMap<u32, Position>,
 }
+
+/// The place of a member among all the members ever added: four bytes, as
+/// the index is a few hundred bytes an article (four billion articles
+/// stored by one writer in its life is more than a process lives).
+type Position = u32;
 
 struct Indexed {
     member: Member,
-    keys: [u64; BANDS],
+    /// Its band keys, cut to four bytes: two bands that share a key by
+    /// chance only make a candidate that the exact check turns down.
+    keys: [u32; BANDS],
     /// For each band, the position of the previous member with its key.
-    previous: [usize; BANDS],
+    previous: [Position; BANDS],
 }
 
-const NONE: usize = usize::MAX;
+const NONE: Position = Position::MAX;
 
 /// Members read at most along one band, the newest first: a sentence many
 /// articles share (a formula, a disclaimer the text reading missed) gives
 /// their bands one key, and the cost of a lookup must stay bounded.
-const PER_BAND: usize = 16;
+const PER_BAND: usize = 8;
 
 impl Window {
     pub fn len(&self) -> usize {
@@ -79,8 +86,8 @@ impl Window {
 
     /// Adds a member, stored no earlier than the members before it.
     pub fn add(&mut self, member: Member, fingerprint: &Fingerprint) {
-        let position = self.first + self.members.len();
-        let keys = fingerprint.bands();
+        let position = self.first + self.members.len() as Position;
+        let keys = fingerprint.bands().map(|key| key as u32);
         let mut previous = [NONE; BANDS];
         for (band, key) in keys.iter().enumerate() {
             previous[band] = self.heads.insert(*key, position).unwrap_or(NONE);
@@ -121,22 +128,22 @@ impl Window {
         published: i64,
     ) -> Vec<Candidate> {
         // Each member's position once for every band it shares.
-        let mut found: Vec<usize> = Vec::new();
+        let mut found: Vec<Position> = Vec::new();
         for (band, key) in fingerprint.bands().iter().enumerate() {
-            let mut position = self.heads.get(key).copied().unwrap_or(NONE);
+            let mut position = self.heads.get(&(*key as u32)).copied().unwrap_or(NONE);
             for _ in 0..PER_BAND {
                 if position == NONE || position < self.first {
                     break;
                 }
                 found.push(position);
-                position = self.members[position - self.first].previous[band];
+                position = self.members[(position - self.first) as usize].previous[band];
             }
         }
         found.sort_unstable();
         let shared = found.chunk_by(|a, b| a == b).map(|run| (run[0], run.len()));
-        let mut candidates: Vec<(usize, Candidate)> = shared
+        let mut candidates: Vec<(Position, Candidate)> = shared
             .filter_map(|(position, bands)| {
-                let member = &self.members[position - self.first].member;
+                let member = &self.members[(position - self.first) as usize].member;
                 let eligible = member.source_id != source_id
                     && (member.published - published).abs() <= WINDOW.num_seconds()
                     && numbers_agree(&member.numbers, &fingerprint.numbers);

@@ -170,7 +170,7 @@ pub struct ArticleFilter<'a> {
 
 /// The columns `articles_by_id` reads, `a` being `articles`.
 const ARTICLE_COLUMNS: &str = "a.id, a.key, a.title, a.link, a.author, a.published, a.updated,
-                               a.summary, a.content_html, a.image, a.story_id";
+                               a.summary, a.content_html, a.image, coalesce(a.story_id, a.id)";
 
 /// The database of one tidings instance.
 #[derive(Clone)]
@@ -220,7 +220,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 const PAGE_SIZE: u32 = 16 * 1024;
 
 /// Page cache of the writer connection, in KiB: the indexes a poll touches stay in memory.
-const WRITER_CACHE_KIB: i64 = 32 * 1024;
+const WRITER_CACHE_KIB: i64 = 24 * 1024;
 
 impl Store {
     /// Opens (creating if needed) and migrates the database.

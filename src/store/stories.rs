@@ -45,7 +45,7 @@ pub(super) fn top_up_window(
     // Newest first, by id (the order articles are stored in), until one
     // stored before the span.
     let mut query = db.prepare_cached(
-        "SELECT a.id, a.story_id, a.published, a.first_seen, a.fingerprint,
+        "SELECT a.id, coalesce(a.story_id, a.id), a.published, a.first_seen, a.fingerprint,
                 (SELECT x.source_id FROM article_sources x WHERE x.article_id = a.id
                   ORDER BY x.first_seen, x.source_id LIMIT 1)
            FROM articles a WHERE a.id > ?1 ORDER BY a.id DESC",
@@ -91,7 +91,8 @@ pub(super) fn assign(
     let in_group: HashMap<i64, &Article> = fresh.iter().map(|new| (new.id, new.article)).collect();
     let mut stored_text =
         db.prepare_cached("SELECT title, plain_text FROM articles WHERE id = ?1")?;
-    let mut current_story = db.prepare_cached("SELECT story_id FROM articles WHERE id = ?1")?;
+    let mut current_story =
+        db.prepare_cached("SELECT coalesce(story_id, id) FROM articles WHERE id = ?1")?;
     // A template many articles share makes the same few candidates come up
     // again and again: each is read once a group.
     let mut read: HashMap<i64, Option<Comparable>> = HashMap::new();
