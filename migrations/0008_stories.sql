@@ -4,10 +4,18 @@
 -- article, its own id when it stands alone. It never changes when a reprint
 -- joins, so the merged feeds' entry of a story keeps its id.
 ALTER TABLE articles ADD COLUMN story_id INTEGER;
--- The MinHash signature of the article's comparable text (see src/cluster);
--- NULL for articles stored before stories, until `tidings regroup`.
-ALTER TABLE articles ADD COLUMN fingerprint BLOB;
 UPDATE articles SET story_id = id;
+
+-- The MinHash signature of each article's comparable text and the numbers
+-- it states (see src/cluster), in a table of its own: the writer reads the
+-- last days' of them when it starts, and a column after an article's
+-- content would be read through the content's overflow pages. None for
+-- sources with `cluster = false`, nor for articles stored before stories
+-- until `tidings regroup`.
+CREATE TABLE article_fingerprints (
+    article_id  INTEGER PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
+    fingerprint BLOB NOT NULL
+);
 
 -- Why each article that is not its story's first joined it: one row per
 -- such article. `method` is 'text' (tidings found it alike: the article it
@@ -54,6 +62,7 @@ SELECT a.id AS id, a.title AS title, a.link AS link, a.published AS published,
 -- go, and a story whose first article it was is led by its next one.
 CREATE TRIGGER articles_leave_stories AFTER DELETE ON articles BEGIN
     DELETE FROM story_evidence WHERE article_id = old.id;
+    DELETE FROM article_fingerprints WHERE article_id = old.id;
     DELETE FROM story_overrides WHERE article_id = old.id OR other_article_id = old.id;
     UPDATE articles SET story_id = (SELECT min(article_id) FROM story_evidence WHERE story_id = old.id)
      WHERE story_id = old.id AND old.story_id = old.id;

@@ -32,7 +32,6 @@ use rusqlite::{Connection, params};
 use super::Counts;
 use super::stories::{self, Story};
 use crate::article::Article;
-use crate::cluster::Fingerprint;
 use crate::cluster::window::{WINDOW, Window};
 use crate::config::FullContent;
 use crate::dates::{from_db, to_db};
@@ -202,14 +201,21 @@ pub(super) fn store_articles(
     let now = polls
         .first()
         .map_or(0, |poll| from_db(&poll.now).map_or(0, |t| t.timestamp()));
-    let (window, seen_through) = recent.window.get_or_insert_with(|| (Window::default(), 0));
-    stories::top_up_window(db, window, *seen_through, now)?;
-    window.forget_before(now - WINDOW.num_seconds());
-    let stories = stories::assign(db, &plan.fresh, window)?;
-    *seen_through = plan.fresh.last().map_or(first_new_id - 1, |new| new.id);
+    // The window is read only for groups with new articles that may join a
+    // story: a poll of unchanged feeds costs nothing more.
+    let stories = if plan.fresh.iter().any(stories::may_join) {
+        let (window, seen_through) = recent.window.get_or_insert_with(|| (Window::default(), 0));
+        stories::top_up_window(db, window, *seen_through, now)?;
+        window.forget_before(now - WINDOW.num_seconds());
+        let stories = stories::assign(db, &plan.fresh, window)?;
+        *seen_through = first_new_id - 1 + plan.fresh.len() as i64;
+        stories
+    } else {
+        plan.fresh.iter().map(|new| Story::alone(new.id)).collect()
+    };
 
     insert_articles(db, &plan.fresh, &stories)?;
-    stories::record_evidence(db, &plan.fresh, &stories)?;
+    stories::record(db, &plan.fresh, &stories)?;
     queue_pages(db, &plan.pages)?;
     update_articles(db, &plan.changed)?;
     link_sources(db, &plan.links)?;
@@ -396,27 +402,18 @@ fn insert_articles(
     fresh: &[Delivery<'_>],
     stories: &[Story],
 ) -> rusqlite::Result<()> {
-    const COLUMNS: usize = 18;
+    const COLUMNS: usize = 17;
     let row = format!("({})", vec!["?"; COLUMNS].join(", "));
     for (chunk, stories) in fresh
         .chunks(ARTICLES_PER_INSERT)
         .zip(stories.chunks(ARTICLES_PER_INSERT))
     {
-        let computed: Vec<(String, Option<String>, Option<Vec<u8>>)> = chunk
+        let dates: Vec<(String, Option<String>)> = chunk
             .iter()
-            .map(|new| {
-                // Articles of sources that keep out of stories have none, so
-                // no later article finds them in the window.
-                let fingerprint = (new.article.fingerprint.as_ref())
-                    .filter(|_| new.cluster)
-                    .map(Fingerprint::to_bytes);
-                (new.published(), new.article.updated.map(to_db), fingerprint)
-            })
+            .map(|new| (new.published(), new.article.updated.map(to_db)))
             .collect();
         let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * COLUMNS);
-        for ((new, (published, updated, fingerprint)), story) in
-            chunk.iter().zip(&computed).zip(stories)
-        {
+        for ((new, (published, updated)), story) in chunk.iter().zip(&dates).zip(stories) {
             let a = new.article;
             let row: [&dyn rusqlite::ToSql; COLUMNS] = [
                 &new.id,
@@ -436,14 +433,13 @@ fn insert_articles(
                 &a.text,
                 &a.source_html,
                 &story.id,
-                fingerprint,
             ];
             values.extend(row);
         }
         let sql = format!(
             "INSERT INTO articles (id, key, title, link, guid, author, published, updated, summary,
                                    content_html, image, content_hash, first_seen, last_seen, plain_text,
-                                   source_html, story_id, fingerprint)
+                                   source_html, story_id)
              VALUES {}",
             vec![row.as_str(); chunk.len()].join(", ")
         );

@@ -23,6 +23,18 @@ pub(super) struct Story {
     pub joined: Option<Joined>,
 }
 
+impl Story {
+    pub fn alone(id: i64) -> Story {
+        Story { id, joined: None }
+    }
+}
+
+/// Whether a new article may join a story: its source lets it, and its text
+/// says enough.
+pub(super) fn may_join(new: &Delivery<'_>) -> bool {
+    new.cluster && new.article.fingerprint.is_some()
+}
+
 pub(super) struct Joined {
     matched: i64,
     found: Match,
@@ -45,10 +57,12 @@ pub(super) fn top_up_window(
     // Newest first, by id (the order articles are stored in), until one
     // stored before the span.
     let mut query = db.prepare_cached(
-        "SELECT a.id, coalesce(a.story_id, a.id), a.published, a.first_seen, a.fingerprint,
+        "SELECT a.id, (SELECT e.story_id FROM story_evidence e WHERE e.article_id = a.id),
+                a.published, a.first_seen, f.fingerprint,
                 (SELECT x.source_id FROM article_sources x WHERE x.article_id = a.id
                   ORDER BY x.first_seen, x.source_id LIMIT 1)
-           FROM articles a WHERE a.id > ?1 ORDER BY a.id DESC",
+           FROM article_fingerprints f JOIN articles a ON a.id = f.article_id
+          WHERE f.article_id > ?1 ORDER BY f.article_id DESC",
     )?;
     let mut rows = query.query([after])?;
     let mut members = Vec::new();
@@ -65,9 +79,11 @@ pub(super) fn top_up_window(
             continue;
         };
         let seconds = |text: String| from_db(&text).map_or(0, |t| t.timestamp());
+        let id = row.get(0)?;
         let member = Member {
-            id: row.get(0)?,
-            story_id: row.get(1)?,
+            id,
+            // Only an article that joined another's story has evidence.
+            story_id: row.get::<_, Option<i64>>(1)?.unwrap_or(id),
             source_id,
             published: seconds(row.get(2)?),
             stored: seconds(stored),
@@ -91,8 +107,9 @@ pub(super) fn assign(
     let in_group: HashMap<i64, &Article> = fresh.iter().map(|new| (new.id, new.article)).collect();
     let mut stored_text =
         db.prepare_cached("SELECT title, plain_text FROM articles WHERE id = ?1")?;
-    let mut current_story =
-        db.prepare_cached("SELECT coalesce(story_id, id) FROM articles WHERE id = ?1")?;
+    let mut current_story = db.prepare_cached(
+        "SELECT coalesce((SELECT story_id FROM story_evidence WHERE article_id = ?1), ?1)",
+    )?;
     // A template many articles share makes the same few candidates come up
     // again and again: each is read once a group.
     let mut read: HashMap<i64, Option<Comparable>> = HashMap::new();
@@ -116,10 +133,7 @@ pub(super) fn assign(
     let mut stories = Vec::with_capacity(fresh.len());
     for new in fresh {
         let article = new.article;
-        let mut story = Story {
-            id: new.id,
-            joined: None,
-        };
+        let mut story = Story::alone(new.id);
         if let (true, Some(fingerprint)) = (new.cluster, &article.fingerprint) {
             let seconds = |text: &str| from_db(text).map_or(0, |t| t.timestamp());
             let stored = seconds(new.seen_at);
@@ -140,10 +154,7 @@ pub(super) fn assign(
                 // entered the window.
                 let story_id = match in_group.contains_key(&matched.id) {
                     true => matched.story_id,
-                    false => current_story
-                        .query_row([matched.id], |row| row.get(0))
-                        .optional()?
-                        .unwrap_or(matched.story_id),
+                    false => current_story.query_row([matched.id], |row| row.get(0))?,
                 };
                 story = Story {
                     id: story_id,
@@ -169,12 +180,22 @@ pub(super) fn assign(
     Ok(stories)
 }
 
-/// Records why each new article that joined a story joined it.
-pub(super) fn record_evidence(
+/// Records each new article's fingerprint (of sources that join stories:
+/// no later article finds the others in the window), and why each new
+/// article that joined a story joined it.
+pub(super) fn record(
     db: &Connection,
     fresh: &[Delivery<'_>],
     stories: &[Story],
 ) -> rusqlite::Result<()> {
+    let mut fingerprint = db.prepare_cached(
+        "INSERT INTO article_fingerprints (article_id, fingerprint) VALUES (?1, ?2)",
+    )?;
+    for new in fresh.iter().filter(|new| may_join(new)) {
+        if let Some(print) = &new.article.fingerprint {
+            fingerprint.execute(params![new.id, print.to_bytes()])?;
+        }
+    }
     let mut insert = db.prepare_cached(
         "INSERT INTO story_evidence (article_id, story_id, matched_article_id, method, overlap,
                                      jaccard, numbers_agree, minutes_apart, decided_at)
@@ -528,12 +549,20 @@ impl Regrouping {
         joined: Option<(&Member, Match)>,
         now: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE articles SET fingerprint = ?2, story_id = ?3 WHERE id = ?1")
+        sqlx::query("UPDATE articles SET story_id = ?2 WHERE id = ?1")
             .bind(article.id)
-            .bind(fingerprint.map(Fingerprint::to_bytes))
             .bind(story_id)
             .execute(&mut *self.tx)
             .await?;
+        let stored = match fingerprint {
+            Some(fingerprint) => sqlx::query(
+                "INSERT OR REPLACE INTO article_fingerprints (article_id, fingerprint) VALUES (?1, ?2)",
+            )
+            .bind(article.id)
+            .bind(fingerprint.to_bytes()),
+            None => sqlx::query("DELETE FROM article_fingerprints WHERE article_id = ?1").bind(article.id),
+        };
+        stored.execute(&mut *self.tx).await?;
         if let Some((matched, found)) = joined {
             sqlx::query(
                 "INSERT INTO story_evidence (article_id, story_id, matched_article_id, method, overlap,
