@@ -220,12 +220,12 @@ def big_database(db, articles):
                  s(k, t) AS ({sentences}), c(k, t) AS ({companies}),
                  body(i, text) AS (SELECT i, {text} FROM n)
             INSERT INTO articles (id, key, title, link, author, published, summary, content_html, plain_text,
-                                  content_hash, first_seen, last_seen)
+                                  content_hash, first_seen, last_seen, story_id)
             SELECT i, 'https://bench.example/' || i, '第' || i || '号新闻 ' || substr(text, 1, 20),
                    'https://bench.example/' || i, '证券时报网',
                    strftime('%Y-%m-%dT%H:%M:%SZ', 1600000000 + i * 60, 'unixepoch'),
                    substr(text, 1, 200), '<p>' || text || '</p>', text,
-                   'h' || i, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z' FROM body;
+                   'h' || i, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', i FROM body;
             INSERT INTO article_sources (article_id, source_id, content_hash, first_seen) SELECT id, 1, content_hash, first_seen FROM articles;
             INSERT INTO article_categories (article_id, category, position, published)
             SELECT a.id, c.category, c.position, a.published FROM articles a

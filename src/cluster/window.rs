@@ -76,14 +76,6 @@ const NONE: Position = Position::MAX;
 const PER_BAND: usize = 8;
 
 impl Window {
-    pub fn len(&self) -> usize {
-        self.members.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
-    }
-
     /// Adds a member, stored no earlier than the members before it.
     pub fn add(&mut self, member: Member, fingerprint: &Fingerprint) {
         let position = self.first + self.members.len() as Position;
@@ -198,9 +190,9 @@ mod tests {
                 .is_empty()
         );
         window.forget_before(150);
-        assert_eq!(window.len(), 1);
+        assert_eq!(window.members.len(), 1);
         assert_eq!(window.candidates(&same, 99, 300).len(), 1);
         window.forget_before(1000);
-        assert!(window.is_empty() && window.heads.is_empty());
+        assert!(window.members.is_empty() && window.heads.is_empty());
     }
 }
