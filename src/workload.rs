@@ -96,11 +96,12 @@ const CHANNELS: [&str; 8] = [
     "要闻", "快讯", "股市", "公司", "基金", "宏观", "科技", "期货",
 ];
 
-/// SplitMix64: small, fast and the same everywhere, which is all a workload needs.
-struct Random(u64);
+/// SplitMix64: small, fast and the same everywhere, which is all a workload
+/// (and the stories' evaluation corpus) needs.
+pub(crate) struct Random(u64);
 
 impl Random {
-    fn new(seed: u64, stream: u64) -> Self {
+    pub(crate) fn new(seed: u64, stream: u64) -> Self {
         let mut random = Random(seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         random.next();
         random
@@ -114,11 +115,11 @@ impl Random {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 
-    fn chance(&mut self, p: f64) -> bool {
+    pub(crate) fn chance(&mut self, p: f64) -> bool {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
     }
 }

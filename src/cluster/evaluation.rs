@@ -44,25 +44,19 @@ pub struct Scores {
     pub flash: Score,
 }
 
-/// A deterministic generator (splitmix64): the same seed, the same corpus.
-struct Random(u64);
+/// The workload's generator, with what drawing sentences takes: the same
+/// seed, the same corpus.
+struct Random(crate::workload::Random);
 
 impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        self.0.below(n as u64) as usize
     }
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len())]
     }
     fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
+        self.0.chance(percent as f64 / 100.0)
     }
 }
 
@@ -265,7 +259,7 @@ fn reprint(
 /// A corpus of `stories` stories (a third of them flash news), each with up
 /// to three reprints from other outlets, and traps among them.
 pub fn corpus(seed: u64, stories: usize) -> Vec<Labelled> {
-    let mut random = Random(seed);
+    let mut random = Random(crate::workload::Random::new(seed, 0));
     let epoch = DateTime::parse_from_rfc3339("2026-11-20T01:00:00Z")
         .expect("a date")
         .to_utc();

@@ -390,18 +390,8 @@ impl Store {
         .bind(joining)
         .execute(&mut *tx)
         .await?;
-        move_story(&mut tx, joining, lead).await?;
         let now = to_db(now);
-        sqlx::query(
-            "INSERT OR REPLACE INTO story_evidence (article_id, story_id, matched_article_id, method, decided_at)
-             VALUES (?1, ?2, ?3, 'merged', ?4)",
-        )
-        .bind(joining)
-        .bind(lead)
-        .bind(if story_a == lead { a } else { b })
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
+        join_stories(&mut tx, (a, story_a), (b, story_b), &now).await?;
         sqlx::query(
             "INSERT OR REPLACE INTO story_overrides (article_id, other_article_id, kind, made_at)
              VALUES (?1, ?2, 'together', ?3)",
@@ -430,6 +420,29 @@ async fn keep_apart(
     )
     .bind(low)
     .bind(high)
+    .bind(now)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Moves the later of the stories of `a` and `b` (each an article and its
+/// story) into the earlier, with `merged` as the evidence of its first article.
+async fn join_stories(
+    tx: &mut sqlx::SqliteConnection,
+    (a, story_a): (i64, i64),
+    (b, story_b): (i64, i64),
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    let (lead, joining) = (story_a.min(story_b), story_a.max(story_b));
+    move_story(tx, joining, lead).await?;
+    sqlx::query(
+        "INSERT OR REPLACE INTO story_evidence (article_id, story_id, matched_article_id, method, decided_at)
+         VALUES (?1, ?2, ?3, 'merged', ?4)",
+    )
+    .bind(joining)
+    .bind(lead)
+    .bind(if story_a == lead { a } else { b })
     .bind(now)
     .execute(tx)
     .await?;
@@ -597,21 +610,9 @@ impl Regrouping {
         let (Some(story_a), Some(story_b)) = (story_a, story_b) else {
             return Ok(());
         };
-        if story_a == story_b {
-            return Ok(());
+        if story_a != story_b {
+            join_stories(&mut self.tx, (a, story_a), (b, story_b), now).await?;
         }
-        let (lead, joining) = (story_a.min(story_b), story_a.max(story_b));
-        move_story(&mut self.tx, joining, lead).await?;
-        sqlx::query(
-            "INSERT OR REPLACE INTO story_evidence (article_id, story_id, matched_article_id, method, decided_at)
-             VALUES (?1, ?2, ?3, 'merged', ?4)",
-        )
-        .bind(joining)
-        .bind(lead)
-        .bind(if story_a == lead { a } else { b })
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await?;
         Ok(())
     }
 
