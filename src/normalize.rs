@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashSet;
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -159,7 +159,7 @@ fn article(entry: &Entry, feed_link: Option<&Url>, source: &SourceContext) -> Ar
         incomplete: false,
     };
     article.fingerprint =
-        cluster::article_fingerprint(content.fingerprint.as_ref(), &article.title, &article.text);
+        cluster::article_fingerprint(content.body_fingerprint(), &article.title, &article.text);
     article.content_hash = content_hash(
         &article.title,
         article.link.as_deref(),
@@ -310,8 +310,18 @@ pub struct Cleaned {
     pub text: String,
     /// The first `<img>`.
     pub image: Option<String>,
+    /// The fingerprint of the text, made when stories first ask for it
+    /// (pages and `tidings reprocess` never do), then remembered with the rest.
+    body_fingerprint: OnceLock<Option<cluster::Fingerprint>>,
+}
+
+impl Cleaned {
     /// The fingerprint of the text, for stories (see `cluster`).
-    pub fingerprint: Option<cluster::Fingerprint>,
+    pub fn body_fingerprint(&self) -> Option<&cluster::Fingerprint> {
+        self.body_fingerprint
+            .get_or_init(|| cluster::body_fingerprint(&self.text))
+            .as_ref()
+    }
 }
 
 /// Bytes of sanitized HTML remembered by [`cleaned`].
@@ -346,7 +356,7 @@ pub fn cleaned(raw_html: &str, base: &Url, rewrite: &Rewrite) -> Arc<Cleaned> {
         };
         let text = html_to_text(&html);
         Ok::<_, std::convert::Infallible>(Arc::new(Cleaned {
-            fingerprint: cluster::body_fingerprint(&text),
+            body_fingerprint: OnceLock::new(),
             text,
             image: first_img(&html),
             html,

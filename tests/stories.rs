@@ -104,17 +104,23 @@ fn serve(server: &FeedServer, with_late_reprint: bool) {
     );
 }
 
-fn instance(server: &FeedServer, east_extra: &str) -> Instance {
+/// The three outlets' feeds served (without the late reprint) and polled
+/// once into a new instance, `east_extra` added to 东方财富网's source.
+async fn polled(east_extra: &str) -> (FeedServer, Instance) {
+    let server = FeedServer::start().await;
+    serve(&server, false);
     let mut east = Source::new("东方财富网", server.url("/east.xml"), "金融", "要闻");
     east.extra = east_extra;
-    Instance::new(
+    let app = Instance::new(
         "[output]\ndir = \"public\"\n",
         &[
             Source::new("证券时报网", server.url("/stcn.xml"), "金融", "要闻"),
             Source::new("新浪财经", server.url("/sina.xml"), "金融", "滚动"),
             east,
         ],
-    )
+    );
+    app.poll().await;
+    (server, app)
 }
 
 fn id_of(app: &Instance, link: &str) -> i64 {
@@ -142,10 +148,7 @@ fn all_feed(app: &Instance) -> feed_rs::model::Feed {
 
 #[tokio::test]
 async fn reprints_are_one_story_and_traps_stay_apart() {
-    let server = FeedServer::start().await;
-    serve(&server, false);
-    let app = instance(&server, "");
-    app.poll().await;
+    let (_server, app) = polled("").await;
 
     // The story's id is its first stored article's (the feeds are polled at
     // once: which outlet's copy is stored first varies).
@@ -227,10 +230,7 @@ async fn reprints_are_one_story_and_traps_stay_apart() {
 
 #[tokio::test]
 async fn a_late_reprint_changes_neither_the_entry_id_nor_updated() {
-    let server = FeedServer::start().await;
-    serve(&server, false);
-    let app = instance(&server, "");
-    app.poll().await;
+    let (server, app) = polled("").await;
     let original = "https://www.stcn.com/article/detail/1.html";
     let entry_of = |feed: &feed_rs::model::Feed| {
         feed.entries
@@ -257,10 +257,7 @@ async fn a_late_reprint_changes_neither_the_entry_id_nor_updated() {
 
 #[tokio::test]
 async fn split_and_merge_hold_across_polls_restarts_and_regroup() {
-    let server = FeedServer::start().await;
-    serve(&server, false);
-    let app = instance(&server, "");
-    app.poll().await;
+    let (server, app) = polled("").await;
     let original = "https://www.stcn.com/article/detail/1.html";
     let sina = id_of(&app, "https://finance.sina.com.cn/a/1.shtml");
     let (ping_an, china_merchants) = (
@@ -331,10 +328,7 @@ async fn split_and_merge_hold_across_polls_restarts_and_regroup() {
 #[tokio::test]
 async fn a_source_that_keeps_out_of_stories_stands_alone_and_articles_before_stories_are_regrouped()
 {
-    let server = FeedServer::start().await;
-    serve(&server, false);
-    let app = instance(&server, "cluster = false\n");
-    app.poll().await;
+    let (_server, app) = polled("cluster = false\n").await;
     let east = "https://finance.eastmoney.com/a/1.html";
     assert_eq!(story_of(&app, east), id_of(&app, east));
     assert_eq!(

@@ -18,6 +18,8 @@ pub use fingerprint::Fingerprint;
 pub use matching::Match;
 pub use text::Comparable;
 
+use std::rc::Rc;
+
 /// The text of an article as stories compare it: its body (its title and
 /// body when the body alone is too short to tell), the numbers both state,
 /// and its title.
@@ -72,14 +74,15 @@ pub const CHECKS: usize = 8;
 /// window whose text passes the exact check, with why. `comparable` makes
 /// the article's comparable text (only when there is a candidate); `text_of` gives a
 /// member's comparable text (`None` if it cannot be read); `refused` says
-/// which members the article must stay apart from.
+/// which members the article must stay apart from. Texts are shared, not
+/// copied: callers keep them to compare later articles with.
 pub fn find_story(
     window: &window::Window,
     fingerprint: &Fingerprint,
     source_id: i64,
     published: i64,
-    comparable: impl Fn() -> Comparable,
-    mut text_of: impl FnMut(&window::Member) -> Option<Comparable>,
+    comparable: impl Fn() -> Rc<Comparable>,
+    mut text_of: impl FnMut(&window::Member) -> Option<Rc<Comparable>>,
     refused: impl Fn(&window::Member) -> bool,
 ) -> Option<(window::Member, Match)> {
     let mine = std::cell::OnceCell::new();

@@ -478,16 +478,14 @@ impl Store {
         }
         let mut origins: HashMap<i64, Origin> = Default::default();
         for row in sqlx::query(
-            "SELECT x.article_id, s.name, s.url, s.channel, s.feed_title, s.feed_link
-               FROM article_sources x JOIN sources s ON s.id = x.source_id
-              WHERE x.article_id IN (SELECT value FROM json_each(?1))
-              ORDER BY x.article_id, x.first_seen DESC, s.id DESC",
+            "SELECT o.article_id, s.name, s.url, s.channel, s.feed_title, s.feed_link
+               FROM article_origins o JOIN sources s ON s.id = o.source_id
+              WHERE o.article_id IN (SELECT value FROM json_each(?1))",
         )
         .bind(&ids_json)
         .fetch_all(&self.readers)
         .await?
         {
-            // Rows come latest first, so the last insert per article is its first source.
             origins.insert(
                 row.get(0),
                 Origin {
@@ -529,8 +527,7 @@ impl Store {
         let mut reprints: HashMap<i64, Vec<Reprint>> = HashMap::new();
         for row in sqlx::query(
             "SELECT e.story_id, a.link, a.published,
-                    (SELECT s.name FROM article_sources x JOIN sources s ON s.id = x.source_id
-                      WHERE x.article_id = a.id ORDER BY x.first_seen, x.source_id LIMIT 1)
+                    (SELECT o.source_name FROM article_origins o WHERE o.article_id = a.id)
                FROM story_evidence e JOIN articles a ON a.id = e.article_id
               WHERE e.story_id IN (SELECT value FROM json_each(?1))
               ORDER BY a.published, a.id",

@@ -5,6 +5,8 @@
 
 use hashbrown::HashMap;
 use rusqlite::{Connection, OptionalExtension, params};
+use std::cell::OnceCell;
+use std::rc::Rc;
 
 use super::ingest::Delivery;
 use crate::article::Article;
@@ -59,8 +61,7 @@ pub(super) fn top_up_window(
     let mut query = db.prepare_cached(
         "SELECT a.id, (SELECT e.story_id FROM story_evidence e WHERE e.article_id = a.id),
                 a.published, a.first_seen, f.fingerprint,
-                (SELECT x.source_id FROM article_sources x WHERE x.article_id = a.id
-                  ORDER BY x.first_seen, x.source_id LIMIT 1)
+                (SELECT o.source_id FROM article_origins o WHERE o.article_id = a.id)
            FROM article_fingerprints f JOIN articles a ON a.id = f.article_id
           WHERE f.article_id > ?1 ORDER BY f.article_id DESC",
     )?;
@@ -111,25 +112,9 @@ pub(super) fn assign(
         "SELECT coalesce((SELECT story_id FROM story_evidence WHERE article_id = ?1), ?1)",
     )?;
     // A template many articles share makes the same few candidates come up
-    // again and again: each is read once a group.
-    let mut read: HashMap<i64, Option<Comparable>> = HashMap::new();
-    let mut text_of = |member: &Member| {
-        read.entry(member.id)
-            .or_insert_with(|| match in_group.get(&member.id) {
-                Some(article) => Some(cluster::comparable_article(&article.title, &article.text)),
-                None => stored_text
-                    .query_row([member.id], |row| {
-                        let (title, text): (String, String) = (row.get(0)?, row.get(1)?);
-                        Ok(cluster::comparable_article(&title, &text))
-                    })
-                    .optional()
-                    .unwrap_or_else(|error| {
-                        tracing::warn!("cannot read article {} to compare: {error}", member.id);
-                        None
-                    }),
-            })
-            .clone()
-    };
+    // again and again: each is read once a group, and a new article that
+    // was compared keeps its text for the ones after it.
+    let mut read: HashMap<i64, Option<Rc<Comparable>>> = HashMap::new();
     let mut stories = Vec::with_capacity(fresh.len());
     for new in fresh {
         let article = new.article;
@@ -138,16 +123,51 @@ pub(super) fn assign(
             let seconds = |text: &str| from_db(text).map_or(0, |t| t.timestamp());
             let stored = seconds(new.seen_at);
             let published = article.published.map_or(stored, |t| t.timestamp());
-            let comparable = || cluster::comparable_article(&article.title, &article.text);
+            let mine = OnceCell::new();
+            let comparable = || {
+                mine.get_or_init(|| {
+                    Rc::new(cluster::comparable_article(&article.title, &article.text))
+                })
+                .clone()
+            };
+            let text_of = |member: &Member| {
+                read.entry(member.id)
+                    .or_insert_with(|| {
+                        match in_group.get(&member.id) {
+                            Some(article) => {
+                                Some(cluster::comparable_article(&article.title, &article.text))
+                            }
+                            None => stored_text
+                                .query_row([member.id], |row| {
+                                    let (title, text): (String, String) =
+                                        (row.get(0)?, row.get(1)?);
+                                    Ok(cluster::comparable_article(&title, &text))
+                                })
+                                .optional()
+                                .unwrap_or_else(|error| {
+                                    tracing::warn!(
+                                        "cannot read article {} to compare: {error}",
+                                        member.id
+                                    );
+                                    None
+                                }),
+                        }
+                        .map(Rc::new)
+                    })
+                    .clone()
+            };
             let found = cluster::find_story(
                 window,
                 fingerprint,
                 new.source_id,
                 published,
                 comparable,
-                &mut text_of,
+                text_of,
                 |_| false,
             );
+            if let Some(text) = mine.into_inner() {
+                read.insert(new.id, Some(text));
+            }
             if let Some((matched, found)) = found {
                 // Its story as the database has it now: `tidings split` or
                 // `merge` in another process may have moved it since it
@@ -273,10 +293,9 @@ impl Store {
             "WITH story AS (SELECT story_id AS id FROM articles WHERE id = ?1)
              SELECT a.id, a.title, a.link, a.published, a.id = a.story_id,
                     e.method, e.matched_article_id, e.overlap, e.numbers_agree, e.minutes_apart,
-                    e.decided_at, (SELECT s.name FROM article_sources x JOIN sources s ON s.id = x.source_id
-                                    WHERE x.article_id = a.id ORDER BY x.first_seen, x.source_id LIMIT 1),
-                    (SELECT s.name FROM article_sources x JOIN sources s ON s.id = x.source_id
-                      WHERE x.article_id = e.matched_article_id ORDER BY x.first_seen, x.source_id LIMIT 1)
+                    e.decided_at,
+                    (SELECT o.source_name FROM article_origins o WHERE o.article_id = a.id),
+                    (SELECT o.source_name FROM article_origins o WHERE o.article_id = e.matched_article_id)
                FROM articles a CROSS JOIN story
                LEFT JOIN story_evidence e ON e.article_id = a.id
               WHERE a.id = story.id OR a.id IN (SELECT article_id FROM story_evidence WHERE story_id = story.id)
@@ -507,8 +526,7 @@ impl Store {
     pub async fn ungrouped(&self, after: i64, limit: usize) -> Result<Vec<Ungrouped>, StoreError> {
         let rows = sqlx::query(
             "SELECT a.id, a.title, a.plain_text, a.published, a.first_seen,
-                    (SELECT x.source_id FROM article_sources x WHERE x.article_id = a.id
-                      ORDER BY x.first_seen, x.source_id LIMIT 1)
+                    (SELECT o.source_id FROM article_origins o WHERE o.article_id = a.id)
                FROM articles a WHERE a.id > ?1 ORDER BY a.id LIMIT ?2",
         )
         .bind(after)
