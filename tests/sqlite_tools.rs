@@ -324,7 +324,7 @@ async fn a_database_of_the_previous_schema_moves_to_the_new_index_with_nothing_l
             .filename(&path)
             .create_if_missing(true);
         let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-        let mut migrator = sqlx::migrate!("./migrations");
+        let mut migrator = sqlx::migrate!("./migrations/sqlite");
         let previous: Vec<_> = migrator
             .migrations
             .iter()

@@ -1,0 +1,940 @@
+//! SQLite: migrations, the per-poll write, and the queries the commands need.
+//!
+//! The database is opened in WAL mode so readers (the HTTP server, people with
+//! `sqlite3`) never wait for the poller. Polls are written by one writer thread
+//! on one connection (SQLite has one writer anyway, and queuing in-process is
+//! cheaper than retrying on `SQLITE_BUSY`). Every poll of a source is written
+//! inside one `BEGIN IMMEDIATE` transaction, so a crash keeps all of a poll or
+//! none of it; polls that finish while the writer is busy share the next
+//! transaction (group commit), which makes a cold poll of a thousand feeds a
+//! few dozen commits instead of a thousand. A checkpoint task on a connection
+//! of its own copies the WAL into the database file, so the writer never stops
+//! for the disk.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
+
+mod contents;
+mod ingest;
+mod pages;
+mod stories;
+
+pub use contents::{NewContent, StoredContent};
+pub use pages::DuePage;
+pub use stories::{Regrouping, StoryError, StoryMember, Ungrouped, Why};
+
+use super::types::{
+    ArticleFilter, Counts, Outcome, PollRecord, SearchHit, SourceState, SourceSummary, StoreError,
+};
+use crate::article::{NormalizedFeed, Origin, Reprint, StoredArticle};
+use crate::config::{SourceConfig, Storage};
+use crate::dates::{from_db, to_db};
+use crate::schedule::Cadence;
+
+/// The columns `articles_by_id` reads, `a` being `articles`.
+const ARTICLE_COLUMNS: &str = "a.id, a.key, a.title, a.link, a.author, a.published, a.updated,
+                               a.summary, a.content_html, a.image, coalesce(a.story_id, a.id)";
+
+/// The database of one tidings instance.
+#[derive(Clone)]
+pub struct Store {
+    writer: SqlitePool,
+    readers: SqlitePool,
+    /// The connection the checkpoint task uses.
+    checkpoints: SqlitePool,
+    polls: mpsc::Sender<PollWrite>,
+}
+
+/// A finished poll, as the writer stores it.
+struct PollToWrite {
+    record: PollRecord,
+    feed: Option<NormalizedFeed>,
+}
+
+/// A poll waiting for the writer.
+struct PollWrite {
+    poll: PollToWrite,
+    done: oneshot::Sender<Result<Counts, StoreError>>,
+}
+
+/// Most polls committed together.
+const GROUP_COMMIT: usize = 256;
+
+/// Tries at opening the database. Two processes that open a new database at
+/// once race to create it, and SQLite answers the loser "locked" or "table
+/// already exists"; each try sees what the other has committed by then.
+const OPEN_ATTEMPTS: u32 = 5;
+
+/// Wait before the second try at opening; it grows with each try.
+const OPEN_RETRY: Duration = Duration::from_millis(200);
+
+/// WAL size (256 MiB with our page size) at which the writer checkpoints by itself. The checkpoint
+/// task normally keeps the WAL far below this; it is the bound if that task falls behind.
+const WAL_LIMIT_BYTES: u32 = 256 << 20;
+
+/// Least time between two checkpoints, so a busy writer's WAL is copied in big steps.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Page size of a new database. An article with its content is a few
+/// kilobytes, so 4 KiB pages (SQLite's default) held one row and a lot of
+/// empty space each; 16 KiB pages make the database a third smaller and its
+/// writes and checkpoints fewer, larger ones. SQLite keeps an existing
+/// database's page size.
+const PAGE_SIZE: u32 = 16 * 1024;
+
+/// Page cache of the writer connection, in KiB: the indexes a poll touches stay in memory.
+const WRITER_CACHE_KIB: i64 = 24 * 1024;
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database.
+    pub async fn open(storage: &Storage) -> Result<Store, StoreError> {
+        let path = &storage.database;
+        let shown = path.display().to_string();
+        let open_error = |source| StoreError::Open {
+            path: shown.clone(),
+            source,
+        };
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(open_error)?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(storage.busy_timeout);
+        // The writer's rows are consistent by construction (the ids come from
+        // its own plan), and checking the parent of every row of
+        // article_sources and article_categories cost a tenth of a cold poll.
+        // The declared keys stay, for readers, and a hand DELETE is tidied by
+        // a trigger, as the tools people use leave foreign keys off anyway.
+        let writer_options = options
+            .clone()
+            .foreign_keys(false)
+            .page_size(PAGE_SIZE)
+            .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
+            .pragma(
+                "wal_autocheckpoint",
+                (WAL_LIMIT_BYTES / PAGE_SIZE).to_string(),
+            )
+            .pragma("temp_store", "memory");
+        let mut attempt = 1;
+        let writer = loop {
+            match open_writer(&writer_options, &shown).await {
+                Ok(writer) => break writer,
+                Err(error) if attempt < OPEN_ATTEMPTS => {
+                    tracing::debug!("opening {shown}, attempt {attempt}: {error}");
+                    tokio::time::sleep(OPEN_RETRY * attempt).await;
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        };
+        let readers = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.clone().read_only(true))
+            .await
+            .map_err(open_error)?;
+        let checkpoints = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(open_error)?;
+        let (polls, queue) = mpsc::channel(GROUP_COMMIT);
+        let (committed, commits) = mpsc::channel(1);
+        let runtime = tokio::runtime::Handle::current();
+        let pool = writer.clone();
+        std::thread::Builder::new()
+            .name("tidings-writer".into())
+            .spawn(move || commit_polls(&runtime, &pool, queue, committed))
+            .map_err(|error| StoreError::Write(format!("cannot start the writer: {error}")))?;
+        tokio::spawn(checkpoint(checkpoints.clone(), commits));
+        Ok(Store {
+            writer,
+            readers,
+            checkpoints,
+            polls,
+        })
+    }
+
+    /// Closes the database: waits for writes in flight, then closes every
+    /// connection, the writer last, so SQLite copies the WAL into the database
+    /// file and removes it (a process that just exits leaves the WAL for the next
+    /// one to read).
+    pub async fn close(&self) {
+        self.readers.close().await;
+        self.checkpoints.close().await;
+        self.writer.close().await;
+    }
+
+    /// Makes the `sources` table match the config: new sources are added, changed
+    /// ones updated, and ones no longer configured marked inactive (their
+    /// articles stay). A source marked gone (HTTP 410) is tried again only once
+    /// its config entry changes. Returns the state of each configured source, in order.
+    pub async fn sync_sources(
+        &self,
+        sources: &[SourceConfig],
+    ) -> Result<Vec<SourceState>, StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("UPDATE sources SET active = 0")
+            .execute(&mut *tx)
+            .await?;
+        let mut states = Vec::with_capacity(sources.len());
+        for source in sources {
+            let row = sqlx::query(
+                "INSERT INTO sources (url, name, category, channel, config_hash) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (url) DO UPDATE SET name = ?2, category = ?3, channel = ?4, active = 1,
+                    last_status = CASE WHEN last_status = 'gone' AND config_hash IS NOT ?5
+                                       THEN NULL ELSE last_status END,
+                    next_due = CASE WHEN last_status = 'gone' AND config_hash IS NOT ?5
+                                    THEN NULL ELSE next_due END,
+                    config_hash = ?5
+                 RETURNING id, etag, last_modified, error_count, next_due, last_status,
+                           interval_seconds, interval_reason",
+            )
+            .bind(source.url.as_str())
+            .bind(&source.name)
+            .bind(&source.category)
+            .bind(&source.channel)
+            .bind(source.fingerprint())
+            .fetch_one(&mut *tx)
+            .await?;
+            states.push(SourceState {
+                id: row.get(0),
+                etag: row.get(1),
+                last_modified: row.get(2),
+                error_count: row.get::<i64, _>(3) as u32,
+                next_due: row.get::<Option<String>, _>(4).as_deref().and_then(from_db),
+                gone: row.get::<Option<String>, _>(5).as_deref() == Some("gone"),
+                cadence: cadence(row.get(6), row.get(7)),
+            });
+        }
+        tx.commit().await?;
+        Ok(states)
+    }
+
+    /// Writes one poll: its articles (if the feed was fetched and parsed), the
+    /// source's new state and a fetch-log row, all or nothing.
+    pub async fn record_poll(
+        &self,
+        record: PollRecord,
+        feed: Option<NormalizedFeed>,
+    ) -> Result<Counts, StoreError> {
+        let (done, reply) = oneshot::channel();
+        let write = PollWrite {
+            poll: PollToWrite { record, feed },
+            done,
+        };
+        self.polls
+            .send(write)
+            .await
+            .map_err(|_| StoreError::Write("the database writer stopped".into()))?;
+        reply
+            .await
+            .map_err(|_| StoreError::Write("the database writer stopped".into()))?
+    }
+
+    /// Every source, configured ones first, for `tidings sources`.
+    pub async fn list_sources(&self) -> Result<Vec<SourceSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT name, url, channel, active, last_status, last_error, next_due, articles,
+                    last_warnings, interval_seconds, interval_reason
+               FROM source_overview ORDER BY active DESC, id",
+        )
+        .fetch_all(&self.readers)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SourceSummary {
+                name: r.get(0),
+                url: r.get(1),
+                channel: r.get(2),
+                active: r.get(3),
+                last_status: r.get(4),
+                last_error: r.get(5),
+                next_due: r.get(6),
+                articles: r.get(7),
+                last_warnings: r.get(8),
+                cadence: cadence(r.get(9), r.get(10)),
+            })
+            .collect())
+    }
+
+    /// Stored articles with their categories and origin, newest first. A label
+    /// reads from the `(category, published)` index, so a category feed costs
+    /// the same however large the database grows.
+    pub async fn articles(
+        &self,
+        filter: &ArticleFilter<'_>,
+    ) -> Result<Vec<StoredArticle>, StoreError> {
+        let articles = self.articles_by_id(filter).await?;
+        Ok(articles.into_iter().map(|(_, article)| article).collect())
+    }
+
+    /// [`Store::articles`], each with its id.
+    async fn articles_by_id(
+        &self,
+        filter: &ArticleFilter<'_>,
+    ) -> Result<Vec<(i64, StoredArticle)>, StoreError> {
+        const COLUMNS: &str = ARTICLE_COLUMNS;
+        let since = filter.since.map(to_db).unwrap_or_default();
+        let limit = filter.limit.map_or(-1, |l| l as i64);
+        let rows = match (filter.ids, filter.label) {
+            (Some(ids), _) => {
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM json_each(?1) AS wanted JOIN articles a ON a.id = wanted.value
+                      WHERE a.published >= ?2 ORDER BY a.published DESC, a.id DESC LIMIT ?3"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(serde_json::to_string(ids).expect("ids serialize"))
+                    .bind(&since)
+                    .bind(limit)
+                    .fetch_all(&self.readers)
+                    .await?
+            }
+            (None, Some(label)) => {
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM article_categories c JOIN articles a ON a.id = c.article_id
+                      WHERE c.category = ?1 AND c.published >= ?2
+                      ORDER BY c.published DESC, c.article_id DESC LIMIT ?3"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(label)
+                    .bind(&since)
+                    .bind(limit)
+                    .fetch_all(&self.readers)
+                    .await?
+            }
+            (None, None) => {
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM articles a WHERE a.published >= ?1
+                      ORDER BY a.published DESC, a.id DESC LIMIT ?2"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(&since)
+                    .bind(limit)
+                    .fetch_all(&self.readers)
+                    .await?
+            }
+        };
+        let rows = if filter.stories {
+            self.as_stories(rows).await?
+        } else {
+            rows
+        };
+        let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+        let ids_json = serde_json::to_string(&ids).expect("ids serialize");
+        let mut reprints = if filter.stories {
+            self.reprints(&ids_json).await?
+        } else {
+            Default::default()
+        };
+        let mut categories: HashMap<i64, Vec<String>> = Default::default();
+        for row in sqlx::query(
+            "SELECT article_id, category FROM article_categories
+              WHERE article_id IN (SELECT value FROM json_each(?1)) ORDER BY article_id, position",
+        )
+        .bind(&ids_json)
+        .fetch_all(&self.readers)
+        .await?
+        {
+            categories.entry(row.get(0)).or_default().push(row.get(1));
+        }
+        let mut origins: HashMap<i64, Origin> = Default::default();
+        for row in sqlx::query(
+            "SELECT o.article_id, s.name, s.url, s.channel, s.feed_title, s.feed_link
+               FROM article_origins o JOIN sources s ON s.id = o.source_id
+              WHERE o.article_id IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(&ids_json)
+        .fetch_all(&self.readers)
+        .await?
+        {
+            origins.insert(
+                row.get(0),
+                Origin {
+                    name: row.get(1),
+                    url: row.get(2),
+                    channel: row.get(3),
+                    feed_title: row.get(4),
+                    feed_link: row.get(5),
+                },
+            );
+        }
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let id: i64 = r.get(0);
+                let date = |i: usize| r.get::<Option<String>, _>(i).as_deref().and_then(from_db);
+                let article = StoredArticle {
+                    key: r.get(1),
+                    title: r.get(2),
+                    link: r.get(3),
+                    author: r.get(4),
+                    published: date(5).unwrap_or_default(),
+                    updated: date(6),
+                    summary: r.get(7),
+                    content_html: r.get(8),
+                    image: r.get(9),
+                    categories: categories.remove(&id).unwrap_or_default(),
+                    origin: origins.remove(&id),
+                    reprints: reprints.remove(&id).unwrap_or_default(),
+                };
+                (id, article)
+            })
+            .collect())
+    }
+
+    /// The other outlets' copies of each story whose first article is in
+    /// `ids_json`, earliest first, with the name of the source that carried each.
+    async fn reprints(&self, ids_json: &str) -> Result<HashMap<i64, Vec<Reprint>>, StoreError> {
+        let mut reprints: HashMap<i64, Vec<Reprint>> = HashMap::new();
+        for row in sqlx::query(
+            "SELECT e.story_id, a.link, a.published,
+                    (SELECT o.source_name FROM article_origins o WHERE o.article_id = a.id)
+               FROM story_evidence e JOIN articles a ON a.id = e.article_id
+              WHERE e.story_id IN (SELECT value FROM json_each(?1))
+              ORDER BY a.published, a.id",
+        )
+        .bind(ids_json)
+        .fetch_all(&self.readers)
+        .await?
+        {
+            reprints.entry(row.get(0)).or_default().push(Reprint {
+                link: row.get(1),
+                published: row
+                    .get::<Option<String>, _>(2)
+                    .as_deref()
+                    .and_then(from_db)
+                    .unwrap_or_default(),
+                outlet: row.get::<Option<String>, _>(3).unwrap_or_default(),
+            });
+        }
+        Ok(reprints)
+    }
+
+    /// The rows of the stories of `rows`, in the order their first article
+    /// appears: an article that joined another's story gives way to the
+    /// story's first article.
+    async fn as_stories(
+        &self,
+        rows: Vec<sqlx::sqlite::SqliteRow>,
+    ) -> Result<Vec<sqlx::sqlite::SqliteRow>, StoreError> {
+        let mut order: Vec<i64> = Vec::with_capacity(rows.len());
+        let mut by_id: HashMap<i64, sqlx::sqlite::SqliteRow> = HashMap::new();
+        for row in rows {
+            let (id, story): (i64, i64) = (row.get(0), row.get(10));
+            if !order.contains(&story) {
+                order.push(story);
+            }
+            if id == story {
+                by_id.insert(id, row);
+            }
+        }
+        let missing: Vec<i64> = order
+            .iter()
+            .copied()
+            .filter(|story| !by_id.contains_key(story))
+            .collect();
+        if !missing.is_empty() {
+            let sql = format!(
+                "SELECT {ARTICLE_COLUMNS} FROM json_each(?1) AS wanted JOIN articles a ON a.id = wanted.value"
+            );
+            for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(serde_json::to_string(&missing).expect("ids serialize"))
+                .fetch_all(&self.readers)
+                .await?
+            {
+                by_id.insert(row.get(0), row);
+            }
+        }
+        Ok(order
+            .into_iter()
+            .filter_map(|story| by_id.remove(&story))
+            .collect())
+    }
+
+    /// The size of the database's pages in bytes; a query, so it also tells
+    /// whether the database answers (`/health`).
+    pub async fn database_bytes(&self) -> Result<i64, StoreError> {
+        let size = sqlx::query_scalar(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+        )
+        .fetch_one(&self.readers)
+        .await?;
+        Ok(size)
+    }
+
+    /// Every category label with its article count, most used first.
+    pub async fn labels(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT category, count(*) FROM article_categories GROUP BY category ORDER BY 2 DESC, 1",
+        )
+        .fetch_all(&self.readers)
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// Search over the whole text of every article, newest first: the
+    /// articles whose title or text contains `query`, ignoring case.
+    ///
+    /// A query of three characters or more reads the trigram index, which
+    /// gives the articles that have all of its trigrams (`detail = none`
+    /// keeps no positions); those that do not contain the query itself are
+    /// dropped here. Few candidates are read and sorted by publication time;
+    /// many are met in publication order instead (the `published` index,
+    /// newest first, each article looked up in the set of candidates) until
+    /// `limit` match, so a common word costs about what a rare one does.
+    /// Shorter queries (common in Chinese: 央行, 股市) have no trigram, and
+    /// scan the articles newest first.
+    pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, StoreError> {
+        let query = query.trim();
+        if query.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (sql, bound) = if query.chars().count() < 3 {
+            (
+                "SELECT id, title, plain_text FROM articles
+                  WHERE instr(lower(title), ?1) OR instr(lower(plain_text), ?1)
+                  ORDER BY published DESC, id DESC",
+                query.to_ascii_lowercase(),
+            )
+        } else {
+            let trigrams = trigram_query(query);
+            let candidates: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?1
+                                        LIMIT ?2)",
+            )
+            .bind(&trigrams)
+            .bind(SORT_AT_MOST + 1)
+            .fetch_one(&self.readers)
+            .await?;
+            let sql = if candidates <= SORT_AT_MOST {
+                "SELECT id, title, plain_text FROM articles
+                  WHERE id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?1)
+                  ORDER BY published DESC, id DESC"
+            } else {
+                "SELECT id, title, plain_text FROM articles INDEXED BY articles_by_published
+                  WHERE id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?1)
+                  ORDER BY published DESC, id DESC"
+            };
+            (sql, trigrams)
+        };
+        // The hits in order, each with its passage.
+        let mut passages = Vec::new();
+        let mut candidates = sqlx::query(sql).bind(bound).fetch(&self.readers);
+        for _ in 0..SEARCH_CANDIDATES {
+            let Some(row) = candidates.try_next().await? else {
+                break;
+            };
+            let passage = [row.get::<&str, _>(2), row.get(1)]
+                .into_iter()
+                .find_map(|text| crate::text::passage(text, query));
+            if let Some(passage) = passage {
+                passages.push((row.get::<i64, _>(0), passage));
+                if passages.len() == limit {
+                    break;
+                }
+            }
+        }
+        drop(candidates);
+        let ids: Vec<i64> = passages.iter().map(|(id, _)| *id).collect();
+        let filter = ArticleFilter {
+            ids: Some(&ids),
+            ..ArticleFilter::default()
+        };
+        let mut articles: std::collections::HashMap<i64, StoredArticle> =
+            self.articles_by_id(&filter).await?.into_iter().collect();
+        Ok(passages
+            .into_iter()
+            .filter_map(|(id, passage)| {
+                Some(SearchHit {
+                    article: articles.remove(&id)?,
+                    passage,
+                })
+            })
+            .collect())
+    }
+}
+
+/// Candidates of the trigram index a search reads and sorts at most; with
+/// more, it walks the articles in publication order instead.
+const SORT_AT_MOST: i64 = 2_000;
+
+/// Articles a search checks at most: a query whose trigrams are everywhere
+/// but which is itself nowhere stops here.
+const SEARCH_CANDIDATES: usize = 50_000;
+
+/// An FTS5 query for the articles that have every trigram of `text`, each
+/// quoted so that FTS5 operators in it are plain text.
+fn trigram_query(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut trigrams: Vec<String> = chars
+        .windows(3)
+        .map(|w| format!("\"{}\"", w.iter().collect::<String>().replace('"', "\"\"")))
+        .collect();
+    trigrams.sort();
+    trigrams.dedup();
+    trigrams.join(" AND ")
+}
+
+/// Connects the writer and brings the schema up to date.
+async fn open_writer(
+    options: &SqliteConnectOptions,
+    shown: &str,
+) -> Result<SqlitePool, StoreError> {
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.clone())
+        .await
+        .map_err(|source| StoreError::Open {
+            path: shown.to_string(),
+            source,
+        })?;
+    let mut connection = writer.acquire().await?;
+    define_functions(&mut connection).await?;
+    sqlx::migrate!("./migrations/sqlite")
+        .run(&mut *connection)
+        .await
+        .map_err(|source| StoreError::Migrate {
+            path: shown.to_string(),
+            source,
+        })?;
+    drop(connection);
+    Ok(writer)
+}
+
+/// Defines on the writer's connection the SQL functions that migrations use
+/// to compute what only tidings knows how to: `tidings_plain_text(html)`, the
+/// plain text new articles are stored with.
+async fn define_functions(connection: &mut sqlx::SqliteConnection) -> Result<(), StoreError> {
+    use rusqlite::functions::FunctionFlags;
+    let mut handle = connection.lock_handle().await?;
+    through_rusqlite(&mut handle, |db| {
+        Ok(db.create_scalar_function(
+            "tidings_plain_text",
+            1,
+            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+            |call| Ok(crate::text::html_to_text(&call.get::<String>(0)?)),
+        )?)
+    })
+}
+
+/// The writer: takes polls as they finish and commits every poll that is
+/// waiting in one transaction.
+///
+/// It runs on a thread of its own: each group is one long blocking call into
+/// SQLite (see `on_writer`).
+fn commit_polls(
+    runtime: &tokio::runtime::Handle,
+    pool: &SqlitePool,
+    mut queue: mpsc::Receiver<PollWrite>,
+    committed: mpsc::Sender<()>,
+) {
+    // sqlx returns a connection to its pool with a task on the runtime.
+    let _runtime = runtime.enter();
+    let mut recent = ingest::Recent::default();
+    // Whether the search index may have segments to merge: groups were
+    // written since the last merge, or an earlier process (a one-shot
+    // `tidings poll`) left them.
+    let mut unmerged = true;
+    loop {
+        let first = if unmerged {
+            match runtime.block_on(tokio::time::timeout(MERGE_WHEN_IDLE_FOR, queue.recv())) {
+                Ok(first) => first,
+                Err(_idle) => {
+                    merge_while_idle(runtime, pool, &queue);
+                    unmerged = false;
+                    continue;
+                }
+            }
+        } else {
+            queue.blocking_recv()
+        };
+        let Some(first) = first else { break };
+        let mut group = vec![first];
+        while group.len() < GROUP_COMMIT {
+            match queue.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        tracing::debug!("committing {} polls", group.len());
+        let (polls, replies): (Vec<PollToWrite>, Vec<_>) = group
+            .into_iter()
+            .map(|write| (write.poll, write.done))
+            .unzip();
+        let results = write_polls(runtime, pool, &polls, &mut recent);
+        // Full means a checkpoint is already due.
+        let _ = committed.try_send(());
+        for (reply, result) in replies.into_iter().zip(results) {
+            let _ = reply.send(result);
+        }
+        // Freeing a group's articles is a few percent of the writer's time,
+        // which is the time of a large poll.
+        runtime.spawn_blocking(move || drop(polls));
+        unmerged = true;
+    }
+}
+
+/// Writes a group of polls and returns each poll's result.
+fn write_polls(
+    runtime: &tokio::runtime::Handle,
+    pool: &SqlitePool,
+    polls: &[PollToWrite],
+    recent: &mut ingest::Recent,
+) -> Vec<Result<Counts, StoreError>> {
+    let written = on_writer(runtime, pool, |db| {
+        // A bug in the write must not stop the writer: the transaction
+        // rolls back as the panic unwinds, and the group's polls fail.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            write_each(db, polls, recent)
+        }))
+        .map_err(|_| {
+            recent.forget();
+            StoreError::Write("the database writer panicked".into())
+        })
+    });
+    written.unwrap_or_else(|error| {
+        polls
+            .iter()
+            .map(|_| Err(StoreError::Write(error.to_string())))
+            .collect()
+    })
+}
+
+/// Runs `work` on the writer's connection through rusqlite.
+///
+/// sqlx runs each statement on its connection's worker thread: a round trip
+/// between threads, a copy of every bound value and a fresh parse of the SQL
+/// per statement, which made the writer the slowest stage. So the writer
+/// thread talks to the same connection through rusqlite (sqlx opens,
+/// configures and migrates it, and runs every other query), with statements
+/// prepared once per group.
+fn on_writer<T>(
+    runtime: &tokio::runtime::Handle,
+    pool: &SqlitePool,
+    work: impl FnOnce(&mut rusqlite::Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let mut connection = runtime.block_on(pool.acquire())?;
+    let mut handle = runtime.block_on(connection.lock_handle())?;
+    through_rusqlite(&mut handle, work)
+}
+
+/// Runs `work` through rusqlite on the connection behind a locked sqlx handle.
+fn through_rusqlite<T>(
+    handle: &mut sqlx::sqlite::LockedSqliteHandle<'_>,
+    work: impl FnOnce(&mut rusqlite::Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    // SAFETY: while `handle` is borrowed sqlx makes no call on this
+    // connection, and `db` is dropped before this returns; a connection made
+    // from a handle does not close it when dropped.
+    let mut db =
+        unsafe { rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr().cast()) }?;
+    work(&mut db)
+}
+
+/// Merges the search index's segments once the writer has been idle for
+/// [`MERGE_WHEN_IDLE_FOR`], until a poll arrives.
+///
+/// Each write of the index adds a segment; FTS5 would merge them as it
+/// writes (`automerge`), which cost a tenth of a cold poll, so the index is
+/// created with automerge off (migration 0006) and merged here instead, a
+/// bounded step at a time, each its own transaction, so a poll that arrives
+/// waits for one step at most. FTS5 still merges by itself once a level
+/// holds 16 segments (`crisismerge`), so neither a one-shot `tidings poll`
+/// nor hand edits pile them up.
+fn merge_while_idle(
+    runtime: &tokio::runtime::Handle,
+    pool: &SqlitePool,
+    queue: &mpsc::Receiver<PollWrite>,
+) {
+    let merged = on_writer(runtime, pool, |db| {
+        while queue.is_empty() {
+            let before = db.total_changes();
+            db.execute(
+                "INSERT INTO articles_fts (articles_fts, rank) VALUES ('merge', ?1)",
+                [MERGE_STEP_PAGES],
+            )?;
+            // FTS5's documented test for "there was nothing left to merge".
+            if db.total_changes() - before < 2 {
+                break;
+            }
+        }
+        Ok(())
+    });
+    if let Err(error) = merged {
+        tracing::warn!("merging the search index failed: {error}");
+    }
+}
+
+/// Pages of the search index one merge step writes at most: a few milliseconds.
+const MERGE_STEP_PAGES: i64 = 64;
+
+/// How long the writer waits for polls before merging the search index: the
+/// gaps between the groups of a large poll are shorter.
+const MERGE_WHEN_IDLE_FOR: Duration = Duration::from_secs(2);
+
+/// Writes the group in one transaction; if that fails, each poll in its own,
+/// so one bad poll never costs the others their write.
+fn write_each(
+    db: &mut rusqlite::Connection,
+    polls: &[PollToWrite],
+    recent: &mut ingest::Recent,
+) -> Vec<Result<Counts, StoreError>> {
+    match write_group(db, polls, recent) {
+        Ok(counts) => counts.into_iter().map(Ok).collect(),
+        Err(error) if polls.len() == 1 => vec![Err(error)],
+        Err(_) => polls
+            .iter()
+            .map(|poll| write_group(db, std::slice::from_ref(poll), recent).map(|counts| counts[0]))
+            .collect(),
+    }
+}
+
+/// The group's one transaction: its articles, each source's new state and a
+/// fetch-log row per poll. `BEGIN IMMEDIATE` takes the write lock first, so
+/// another process's writer is waited for (the busy timeout) rather than
+/// failing the group half-way.
+fn write_group(
+    db: &mut rusqlite::Connection,
+    polls: &[PollToWrite],
+    recent: &mut ingest::Recent,
+) -> Result<Vec<Counts>, StoreError> {
+    let written = write_group_once(db, polls, recent);
+    if written.is_err() {
+        recent.forget();
+    }
+    written
+}
+
+/// [`write_group`], which forgets what the writer learned when this fails.
+fn write_group_once(
+    db: &mut rusqlite::Connection,
+    polls: &[PollToWrite],
+    recent: &mut ingest::Recent,
+) -> Result<Vec<Counts>, StoreError> {
+    let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let articles: Vec<ingest::PollArticles> = polls
+        .iter()
+        .map(|poll| ingest::PollArticles {
+            source_id: poll.record.source_id,
+            now: to_db(poll.record.started_at),
+            recently: to_db(poll.record.started_at - ingest::LAST_SEEN_STEP),
+            articles: poll.feed.as_ref().map_or(&[], |feed| &feed.articles),
+            full_content: poll.record.full_content,
+            cluster: poll.record.cluster,
+        })
+        .collect();
+    let counts = ingest::store_articles(&tx, &articles, recent)?;
+    update_sources(&tx, polls)?;
+    log_fetches(&tx, polls, &counts)?;
+    tx.commit()?;
+    Ok(counts)
+}
+
+/// Each polled source's new state: what the fetch learned and when it is due next.
+fn update_sources(db: &rusqlite::Connection, polls: &[PollToWrite]) -> rusqlite::Result<()> {
+    let mut update = db.prepare_cached(
+        "UPDATE sources SET
+             feed_title = CASE WHEN ?2 THEN ?3 ELSE feed_title END,
+             feed_link = CASE WHEN ?2 THEN ?4 ELSE feed_link END,
+             etag = CASE WHEN ?5 THEN ?6 ELSE etag END,
+             last_modified = CASE WHEN ?5 THEN ?7 ELSE last_modified END,
+             last_polled = ?8,
+             last_success = CASE WHEN ?5 THEN ?8 ELSE last_success END,
+             last_status = ?9, last_error = ?10, error_count = ?11, next_due = ?12,
+             last_warnings = CASE WHEN ?2 THEN ?13 ELSE last_warnings END,
+             interval_seconds = ?14, interval_reason = ?15
+           WHERE id = ?1",
+    )?;
+    for poll in polls {
+        let record = &poll.record;
+        let feed = poll.feed.as_ref().map(|feed| &feed.feed);
+        update.execute(rusqlite::params![
+            record.source_id,
+            feed.is_some(),
+            feed.and_then(|f| f.title.as_deref()),
+            feed.and_then(|f| f.link.as_deref()),
+            matches!(record.outcome, Outcome::Ok | Outcome::NotModified),
+            record.etag,
+            record.last_modified,
+            to_db(record.started_at),
+            record.outcome.as_str(),
+            record.error,
+            record.error_count,
+            to_db(record.next_due),
+            poll.feed.as_ref().and_then(warnings_text),
+            record.cadence.interval.as_secs() as i64,
+            record.cadence.reason,
+        ])?;
+    }
+    Ok(())
+}
+
+/// A stored interval and its reason.
+fn cadence(seconds: Option<i64>, reason: Option<String>) -> Option<Cadence> {
+    Some(Cadence {
+        interval: Duration::from_secs(seconds?.max(0) as u64),
+        reason: reason?,
+    })
+}
+
+/// A feed's warnings as stored: one a line, `NULL` for none.
+fn warnings_text(feed: &NormalizedFeed) -> Option<String> {
+    (!feed.warnings.is_empty()).then(|| feed.warnings.join("\n"))
+}
+
+/// A fetch-log row per poll.
+fn log_fetches(
+    db: &rusqlite::Connection,
+    polls: &[PollToWrite],
+    counts: &[Counts],
+) -> rusqlite::Result<()> {
+    let mut insert = db.prepare_cached(
+        "INSERT INTO fetch_log (source_id, started_at, duration_ms, outcome, http_status, bytes,
+                                new_articles, updated_articles, unchanged_articles, error,
+                                warnings)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    for (poll, counts) in polls.iter().zip(counts) {
+        let record = &poll.record;
+        insert.execute(rusqlite::params![
+            record.source_id,
+            to_db(record.started_at),
+            record.duration.as_millis() as i64,
+            record.outcome.as_str(),
+            record.http_status,
+            record.bytes as i64,
+            counts.new as i64,
+            counts.updated as i64,
+            counts.unchanged as i64,
+            record.error,
+            poll.feed.as_ref().and_then(warnings_text),
+        ])?;
+    }
+    Ok(())
+}
+
+/// The checkpoint task: copies committed pages from the WAL into the database
+/// file on its own connection after commits, so the writer never stops for it
+/// (SQLite's own checkpoint runs inside the commit that crosses its threshold,
+/// and waits for the disk). PASSIVE never blocks the writer or readers.
+async fn checkpoint(pool: SqlitePool, mut commits: mpsc::Receiver<()>) {
+    while commits.recv().await.is_some() {
+        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            Ok(_) => {}
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(error) => tracing::warn!("checkpoint failed: {error}"),
+        }
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+    }
+}

@@ -1,0 +1,142 @@
+//! What the store takes and gives, whichever database is behind it.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::article::StoredArticle;
+use crate::config::FullContent;
+use crate::schedule::Cadence;
+
+/// The database could not be opened or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open database {path}: {source}")]
+    Open { path: String, source: sqlx::Error },
+    #[error("cannot migrate database {path}: {source}")]
+    Migrate {
+        path: String,
+        source: sqlx::migrate::MigrateError,
+    },
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    /// An error of the group write, which talks to SQLite through rusqlite.
+    #[error("database error: {0}")]
+    Ingest(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Write(String),
+}
+
+/// How a poll of a source ended, as recorded in `sources.last_status` and `fetch_log.outcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    NotModified,
+    Error,
+    Gone,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::NotModified => "not_modified",
+            Outcome::Error => "error",
+            Outcome::Gone => "gone",
+        }
+    }
+}
+
+/// What the scheduler and fetcher remember about a source between polls.
+#[derive(Debug, Clone, Default)]
+pub struct SourceState {
+    pub id: i64,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub error_count: u32,
+    pub next_due: Option<DateTime<Utc>>,
+    pub gone: bool,
+    /// The interval of the last poll and why (an `auto` source keeps its
+    /// reading across 304s and restarts).
+    pub cadence: Option<Cadence>,
+}
+
+/// Everything one poll of one source learned, written in one transaction.
+#[derive(Debug, Clone)]
+pub struct PollRecord {
+    pub source_id: i64,
+    pub started_at: DateTime<Utc>,
+    pub duration: Duration,
+    pub outcome: Outcome,
+    pub http_status: Option<u16>,
+    pub bytes: u64,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub error: Option<String>,
+    pub error_count: u32,
+    pub next_due: DateTime<Utc>,
+    pub cadence: Cadence,
+    /// The source's setting: which new articles wait for their page.
+    pub full_content: FullContent,
+    /// The source's setting: whether its new articles join stories.
+    pub cluster: bool,
+}
+
+/// Articles a poll found, by what happened to them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub new: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, other: Counts) {
+        self.new += other.new;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+    }
+}
+
+/// A row of `tidings sources`.
+#[derive(Debug, Clone)]
+pub struct SourceSummary {
+    pub name: String,
+    pub url: String,
+    pub channel: Option<String>,
+    pub active: bool,
+    pub last_status: Option<String>,
+    pub last_error: Option<String>,
+    /// What reading the last body forgave, one message a line.
+    pub last_warnings: Option<String>,
+    pub next_due: Option<String>,
+    pub articles: i64,
+    /// The interval of the last poll and why.
+    pub cadence: Option<Cadence>,
+}
+
+/// An article a search found, and the passage of its text that matched.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub article: StoredArticle,
+    /// About a hundred characters around the first match, the match itself
+    /// between `【` and `】` (see [`crate::text::passage`]).
+    pub passage: String,
+}
+
+/// Which stored articles to read, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct ArticleFilter<'a> {
+    /// Only articles with this category label.
+    pub label: Option<&'a str>,
+    /// Only articles published at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// At most this many.
+    pub limit: Option<usize>,
+    /// Only these articles (a search's hits).
+    pub ids: Option<&'a [i64]>,
+    /// One article per story: an article that joined another's story is
+    /// shown as that story, whose first article carries the other outlets'
+    /// copies (the merged feeds); else every article as itself.
+    pub stories: bool,
+}
