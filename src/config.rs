@@ -43,7 +43,12 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct Storage {
     #[serde(default = "default_database")]
-    pub database: PathBuf,
+    pub database: Database,
+    /// How long a poller on PostgreSQL holds a source it claimed: a poller
+    /// that dies releases its sources this long after it claimed them, and
+    /// a poll that takes longer is not written.
+    #[serde(with = "humantime_serde", default = "default_lease")]
+    pub lease: Duration,
     /// How long to wait for another process that holds the database before
     /// reporting it locked.
     #[serde(with = "humantime_serde", default = "default_busy_timeout")]
@@ -54,17 +59,63 @@ impl Default for Storage {
     fn default() -> Self {
         Self {
             database: default_database(),
+            lease: default_lease(),
             busy_timeout: default_busy_timeout(),
         }
     }
+}
+
+/// The database: a SQLite file (a path, or `sqlite:PATH`), the default, or
+/// a PostgreSQL server (`postgres://…`), which several pollers and readers
+/// on other machines can share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl std::fmt::Display for Database {
+    /// The database as people name it; a PostgreSQL URL without its password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "{}", path.display()),
+            Database::Postgres(url) => match Url::parse(url) {
+                Ok(mut url) if url.password().is_some() => {
+                    let _ = url.set_password(Some("***"));
+                    write!(f, "{url}")
+                }
+                _ => write!(f, "{url}"),
+            },
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Database {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(
+            if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+                Database::Postgres(text)
+            } else {
+                let path = text
+                    .strip_prefix("sqlite://")
+                    .or_else(|| text.strip_prefix("sqlite:"));
+                Database::Sqlite(PathBuf::from(path.unwrap_or(&text)))
+            },
+        )
+    }
+}
+
+fn default_lease() -> Duration {
+    Duration::from_secs(300)
 }
 
 fn default_busy_timeout() -> Duration {
     Duration::from_secs(10)
 }
 
-fn default_database() -> PathBuf {
-    PathBuf::from("tidings.db")
+fn default_database() -> Database {
+    Database::Sqlite(PathBuf::from("tidings.db"))
 }
 
 /// Defaults for every source, and the limits that keep polling polite and bounded.
@@ -298,7 +349,9 @@ impl Config {
         };
         let base = path.parent().unwrap_or(Path::new("."));
         let mut config = Config::from_toml(&text, base).map_err(invalid)?;
-        config.storage.database = base.join(&config.storage.database);
+        if let Database::Sqlite(path) = &mut config.storage.database {
+            *path = base.join(&path);
+        }
         for file in config.opml.clone() {
             let file = base.join(file);
             let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
@@ -490,6 +543,29 @@ fn feed_url(text: &str, base: &Path) -> Result<Url, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_is_a_path_or_a_postgres_url() {
+        let database = |value: &str| {
+            let text = format!("[storage]\ndatabase = \"{value}\"\n");
+            Config::from_toml(&text, Path::new("."))
+                .unwrap()
+                .storage
+                .database
+        };
+        assert_eq!(database("news.db"), Database::Sqlite("news.db".into()));
+        assert_eq!(
+            database("sqlite:/var/lib/tidings/news.db"),
+            Database::Sqlite("/var/lib/tidings/news.db".into())
+        );
+        let url = "postgres://tidings:secret@db.internal:5432/tidings";
+        assert_eq!(database(url), Database::Postgres(url.into()));
+        assert_eq!(
+            database(url).to_string(),
+            "postgres://tidings:***@db.internal:5432/tidings",
+            "the password stays out of messages"
+        );
+    }
 
     #[test]
     fn an_interval_is_a_duration_or_auto() {

@@ -22,7 +22,7 @@ use crate::feeds::Feeds;
 use crate::fetch::Fetcher;
 use crate::poll::{Poller, SourceReport};
 use crate::schedule::{HostGate, host_of};
-use crate::store::{Outcome, SourceState, Store, StoreError};
+use crate::store::{Outcome, SourceState, Store, StoreError, Wanted};
 
 /// How often the config file is checked for edits, and the longest sleep.
 const CONFIG_CHECK: Duration = Duration::from_secs(2);
@@ -35,6 +35,49 @@ const STORE_RETRY: Duration = Duration::from_secs(60);
 pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let config = Config::load(config_path)?;
     let store = Store::open(&config.storage).await?;
+    let (feeds, server, stop) = serve_feeds(&config, &store).await?;
+    let mut daemon = Daemon::start(config_path, config, store.clone(), feeds).await?;
+    let result = daemon.run().await;
+    let _ = stop.send(true);
+    server.await??;
+    store.close().await;
+    tracing::info!("stopped");
+    result
+}
+
+/// `tidings serve`: serves the merged feeds of a database that others poll
+/// (PostgreSQL, from any host), until SIGTERM or Ctrl-C.
+pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
+    let config = Config::load(config_path)?;
+    let store = Store::open(&config.storage).await?;
+    let (_feeds, server, stop) = serve_feeds(&config, &store).await?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    let _ = stop.send(true);
+    server.await??;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// How often served feeds are rebuilt when no change was heard of: the
+/// fallback for lost notifications, and all SQLite has for other processes.
+const CHANGES_FALLBACK: Duration = Duration::from_secs(30);
+
+/// Starts the HTTP server on the config's address, and a task that drops
+/// the served feeds whenever another process changes the database. Send
+/// `true` to stop it.
+async fn serve_feeds(
+    config: &Config,
+    store: &Store,
+) -> anyhow::Result<(
+    Arc<Feeds>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+    watch::Sender<bool>,
+)> {
     let feeds = Arc::new(Feeds::new(
         store.clone(),
         config.output.entries,
@@ -49,20 +92,35 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         config.sources.len()
     );
     let (stop, stopped) = watch::channel(false);
+    let mut stopped_server = stopped.clone();
     let server = axum::serve(listener, crate::serve::router(feeds.clone())).with_graceful_shutdown(
         async move {
-            let mut stopped = stopped;
-            let _ = stopped.wait_for(|stop| *stop).await;
+            let _ = stopped_server.wait_for(|stop| *stop).await;
         },
     );
     let server = tokio::spawn(std::future::IntoFuture::into_future(server));
-    let mut daemon = Daemon::start(config_path, config, store.clone(), feeds).await?;
-    let result = daemon.run().await;
-    let _ = stop.send(true);
-    server.await??;
-    store.close().await;
-    tracing::info!("stopped");
-    result
+    tokio::spawn(invalidate_on_changes(store.clone(), feeds.clone(), stopped));
+    Ok((feeds, server, stop))
+}
+
+/// Drops the served feeds at each change another process makes, until stopped.
+async fn invalidate_on_changes(
+    store: Store,
+    feeds: Arc<Feeds>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            changed = store.changed(CHANGES_FALLBACK) => {
+                if let Err(error) = changed {
+                    tracing::warn!("cannot hear of changes: {error}");
+                    tokio::time::sleep(CHANGES_FALLBACK).await;
+                }
+                feeds.invalidate();
+            }
+            _ = stopped.changed() => return,
+        }
+    }
 }
 
 /// A configured source and, when no poll of it is in flight, its state.
@@ -71,7 +129,13 @@ struct Slot {
     idle: Option<SourceState>,
 }
 
-type Finished = (String, SourceState, Result<SourceReport, StoreError>);
+/// A poll's end: the source, its state for the next poll, and the report
+/// (`None` when another poller had it).
+type Finished = (
+    String,
+    SourceState,
+    Result<Option<SourceReport>, StoreError>,
+);
 
 struct Daemon {
     config_path: PathBuf,
@@ -167,7 +231,7 @@ impl Daemon {
             let source = slot.config.clone();
             let url = url.clone();
             self.in_flight.spawn(async move {
-                let result = poller.poll(&source, &mut state).await;
+                let result = poller.poll(&source, &mut state, Wanted::Due).await;
                 (url, state, result)
             });
         }
@@ -184,7 +248,8 @@ impl Daemon {
 
     fn finish(&mut self, (url, mut state, result): Finished) {
         match result {
-            Ok(report) => {
+            Ok(None) => tracing::debug!("{url}: another poller has it"),
+            Ok(Some(report)) => {
                 match report.outcome {
                     Outcome::Error | Outcome::Gone => tracing::warn!(
                         "{} <{}>: {} (next try {})",

@@ -41,6 +41,9 @@ enum Command {
     Run,
     /// Poll every source once, store what is new or changed, print a summary.
     Poll,
+    /// Serve the merged feeds without polling: a reader of a database that
+    /// other machines poll (PostgreSQL).
+    Serve,
     /// Print a feed as tidings normalizes it (JSON), without touching the database.
     Parse {
         /// A file path or an http(s) URL.
@@ -155,6 +158,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run => tidings::daemon::run(&cli.config).await,
+        Command::Serve => tidings::daemon::serve(&cli.config).await,
         Command::Workload { out, options } => {
             let truth = tidings::workload::generate(&out, &options)
                 .with_context(|| format!("cannot write the workload to {}", out.display()))?;

@@ -22,7 +22,9 @@ use crate::normalize::{self, SourceContext};
 use crate::pages::{self, PageCounts, PageOutcome};
 use crate::parse::{self, ParseHints};
 use crate::schedule::{self, Cadence, HostGate};
-use crate::store::{Counts, DuePage, Outcome, PollRecord, SourceState, Store, StoreError};
+use crate::store::{
+    Claim, Counts, DuePage, Outcome, PollRecord, SourceState, Store, StoreError, Wanted,
+};
 
 /// Most parsed feeds waiting for the database at once.
 const BACKLOG: usize = 224;
@@ -97,21 +99,45 @@ impl Poller {
         done: impl Fn(),
     ) -> Result<Vec<SourceReport>, StoreError> {
         use futures::FutureExt;
+        let wanted = Wanted::NotPolledSince(self.store.clock().await?);
         let polls = sources
             .iter()
             .zip(states.iter_mut())
             .filter(|(_, state)| !state.gone)
-            .map(|(source, state)| self.poll(source, state).inspect(|_| done()));
-        futures::future::join_all(polls).await.into_iter().collect()
+            .map(|(source, state)| self.poll(source, state, wanted).inspect(|_| done()));
+        let reports: Result<Vec<_>, _> =
+            futures::future::join_all(polls).await.into_iter().collect();
+        Ok(reports?.into_iter().flatten().collect())
     }
 
-    /// Polls one source and records the result; `state` is updated for the next poll.
+    /// Claims one source, polls it and records the result; `state` is
+    /// updated for the next poll. `None` when another poller sharing the
+    /// database has the source, or has just polled it: `state.next_due` says
+    /// when to look again.
     pub async fn poll(
         &self,
         source: &SourceConfig,
         state: &mut SourceState,
-    ) -> Result<SourceReport, StoreError> {
+        wanted: Wanted,
+    ) -> Result<Option<SourceReport>, StoreError> {
         let host = schedule::host_of(&source.url);
+        // Claimed with the slots in hand, so that pollers sharing a database
+        // share its sources as each is ready to fetch.
+        let slots = FetchSlots {
+            _host: self.hosts.acquire(&host).await,
+            _fetch: self
+                .slots
+                .acquire()
+                .await
+                .expect("the fetch semaphore is never closed"),
+        };
+        match self.store.claim(state, wanted).await? {
+            Claim::Granted(claimed) => *state = claimed,
+            Claim::Taken(again) => {
+                state.next_due = Some(again);
+                return Ok(None);
+            }
+        }
         let started_at = Utc::now();
         let clock = Instant::now();
         let configured = self.config.interval_of(source);
@@ -119,7 +145,9 @@ impl Poller {
             result,
             bytes,
             backlog,
-        } = self.fetch_and_parse(source, &host, state, started_at).await;
+        } = self
+            .fetch_and_parse(source, &host, state, started_at, slots)
+            .await;
         let outcome_label = match &result {
             Ok(Polled::NotModified { .. }) => "not_modified",
             Ok(Polled::Feed { .. }) => "ok",
@@ -140,6 +168,8 @@ impl Poller {
             cadence: self.cadence(configured, state),
             full_content: source.full_content,
             cluster: source.cluster,
+            lease: state.lease.take(),
+            host_held_until: None,
         };
         let interval = record.cadence.interval;
         let feed = match result {
@@ -217,7 +247,9 @@ impl Poller {
                     );
                 }
                 if let Some(wait) = error.retry_after() {
-                    self.hosts.hold(&host, schedule::after(started_at, wait));
+                    let until = schedule::after(started_at, wait);
+                    self.hosts.hold(&host, until);
+                    record.host_held_until = Some(until);
                 }
                 None
             }
@@ -243,7 +275,7 @@ impl Poller {
         state.next_due = Some(record.next_due);
         state.cadence = Some(record.cadence.clone());
         state.gone = record.outcome == Outcome::Gone;
-        Ok(SourceReport {
+        Ok(Some(SourceReport {
             name: source.name.clone(),
             url: source.url.to_string(),
             outcome: record.outcome,
@@ -253,7 +285,7 @@ impl Poller {
             warnings,
             next_due: record.next_due,
             pages,
-        })
+        }))
     }
 
     /// Fetches the source's due article pages, at most `pages_per_poll`,
@@ -340,7 +372,7 @@ impl Poller {
         Some((page.article_id, outcome))
     }
 
-    /// The fetch holds a host slot and a fetch slot; the parse holds a CPU slot,
+    /// The fetch holds `slots` (taken before the claim); the parse holds a CPU slot,
     /// taken before the fetch slots are given back, so bodies never pile up
     /// faster than they are parsed. The write that follows holds nothing.
     async fn fetch_and_parse(
@@ -349,6 +381,7 @@ impl Poller {
         host: &str,
         state: &SourceState,
         now: DateTime<Utc>,
+        slots: FetchSlots<'_>,
     ) -> Attempt {
         let validators = Validators {
             etag: state.etag.clone(),
@@ -360,12 +393,7 @@ impl Poller {
             backlog: None,
         };
         let (fetched, backlog, _cpu) = {
-            let _host_slot = self.hosts.acquire(host).await;
-            let _fetch_slot = self
-                .slots
-                .acquire()
-                .await
-                .expect("the fetch semaphore is never closed");
+            let _slots = slots;
             // Checked with the slot in hand: a sibling may just have been told to wait.
             if let Some(until) = self.hosts.held_until(host, Utc::now()) {
                 return failed(PollError::Held(until));
@@ -521,6 +549,12 @@ fn asked_for_longer(
 }
 
 /// A fetch and parse, with the backlog slot its feed holds until it is written.
+/// A host slot and a fetch slot, held from the claim to the end of the fetch.
+struct FetchSlots<'a> {
+    _host: OwnedSemaphorePermit,
+    _fetch: tokio::sync::SemaphorePermit<'a>,
+}
+
 struct Attempt {
     result: Result<Polled, PollError>,
     bytes: u64,

@@ -357,8 +357,9 @@ async fn a_database_of_the_previous_schema_moves_to_the_new_index_with_nothing_l
     }
 
     let storage = tidings::config::Storage {
-        database: path.clone(),
+        database: tidings::config::Database::Sqlite(path.clone()),
         busy_timeout: Duration::from_secs(5),
+        ..Default::default()
     };
     let store = tidings::store::Store::open(&storage).await.unwrap();
     let hits = store.search("央行降准", 10).await.unwrap();

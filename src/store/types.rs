@@ -25,6 +25,32 @@ pub enum StoreError {
     Ingest(#[from] rusqlite::Error),
     #[error("database error: {0}")]
     Write(String),
+    /// Another poller claimed the source since this one did: its poll is
+    /// not written.
+    #[error("source {0} was claimed by another poller; this poll is dropped")]
+    LeaseLost(i64),
+    #[error("{0} is not available on PostgreSQL yet")]
+    NotOnPostgres(&'static str),
+}
+
+/// Which sources a poller may claim.
+#[derive(Debug, Clone, Copy)]
+pub enum Wanted {
+    /// Those due now (`tidings run`).
+    Due,
+    /// Those due now or not polled since this time of the database's clock
+    /// (`tidings poll`, which polls every source once).
+    NotPolledSince(DateTime<Utc>),
+}
+
+/// What a claim on a source gave.
+#[derive(Debug, Clone)]
+pub enum Claim {
+    /// Poll it now, from this state.
+    Granted(SourceState),
+    /// Another poller has it, has just polled it, or its host asked to wait:
+    /// look again at this time.
+    Taken(DateTime<Utc>),
 }
 
 /// How a poll of a source ended, as recorded in `sources.last_status` and `fetch_log.outcome`.
@@ -59,6 +85,10 @@ pub struct SourceState {
     /// The interval of the last poll and why (an `auto` source keeps its
     /// reading across 304s and restarts).
     pub cadence: Option<Cadence>,
+    /// The token of this poller's claim on the source (PostgreSQL, where
+    /// several pollers share the sources); its poll is written only while
+    /// the claim holds.
+    pub lease: Option<String>,
 }
 
 /// Everything one poll of one source learned, written in one transaction.
@@ -80,6 +110,10 @@ pub struct PollRecord {
     pub full_content: FullContent,
     /// The source's setting: whether its new articles join stories.
     pub cluster: bool,
+    /// The claim the poll was made under (see [`SourceState::lease`]).
+    pub lease: Option<String>,
+    /// Until when the source's host asked every poller to wait (Retry-After).
+    pub host_held_until: Option<DateTime<Utc>>,
 }
 
 /// Articles a poll found, by what happened to them.
@@ -139,4 +173,12 @@ pub struct ArticleFilter<'a> {
     /// shown as that story, whose first article carries the other outlets'
     /// copies (the merged feeds); else every article as itself.
     pub stories: bool,
+}
+
+/// A stored interval and its reason.
+pub(super) fn cadence(seconds: Option<i64>, reason: Option<String>) -> Option<Cadence> {
+    Some(Cadence {
+        interval: Duration::from_secs(seconds?.max(0) as u64),
+        reason: reason?,
+    })
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{SqliteStore, StoreError};
 use crate::dates::from_db;
 
 /// An article's content as stored, with what reprocessing it needs.
@@ -39,7 +39,7 @@ pub struct NewContent {
     pub old_hash: String,
 }
 
-impl Store {
+impl SqliteStore {
     /// Up to `limit` articles whose first source (the `atom:source` of the
     /// merged feeds) is `source_id`, with ids above `after`, in id order.
     pub async fn contents_of_source(

@@ -1,21 +1,12 @@
-//! Writing the articles of a group of polls: decide in memory what happens to
-//! every entry, then write only the rows that change.
+//! Writing the articles of a group of polls to SQLite: what happens to every
+//! entry is decided in memory (`store::plan`), then only the rows that change
+//! are written.
 //!
 //! The writer is the one stage that cannot run on both cores, so it does as
 //! little as it can per row: what the database knows of the group's keys (the
 //! article, what each source last delivered, its labels) comes from what the
 //! writer remembers of earlier groups ([`Recent`]), and two queries for the
 //! rest, whatever the number of polls and entries.
-//!
-//! The rules are DESIGN.md's:
-//! - a new key is a new article;
-//! - a known key from a feed that did not carry it before adds that feed and its
-//!   categories to the article;
-//! - a known key whose feed now delivers a different version updates the article
-//!   in place (the feed's own last version decides, so two feeds with slightly
-//!   different copies of one story do not overwrite each other on every poll);
-//! - an unchanged entry only moves `last_seen`, and only when it is more than
-//!   [`LAST_SEEN_STEP`] old.
 //!
 //! Rows are written by prepared single-row statements on the group's
 //! transaction (see `on_writer` in the parent module for why the writer talks
@@ -24,36 +15,16 @@
 //! so it can undo just that statement. New articles are the exception, for
 //! the search index's sake (see [`insert_articles`]).
 
-use hashbrown::hash_map::{Entry, EntryRef};
+use hashbrown::hash_map::Entry;
 use hashbrown::{HashMap, HashSet};
 
 use rusqlite::{Connection, params};
 
 use super::Counts;
 use super::stories::{self, Story};
-use crate::article::Article;
 use crate::cluster::window::{WINDOW, Window};
-use crate::config::FullContent;
 use crate::dates::{from_db, to_db};
-
-/// One poll's share of a group: who delivered the articles, and when.
-pub(super) struct PollArticles<'a> {
-    pub source_id: i64,
-    /// The poll's start, as stored: when its articles were seen.
-    pub now: String,
-    /// `now` less [`LAST_SEEN_STEP`], as stored.
-    pub recently: String,
-    pub articles: &'a [Article],
-    /// Which of the poll's new articles wait for their page.
-    pub full_content: FullContent,
-    /// Whether the poll's new articles join stories.
-    pub cluster: bool,
-}
-
-/// How stale `last_seen` may be before a sighting moves it. A story that many
-/// feeds carry is seen again by each of them within seconds; rewriting its
-/// row, content and all, for each of them cost a tenth of a 5,000-feed cold poll.
-pub(super) const LAST_SEEN_STEP: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+use crate::store::plan::{CategoryRow, Delivery, Known, PageRow, PollArticles, plan};
 
 /// What the writer learned of the articles it wrote or looked up lately, so
 /// a story that many feeds carry is read from the database once rather than
@@ -95,93 +66,6 @@ impl Recent {
     }
 }
 
-/// What the database (or an earlier poll of the group) knows of a key.
-struct Known {
-    id: i64,
-    published: String,
-    last_seen: String,
-    /// The article's category labels, and the last position in use. (A
-    /// few of each, so lists: a set or a map costs several times the memory
-    /// in [`Recent`], for no time.)
-    labels: Vec<String>,
-    last_position: i64,
-    /// The hash each source that carries the article last delivered.
-    delivered: Vec<(i64, String)>,
-}
-
-impl Known {
-    /// What `source` last delivered of the article.
-    fn delivered_by(&self, source: i64) -> Option<&str> {
-        self.delivered
-            .iter()
-            .find(|(id, _)| *id == source)
-            .map(|(_, hash)| hash.as_str())
-    }
-
-    /// Records that `source` now delivers `hash`.
-    fn deliver(&mut self, source: i64, hash: String) {
-        match self.delivered.iter_mut().find(|(id, _)| *id == source) {
-            Some(slot) => slot.1 = hash,
-            None => self.delivered.push((source, hash)),
-        }
-    }
-}
-
-/// One entry as one source delivered it in one poll.
-#[derive(Clone, Copy)]
-pub(super) struct Delivery<'a> {
-    /// The article's id, new or known.
-    pub id: i64,
-    pub source_id: i64,
-    pub article: &'a Article,
-    /// When the poll saw it.
-    pub seen_at: &'a str,
-    /// Whether its source's new articles join stories.
-    pub cluster: bool,
-}
-
-impl Delivery<'_> {
-    /// The date a new article is stored with: its own, else when it was first seen.
-    pub fn published(&self) -> String {
-        self.article
-            .published
-            .map(to_db)
-            .unwrap_or_else(|| self.seen_at.to_string())
-    }
-}
-
-/// A row of `article_categories`.
-struct CategoryRow<'a> {
-    id: i64,
-    label: &'a str,
-    position: i64,
-    published: String,
-}
-
-/// A page to fetch for a new article: a row of `article_pages`.
-struct PageRow<'a> {
-    id: i64,
-    source_id: i64,
-    url: &'a str,
-    /// When it was queued: it is due at once.
-    now: &'a str,
-}
-
-/// Every row the group writes.
-#[derive(Default)]
-struct Plan<'a> {
-    /// New articles, in id order.
-    fresh: Vec<Delivery<'a>>,
-    /// Articles whose source now delivers another version.
-    changed: Vec<Delivery<'a>>,
-    /// Deliveries from a source that did not carry the article yet: new or joined.
-    links: Vec<Delivery<'a>>,
-    categories: Vec<CategoryRow<'a>>,
-    /// Articles seen again: `(id, seen_at)`.
-    seen: Vec<(i64, &'a str)>,
-    pages: Vec<PageRow<'a>>,
-}
-
 /// Stores the articles of every poll in `polls` inside the group's
 /// transaction, and returns what happened to each poll's entries. The caller
 /// must [`Recent::forget`] if the transaction does not commit.
@@ -197,7 +81,7 @@ pub(super) fn store_articles(
         db.query_row("SELECT coalesce(max(id), 0) + 1 FROM articles", [], |row| {
             row.get(0)
         })?;
-    let (plan, counts) = plan(polls, known, first_new_id);
+    let (plan, counts) = plan(polls, known, first_new_id..);
     let now = polls
         .first()
         .map_or(0, |poll| from_db(&poll.now).map_or(0, |t| t.timestamp()));
@@ -226,106 +110,6 @@ pub(super) fn store_articles(
         seen.execute(params![id, seen_at])?;
     }
     Ok(counts)
-}
-
-/// Decides what happens to each entry, poll by poll in queue order, so a story
-/// that two polls of the group carry is new in the first and joined in the second.
-fn plan<'a>(
-    polls: &'a [PollArticles<'a>],
-    known: &mut HashMap<String, Known>,
-    first_new_id: i64,
-) -> (Plan<'a>, Vec<Counts>) {
-    let mut plan = Plan::default();
-    let mut counts = Vec::with_capacity(polls.len());
-    let mut next_id = first_new_id;
-    for poll in polls {
-        let now = poll.now.as_str();
-        let mut count = Counts::default();
-        let mut seen_again = |entry: &mut Known| {
-            if entry.last_seen < poll.recently {
-                entry.last_seen = now.to_string();
-                plan.seen.push((entry.id, now));
-            }
-        };
-        for article in poll.articles {
-            let hash = &article.content_hash;
-            let mut delivery = Delivery {
-                id: next_id,
-                source_id: poll.source_id,
-                article,
-                seen_at: now,
-                cluster: poll.cluster,
-            };
-            let entry = match known.entry_ref(article.key.as_str()) {
-                EntryRef::Occupied(entry) => {
-                    let entry = entry.into_mut();
-                    delivery.id = entry.id;
-                    match entry.delivered_by(poll.source_id) {
-                        Some(delivered) if delivered == hash => {
-                            count.unchanged += 1;
-                            seen_again(entry);
-                            continue;
-                        }
-                        Some(_) => {
-                            count.updated += 1;
-                            plan.changed.push(delivery);
-                            if let Some(published) = article.published {
-                                entry.published = to_db(published);
-                            }
-                        }
-                        // Joined: a story this source had not carried before.
-                        None => {
-                            count.unchanged += 1;
-                            seen_again(entry);
-                            plan.links.push(delivery);
-                        }
-                    }
-                    entry
-                }
-                EntryRef::Vacant(slot) => {
-                    count.new += 1;
-                    next_id += 1;
-                    plan.fresh.push(delivery);
-                    if let Some(url) = article.link.as_deref().filter(|url| {
-                        url.starts_with("http") && poll.full_content.wants_page(&article.text)
-                    }) {
-                        plan.pages.push(PageRow {
-                            id: delivery.id,
-                            source_id: poll.source_id,
-                            url,
-                            now,
-                        });
-                    }
-                    plan.links.push(delivery);
-                    slot.insert(Known {
-                        id: delivery.id,
-                        published: delivery.published(),
-                        last_seen: now.to_string(),
-                        labels: Vec::new(),
-                        last_position: -1,
-                        delivered: Vec::new(),
-                    })
-                }
-            };
-            entry.deliver(poll.source_id, hash.clone());
-            // Another feed of the story mostly brings labels it already has.
-            for label in &article.categories {
-                if entry.labels.contains(label) {
-                    continue;
-                }
-                entry.labels.push(label.clone());
-                entry.last_position += 1;
-                plan.categories.push(CategoryRow {
-                    id: entry.id,
-                    label,
-                    position: entry.last_position,
-                    published: entry.published.clone(),
-                });
-            }
-        }
-        counts.push(count);
-    }
-    (plan, counts)
 }
 
 /// Adds to `known` what the database knows of every key of the group that it

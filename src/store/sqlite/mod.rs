@@ -12,6 +12,7 @@
 //! for the disk.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -31,11 +32,12 @@ pub use stories::{Regrouping, StoryError, StoryMember, Ungrouped, Why};
 
 use super::types::{
     ArticleFilter, Counts, Outcome, PollRecord, SearchHit, SourceState, SourceSummary, StoreError,
+    cadence,
 };
 use crate::article::{NormalizedFeed, Origin, Reprint, StoredArticle};
 use crate::config::{SourceConfig, Storage};
 use crate::dates::{from_db, to_db};
-use crate::schedule::Cadence;
+use crate::store::plan;
 
 /// The columns `articles_by_id` reads, `a` being `articles`.
 const ARTICLE_COLUMNS: &str = "a.id, a.key, a.title, a.link, a.author, a.published, a.updated,
@@ -43,7 +45,7 @@ const ARTICLE_COLUMNS: &str = "a.id, a.key, a.title, a.link, a.author, a.publish
 
 /// The database of one tidings instance.
 #[derive(Clone)]
-pub struct Store {
+pub struct SqliteStore {
     writer: SqlitePool,
     readers: SqlitePool,
     /// The connection the checkpoint task uses.
@@ -91,10 +93,9 @@ const PAGE_SIZE: u32 = 16 * 1024;
 /// Page cache of the writer connection, in KiB: the indexes a poll touches stay in memory.
 const WRITER_CACHE_KIB: i64 = 24 * 1024;
 
-impl Store {
+impl SqliteStore {
     /// Opens (creating if needed) and migrates the database.
-    pub async fn open(storage: &Storage) -> Result<Store, StoreError> {
-        let path = &storage.database;
+    pub async fn open(path: &Path, storage: &Storage) -> Result<SqliteStore, StoreError> {
         let shown = path.display().to_string();
         let open_error = |source| StoreError::Open {
             path: shown.clone(),
@@ -154,7 +155,7 @@ impl Store {
             .spawn(move || commit_polls(&runtime, &pool, queue, committed))
             .map_err(|error| StoreError::Write(format!("cannot start the writer: {error}")))?;
         tokio::spawn(checkpoint(checkpoints.clone(), commits));
-        Ok(Store {
+        Ok(SqliteStore {
             writer,
             readers,
             checkpoints,
@@ -212,6 +213,7 @@ impl Store {
                 next_due: row.get::<Option<String>, _>(4).as_deref().and_then(from_db),
                 gone: row.get::<Option<String>, _>(5).as_deref() == Some("gone"),
                 cadence: cadence(row.get(6), row.get(7)),
+                lease: None,
             });
         }
         tx.commit().await?;
@@ -820,12 +822,12 @@ fn write_group_once(
     recent: &mut ingest::Recent,
 ) -> Result<Vec<Counts>, StoreError> {
     let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let articles: Vec<ingest::PollArticles> = polls
+    let articles: Vec<plan::PollArticles> = polls
         .iter()
-        .map(|poll| ingest::PollArticles {
+        .map(|poll| plan::PollArticles {
             source_id: poll.record.source_id,
             now: to_db(poll.record.started_at),
-            recently: to_db(poll.record.started_at - ingest::LAST_SEEN_STEP),
+            recently: to_db(poll.record.started_at - plan::LAST_SEEN_STEP),
             articles: poll.feed.as_ref().map_or(&[], |feed| &feed.articles),
             full_content: poll.record.full_content,
             cluster: poll.record.cluster,
@@ -875,14 +877,6 @@ fn update_sources(db: &rusqlite::Connection, polls: &[PollToWrite]) -> rusqlite:
         ])?;
     }
     Ok(())
-}
-
-/// A stored interval and its reason.
-fn cadence(seconds: Option<i64>, reason: Option<String>) -> Option<Cadence> {
-    Some(Cadence {
-        interval: Duration::from_secs(seconds?.max(0) as u64),
-        reason: reason?,
-    })
 }
 
 /// A feed's warnings as stored: one a line, `NULL` for none.

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{SqliteStore, StoreError};
 use crate::dates::to_db;
 use crate::pages::PageOutcome;
 
@@ -23,7 +23,7 @@ pub struct DuePage {
     pub feed_chars: usize,
 }
 
-impl Store {
+impl SqliteStore {
     /// The pages of `source_id` due at `now`, oldest due first, at most `limit`.
     pub async fn due_pages(
         &self,

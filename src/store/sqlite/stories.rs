@@ -8,15 +8,15 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::cell::OnceCell;
 use std::rc::Rc;
 
-use super::ingest::Delivery;
 use crate::article::Article;
 use crate::cluster::window::{Member, WINDOW, Window};
 use crate::cluster::{self, Comparable, Fingerprint, Match};
 use crate::dates::{from_db, to_db};
+use crate::store::plan::Delivery;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{SqliteStore, StoreError};
 
 /// The story a new article is stored in.
 pub(super) struct Story {
@@ -285,7 +285,7 @@ impl From<sqlx::Error> for StoryError {
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// The story of article `id`: its first article, then the others by
     /// publication time; `None` if there is no such article.
     pub async fn story(&self, id: i64) -> Result<Option<Vec<StoryMember>>, StoreError> {
@@ -507,7 +507,7 @@ pub struct Regrouping {
     tx: sqlx::Transaction<'static, sqlx::Sqlite>,
 }
 
-impl Store {
+impl SqliteStore {
     /// Every split and merge people made: `(article, other, together)`.
     pub async fn story_overrides(&self) -> Result<Vec<(i64, i64, bool)>, StoreError> {
         let rows = sqlx::query(

@@ -1,0 +1,227 @@
+//! What happens to every entry of a group of polls, decided in memory
+//! before anything is written, the same for every database.
+//!
+//! The rules are DESIGN.md's:
+//! - a new key is a new article;
+//! - a known key from a feed that did not carry it before adds that feed and its
+//!   categories to the article;
+//! - a known key whose feed now delivers a different version updates the article
+//!   in place (the feed's own last version decides, so two feeds with slightly
+//!   different copies of one story do not overwrite each other on every poll);
+//! - an unchanged entry only moves `last_seen`, and only when it is more than
+//!   [`LAST_SEEN_STEP`] old.
+
+use hashbrown::HashMap;
+use hashbrown::hash_map::EntryRef;
+
+use super::Counts;
+use crate::article::Article;
+use crate::config::FullContent;
+use crate::dates::to_db;
+
+/// One poll's share of a group: who delivered the articles, and when.
+pub(in crate::store) struct PollArticles<'a> {
+    pub source_id: i64,
+    /// The poll's start, as stored: when its articles were seen.
+    pub now: String,
+    /// `now` less [`LAST_SEEN_STEP`], as stored.
+    pub recently: String,
+    pub articles: &'a [Article],
+    /// Which of the poll's new articles wait for their page.
+    pub full_content: FullContent,
+    /// Whether the poll's new articles join stories.
+    pub cluster: bool,
+}
+
+/// How stale `last_seen` may be before a sighting moves it. A story that many
+/// feeds carry is seen again by each of them within seconds; rewriting its
+/// row, content and all, for each of them cost a tenth of a 5,000-feed cold poll.
+pub(in crate::store) const LAST_SEEN_STEP: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
+/// What the database (or an earlier poll of the group) knows of a key.
+pub(in crate::store) struct Known {
+    pub id: i64,
+    pub published: String,
+    pub last_seen: String,
+    /// The article's category labels, and the last position in use. (A
+    /// few of each, so lists: a set or a map costs several times the memory
+    /// in [`Recent`], for no time.)
+    pub labels: Vec<String>,
+    pub last_position: i64,
+    /// The hash each source that carries the article last delivered.
+    pub delivered: Vec<(i64, String)>,
+}
+
+impl Known {
+    /// What `source` last delivered of the article.
+    pub(in crate::store) fn delivered_by(&self, source: i64) -> Option<&str> {
+        self.delivered
+            .iter()
+            .find(|(id, _)| *id == source)
+            .map(|(_, hash)| hash.as_str())
+    }
+
+    /// Records that `source` now delivers `hash`.
+    pub(in crate::store) fn deliver(&mut self, source: i64, hash: String) {
+        match self.delivered.iter_mut().find(|(id, _)| *id == source) {
+            Some(slot) => slot.1 = hash,
+            None => self.delivered.push((source, hash)),
+        }
+    }
+}
+
+/// One entry as one source delivered it in one poll.
+#[derive(Clone, Copy)]
+pub(in crate::store) struct Delivery<'a> {
+    /// The article's id, new or known.
+    pub id: i64,
+    pub source_id: i64,
+    pub article: &'a Article,
+    /// When the poll saw it.
+    pub seen_at: &'a str,
+    /// Whether its source's new articles join stories.
+    pub cluster: bool,
+}
+
+impl Delivery<'_> {
+    /// The date a new article is stored with: its own, else when it was first seen.
+    pub fn published(&self) -> String {
+        self.article
+            .published
+            .map(to_db)
+            .unwrap_or_else(|| self.seen_at.to_string())
+    }
+}
+
+/// A row of `article_categories`.
+pub(in crate::store) struct CategoryRow<'a> {
+    pub id: i64,
+    pub label: &'a str,
+    pub position: i64,
+    pub published: String,
+}
+
+/// A page to fetch for a new article: a row of `article_pages`.
+pub(in crate::store) struct PageRow<'a> {
+    pub id: i64,
+    pub source_id: i64,
+    pub url: &'a str,
+    /// When it was queued: it is due at once.
+    pub now: &'a str,
+}
+
+/// Every row the group writes.
+#[derive(Default)]
+pub(in crate::store) struct Plan<'a> {
+    /// New articles, in id order.
+    pub fresh: Vec<Delivery<'a>>,
+    /// Articles whose source now delivers another version.
+    pub changed: Vec<Delivery<'a>>,
+    /// Deliveries from a source that did not carry the article yet: new or joined.
+    pub links: Vec<Delivery<'a>>,
+    pub categories: Vec<CategoryRow<'a>>,
+    /// Articles seen again: `(id, seen_at)`.
+    pub seen: Vec<(i64, &'a str)>,
+    pub pages: Vec<PageRow<'a>>,
+}
+
+/// Decides what happens to each entry, poll by poll in queue order, so a story
+/// that two polls of the group carry is new in the first and joined in the second.
+/// `known` must hold every key of the group the database has; new articles
+/// take their ids from `new_ids`, in order (one for each key `known` lacks).
+pub(in crate::store) fn plan<'a>(
+    polls: &'a [PollArticles<'a>],
+    known: &mut HashMap<String, Known>,
+    mut new_ids: impl Iterator<Item = i64>,
+) -> (Plan<'a>, Vec<Counts>) {
+    let mut plan = Plan::default();
+    let mut counts = Vec::with_capacity(polls.len());
+    for poll in polls {
+        let now = poll.now.as_str();
+        let mut count = Counts::default();
+        let mut seen_again = |entry: &mut Known| {
+            if entry.last_seen < poll.recently {
+                entry.last_seen = now.to_string();
+                plan.seen.push((entry.id, now));
+            }
+        };
+        for article in poll.articles {
+            let hash = &article.content_hash;
+            let mut delivery = Delivery {
+                id: 0,
+                source_id: poll.source_id,
+                article,
+                seen_at: now,
+                cluster: poll.cluster,
+            };
+            let entry = match known.entry_ref(article.key.as_str()) {
+                EntryRef::Occupied(entry) => {
+                    let entry = entry.into_mut();
+                    delivery.id = entry.id;
+                    match entry.delivered_by(poll.source_id) {
+                        Some(delivered) if delivered == hash => {
+                            count.unchanged += 1;
+                            seen_again(entry);
+                            continue;
+                        }
+                        Some(_) => {
+                            count.updated += 1;
+                            plan.changed.push(delivery);
+                            if let Some(published) = article.published {
+                                entry.published = to_db(published);
+                            }
+                        }
+                        // Joined: a story this source had not carried before.
+                        None => {
+                            count.unchanged += 1;
+                            seen_again(entry);
+                            plan.links.push(delivery);
+                        }
+                    }
+                    entry
+                }
+                EntryRef::Vacant(slot) => {
+                    count.new += 1;
+                    delivery.id = new_ids.next().expect("an id for each new key");
+                    plan.fresh.push(delivery);
+                    if let Some(url) = article.link.as_deref().filter(|url| {
+                        url.starts_with("http") && poll.full_content.wants_page(&article.text)
+                    }) {
+                        plan.pages.push(PageRow {
+                            id: delivery.id,
+                            source_id: poll.source_id,
+                            url,
+                            now,
+                        });
+                    }
+                    plan.links.push(delivery);
+                    slot.insert(Known {
+                        id: delivery.id,
+                        published: delivery.published(),
+                        last_seen: now.to_string(),
+                        labels: Vec::new(),
+                        last_position: -1,
+                        delivered: Vec::new(),
+                    })
+                }
+            };
+            entry.deliver(poll.source_id, hash.clone());
+            // Another feed of the story mostly brings labels it already has.
+            for label in &article.categories {
+                if entry.labels.contains(label) {
+                    continue;
+                }
+                entry.labels.push(label.clone());
+                entry.last_position += 1;
+                plan.categories.push(CategoryRow {
+                    id: entry.id,
+                    label,
+                    position: entry.last_position,
+                    published: entry.published.clone(),
+                });
+            }
+        }
+        counts.push(count);
+    }
+    (plan, counts)
+}

@@ -1,0 +1,437 @@
+//! Writing one poll to PostgreSQL, in one transaction: the source's lease
+//! checked first, what happens to each entry decided by `store::plan`, then
+//! the rows written a statement per table (arrays through `UNNEST`).
+//!
+//! Other pollers write at the same time. Ids come from the articles'
+//! sequence; two pollers that store the same new key at once are settled by
+//! the key's unique index: the second waits for the first, inserts nothing,
+//! and its transaction starts again, now finding the article known. A
+//! deadlock between two such writes is retried the same way.
+
+use chrono::{DateTime, Utc};
+use hashbrown::{HashMap, HashSet};
+use sqlx::postgres::PgPool;
+use sqlx::{Postgres, Row, Transaction};
+
+use crate::article::NormalizedFeed;
+use crate::dates::to_db;
+use crate::store::plan::{Delivery, Known, LAST_SEEN_STEP, Plan, PollArticles, plan};
+use crate::store::types::{Counts, Outcome, PollRecord, StoreError};
+
+/// Tries at writing a poll that lost a race for a new key, or a deadlock.
+const ATTEMPTS: u32 = 5;
+
+/// Writes one poll: its articles, the source's new state (its lease
+/// released) and a fetch-log row, all or nothing; refused when the lease the
+/// poll was claimed under no longer holds.
+pub(super) async fn record_poll(
+    pool: &PgPool,
+    record: &PollRecord,
+    feed: Option<&NormalizedFeed>,
+) -> Result<Counts, StoreError> {
+    let mut attempt = 1;
+    loop {
+        match write_poll(pool, record, feed).await {
+            Ok(counts) => return Ok(counts),
+            Err(Retry::Again | Retry::Sql(_)) if attempt < ATTEMPTS => attempt += 1,
+            Err(Retry::Again) => {
+                return Err(StoreError::Write(format!(
+                    "source {}: other pollers kept storing the same articles first",
+                    record.source_id
+                )));
+            }
+            Err(Retry::Sql(error)) => return Err(error.into()),
+            Err(Retry::No(error)) => return Err(error),
+        }
+    }
+}
+
+/// Why a write failed, and whether trying again may help.
+enum Retry {
+    /// Another poller stored one of the poll's new keys first.
+    Again,
+    /// A deadlock or serialization failure.
+    Sql(sqlx::Error),
+    No(StoreError),
+}
+
+impl From<sqlx::Error> for Retry {
+    fn from(error: sqlx::Error) -> Self {
+        let retryable = error
+            .as_database_error()
+            .and_then(|e| e.code())
+            .is_some_and(|code| code == "40P01" || code == "40001");
+        if retryable {
+            Retry::Sql(error)
+        } else {
+            Retry::No(error.into())
+        }
+    }
+}
+
+async fn write_poll(
+    pool: &PgPool,
+    record: &PollRecord,
+    feed: Option<&NormalizedFeed>,
+) -> Result<Counts, Retry> {
+    let mut tx = pool.begin().await?;
+    // The source's row, locked until commit: the lease is checked and kept.
+    let row = sqlx::query("SELECT now(), lease_token FROM sources WHERE id = $1 FOR UPDATE")
+        .bind(record.source_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let now: DateTime<Utc> = row.get(0);
+    let token: Option<String> = row.get(1);
+    if record.lease.is_some() && token != record.lease {
+        return Err(Retry::No(StoreError::LeaseLost(record.source_id)));
+    }
+    let polls = [PollArticles {
+        source_id: record.source_id,
+        now: to_db(now),
+        recently: to_db(now - LAST_SEEN_STEP),
+        articles: feed.map_or(&[], |feed| &feed.articles),
+        full_content: record.full_content,
+        cluster: record.cluster,
+    }];
+    let mut known = look_up_keys(&mut tx, &polls[0]).await?;
+    let new_keys: HashSet<&str> = polls[0]
+        .articles
+        .iter()
+        .map(|a| a.key.as_str())
+        .filter(|key| !known.contains_key(*key))
+        .collect();
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT nextval(pg_get_serial_sequence('articles', 'id')) FROM generate_series(1, $1)",
+    )
+    .bind(new_keys.len() as i64)
+    .fetch_all(&mut *tx)
+    .await?;
+    let (plan, counts) = plan(&polls, &mut known, ids.into_iter());
+    let counts = counts[0];
+    insert_articles(&mut tx, &plan.fresh).await?;
+    write_plan(&mut tx, &plan).await?;
+    update_source(&mut tx, record, feed, &counts).await?;
+    tx.commit().await?;
+    Ok(counts)
+}
+
+/// What the database knows of the poll's keys: the article, what each
+/// source last delivered, and its categories.
+async fn look_up_keys(
+    tx: &mut Transaction<'_, Postgres>,
+    poll: &PollArticles<'_>,
+) -> Result<HashMap<String, Known>, sqlx::Error> {
+    let keys: Vec<&str> = poll.articles.iter().map(|a| a.key.as_str()).collect();
+    let mut known: HashMap<String, Known> = HashMap::new();
+    let rows = sqlx::query(
+        "SELECT a.key, a.id, a.published, a.last_seen, x.source_id, x.content_hash
+           FROM articles a LEFT JOIN article_sources x ON x.article_id = a.id
+          WHERE a.key = ANY($1)",
+    )
+    .bind(&keys)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut key_of: HashMap<i64, String> = HashMap::new();
+    for row in rows {
+        let key: String = row.get(0);
+        let entry = known.entry(key.clone()).or_insert_with(|| {
+            key_of.insert(row.get(1), key);
+            Known {
+                id: row.get(1),
+                published: to_db(row.get::<DateTime<Utc>, _>(2)),
+                last_seen: to_db(row.get::<DateTime<Utc>, _>(3)),
+                labels: Vec::new(),
+                last_position: -1,
+                delivered: Vec::new(),
+            }
+        });
+        if let Some(source_id) = row.get::<Option<i64>, _>(4) {
+            entry.deliver(source_id, row.get(5));
+        }
+    }
+    let ids: Vec<i64> = key_of.keys().copied().collect();
+    for row in sqlx::query(
+        "SELECT article_id, category, position FROM article_categories WHERE article_id = ANY($1)",
+    )
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await?
+    {
+        if let Some(entry) = key_of
+            .get(&row.get::<i64, _>(0))
+            .and_then(|key| known.get_mut(key))
+        {
+            entry.labels.push(row.get(1));
+            entry.last_position = entry.last_position.max(row.get(2));
+        }
+    }
+    Ok(known)
+}
+
+/// Inserts the new articles, each its own story; [`Retry::Again`] when
+/// another poller stored one of their keys first.
+async fn insert_articles(
+    tx: &mut Transaction<'_, Postgres>,
+    fresh: &[Delivery<'_>],
+) -> Result<(), Retry> {
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    let column = |get: fn(&Delivery<'_>) -> Option<String>| -> Vec<Option<String>> {
+        fresh.iter().map(get).collect()
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO articles (id, key, title, link, guid, author, published, updated, summary,
+                               content_html, image, content_hash, first_seen, last_seen, plain_text,
+                               source_html, story_id)
+         SELECT id, key, title, link, guid, author, published::timestamptz, updated::timestamptz,
+                summary, content_html, image, content_hash, seen::timestamptz, seen::timestamptz,
+                plain_text, source_html, id
+           FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                       $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+                       $13::text[], $14::text[], $15::text[])
+             AS t(id, key, title, link, guid, author, published, updated, summary, content_html,
+                  image, content_hash, seen, plain_text, source_html)
+         ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(fresh.iter().map(|new| new.id).collect::<Vec<_>>())
+    .bind(column(|new| Some(new.article.key.clone())))
+    .bind(column(|new| Some(new.article.title.clone())))
+    .bind(column(|new| new.article.link.clone()))
+    .bind(column(|new| new.article.guid.clone()))
+    .bind(column(|new| Some(new.article.author.clone())))
+    .bind(column(|new| Some(new.published())))
+    .bind(column(|new| new.article.updated.map(to_db)))
+    .bind(column(|new| Some(new.article.summary.clone())))
+    .bind(column(|new| Some(new.article.content_html.clone())))
+    .bind(column(|new| new.article.image.clone()))
+    .bind(column(|new| Some(new.article.content_hash.clone())))
+    .bind(column(|new| Some(new.seen_at.to_string())))
+    .bind(column(|new| Some(new.article.text.clone())))
+    .bind(column(|new| new.article.source_html.clone()))
+    .execute(&mut **tx)
+    .await?;
+    if inserted.rows_affected() < fresh.len() as u64 {
+        return Err(Retry::Again);
+    }
+    Ok(())
+}
+
+/// Every other row the plan changes.
+async fn write_plan(
+    tx: &mut Transaction<'_, Postgres>,
+    plan: &Plan<'_>,
+) -> Result<(), sqlx::Error> {
+    for change in &plan.changed {
+        let a = change.article;
+        sqlx::query(
+            "UPDATE articles SET title = $2, link = $3, author = $4,
+                    published = coalesce($5::timestamptz, published),
+                    updated = CASE WHEN $6::timestamptz > coalesce(updated, '-infinity')
+                                   THEN $6::timestamptz ELSE $11::timestamptz END,
+                    summary = $7, content_hash = $10, last_seen = $11::timestamptz,
+                    content_html = CASE WHEN $13 THEN content_html ELSE $8 END,
+                    plain_text = CASE WHEN $13 THEN plain_text ELSE $12 END,
+                    source_html = CASE WHEN $13 THEN source_html ELSE $14 END,
+                    image = CASE WHEN $13 THEN coalesce($9, image) ELSE $9 END
+              WHERE id = $1",
+        )
+        .bind(change.id)
+        .bind(&a.title)
+        .bind(&a.link)
+        .bind(&a.author)
+        .bind(a.published.map(to_db))
+        .bind(a.updated.map(to_db))
+        .bind(&a.summary)
+        .bind(&a.content_html)
+        .bind(&a.image)
+        .bind(&a.content_hash)
+        .bind(change.seen_at)
+        .bind(&a.text)
+        .bind(
+            sqlx::query_scalar::<_, bool>(
+                "SELECT EXISTS (SELECT 1 FROM article_pages WHERE article_id = $1 AND state = 'fetched')",
+            )
+            .bind(change.id)
+            .fetch_one(&mut **tx)
+            .await?,
+        )
+        .bind(&a.source_html)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(
+            "UPDATE article_sources SET guid = $3, content_hash = $4
+              WHERE article_id = $1 AND source_id = $2",
+        )
+        .bind(change.id)
+        .bind(change.source_id)
+        .bind(&a.guid)
+        .bind(&a.content_hash)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(
+            "UPDATE article_categories SET published = (SELECT published FROM articles WHERE id = $1)
+              WHERE article_id = $1",
+        )
+        .bind(change.id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    if !plan.links.is_empty() {
+        sqlx::query(
+            "INSERT INTO article_sources (article_id, source_id, guid, content_hash, first_seen)
+             SELECT id, source_id, guid, hash, seen::timestamptz
+               FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[])
+                 AS t(id, source_id, guid, hash, seen)
+             ON CONFLICT (article_id, source_id) DO NOTHING",
+        )
+        .bind(plan.links.iter().map(|l| l.id).collect::<Vec<_>>())
+        .bind(plan.links.iter().map(|l| l.source_id).collect::<Vec<_>>())
+        .bind(
+            plan.links
+                .iter()
+                .map(|l| l.article.guid.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            plan.links
+                .iter()
+                .map(|l| l.article.content_hash.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(plan.links.iter().map(|l| l.seen_at).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+    }
+    if !plan.categories.is_empty() {
+        sqlx::query(
+            "INSERT INTO article_categories (article_id, category, position, published)
+             SELECT id, category, position, published::timestamptz
+               FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[])
+                 AS t(id, category, position, published)
+             ON CONFLICT (article_id, category) DO NOTHING",
+        )
+        .bind(plan.categories.iter().map(|c| c.id).collect::<Vec<_>>())
+        .bind(plan.categories.iter().map(|c| c.label).collect::<Vec<_>>())
+        .bind(
+            plan.categories
+                .iter()
+                .map(|c| c.position)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            plan.categories
+                .iter()
+                .map(|c| c.published.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    if !plan.pages.is_empty() {
+        sqlx::query(
+            "INSERT INTO article_pages (article_id, source_id, url, next_attempt)
+             SELECT id, source_id, url, due::timestamptz
+               FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[])
+                 AS t(id, source_id, url, due)",
+        )
+        .bind(plan.pages.iter().map(|p| p.id).collect::<Vec<_>>())
+        .bind(plan.pages.iter().map(|p| p.source_id).collect::<Vec<_>>())
+        .bind(plan.pages.iter().map(|p| p.url).collect::<Vec<_>>())
+        .bind(plan.pages.iter().map(|p| p.now).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+    }
+    if !plan.seen.is_empty() {
+        sqlx::query(
+            "UPDATE articles a SET last_seen = t.seen::timestamptz
+               FROM UNNEST($1::bigint[], $2::text[]) AS t(id, seen) WHERE a.id = t.id",
+        )
+        .bind(plan.seen.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+        .bind(plan.seen.iter().map(|(_, seen)| *seen).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The source's new state, its lease released, the host's hold for every
+/// poller, and a fetch-log row. Times are the database's: the next poll is
+/// due the poll's interval after now by its clock.
+async fn update_source(
+    tx: &mut Transaction<'_, Postgres>,
+    record: &PollRecord,
+    feed: Option<&NormalizedFeed>,
+    counts: &Counts,
+) -> Result<(), sqlx::Error> {
+    let parsed = feed.map(|feed| &feed.feed);
+    let warnings = feed
+        .filter(|feed| !feed.warnings.is_empty())
+        .map(|feed| feed.warnings.join("\n"));
+    let fetched = matches!(record.outcome, Outcome::Ok | Outcome::NotModified);
+    let due_in = (record.next_due - record.started_at)
+        .num_milliseconds()
+        .max(0) as f64
+        / 1000.0;
+    sqlx::query(
+        "UPDATE sources SET
+             feed_title = CASE WHEN $2 THEN $3 ELSE feed_title END,
+             feed_link = CASE WHEN $2 THEN $4 ELSE feed_link END,
+             etag = CASE WHEN $5 THEN $6 ELSE etag END,
+             last_modified = CASE WHEN $5 THEN $7 ELSE last_modified END,
+             last_polled = now(),
+             last_success = CASE WHEN $5 THEN now() ELSE last_success END,
+             last_status = $8, last_error = $9, error_count = $10,
+             next_due = now() + make_interval(secs => $11),
+             last_warnings = CASE WHEN $2 THEN $12 ELSE last_warnings END,
+             interval_seconds = $13, interval_reason = $14,
+             lease_token = NULL, lease_until = NULL
+           WHERE id = $1",
+    )
+    .bind(record.source_id)
+    .bind(parsed.is_some())
+    .bind(parsed.and_then(|f| f.title.as_deref()))
+    .bind(parsed.and_then(|f| f.link.as_deref()))
+    .bind(fetched)
+    .bind(&record.etag)
+    .bind(&record.last_modified)
+    .bind(record.outcome.as_str())
+    .bind(&record.error)
+    .bind(i64::from(record.error_count))
+    .bind(due_in)
+    .bind(&warnings)
+    .bind(record.cadence.interval.as_secs() as i64)
+    .bind(&record.cadence.reason)
+    .execute(&mut **tx)
+    .await?;
+    if let Some(until) = record.host_held_until {
+        let held_for = (until - record.started_at).num_milliseconds().max(0) as f64 / 1000.0;
+        sqlx::query(
+            "INSERT INTO host_holds (host, until)
+             SELECT host, now() + make_interval(secs => $2) FROM sources WHERE id = $1
+             ON CONFLICT (host) DO UPDATE SET until = greatest(host_holds.until, excluded.until)",
+        )
+        .bind(record.source_id)
+        .bind(held_for)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO fetch_log (source_id, started_at, duration_ms, outcome, http_status, bytes,
+                                new_articles, updated_articles, unchanged_articles, error, warnings)
+         VALUES ($1, now() - make_interval(secs => $2 / 1000.0), $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(record.source_id)
+    .bind(record.duration.as_millis() as i64)
+    .bind(record.outcome.as_str())
+    .bind(record.http_status.map(i64::from))
+    .bind(record.bytes as i64)
+    .bind(counts.new as i64)
+    .bind(counts.updated as i64)
+    .bind(counts.unchanged as i64)
+    .bind(&record.error)
+    .bind(&warnings)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
