@@ -259,7 +259,17 @@ impl Poller {
             .map(|feed| feed.warnings.clone())
             .unwrap_or_default();
         let waiting = feed.is_some().then(Waiting::new);
-        let counts = self.store.record_poll(record.clone(), feed).await?;
+        let counts = match self.store.record_poll(record.clone(), feed).await {
+            Err(StoreError::LeaseLost(_)) => {
+                tracing::warn!(
+                    "{} <{}>: the poll outlasted its lease and another poller has the source: not written",
+                    source.name,
+                    source.url
+                );
+                return Ok(None);
+            }
+            counts => counts?,
+        };
         drop(waiting);
         drop(backlog);
         record_metrics(source, &record, &counts, outcome_label);

@@ -14,6 +14,8 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, Response, StatusCode, header};
 
+pub mod postgres;
+
 /// One canned answer of the test server.
 #[derive(Clone, Debug)]
 pub struct Reply {
@@ -378,8 +380,13 @@ pub fn free_address() -> String {
 impl Daemon {
     /// Starts `tidings run` and waits until it answers `/health`.
     pub async fn start(app: &Instance, listen: &str) -> Daemon {
+        Daemon::start_command(app, listen, "run").await
+    }
+
+    /// Starts `tidings COMMAND` (`run` or `serve`) and waits until it answers `/health`.
+    pub async fn start_command(app: &Instance, listen: &str, command: &str) -> Daemon {
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tidings"))
-            .args(["run", "--config"])
+            .args([command, "--config"])
             .arg(app.config())
             .env("RUST_LOG", "tidings=debug")
             .stdout(std::process::Stdio::null())

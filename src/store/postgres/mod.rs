@@ -91,7 +91,9 @@ impl PgStore {
         })
     }
 
+    /// Closes every connection; the listener's first, as the pool waits for it.
     pub async fn close(&self) {
+        self.listener.lock().await.take();
         self.pool.close().await;
     }
 

@@ -1,0 +1,380 @@
+//! tidings on PostgreSQL, a throwaway cluster per test: pollers sharing the
+//! sources without fetching a feed twice, a killed poller's sources taken
+//! over once its lease ends, a late poll refused, readers that hear of
+//! changes, search in Chinese, and the same stored result as SQLite.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::postgres::PgCluster;
+use common::*;
+
+/// A config on `database`, listening on `listen`, with `settings` and the
+/// workload's `sources`.
+fn config(database: &str, listen: &str, settings: &str, sources: &str) -> Instance {
+    Instance::raw(&format!(
+        "[storage]\ndatabase = \"{database}\"\n{settings}\n\n[server]\nlisten = \"{listen}\"\n\n{sources}"
+    ))
+}
+
+/// How many times each feed of the workload was requested.
+fn requests_per_feed(server: &FeedServer) -> HashMap<String, usize> {
+    let mut requests: HashMap<String, usize> = HashMap::new();
+    for seen in server.seen() {
+        *requests.entry(seen.path).or_default() += 1;
+    }
+    requests
+}
+
+fn assert_matches_truth(cluster: &PgCluster, truth: &serde_json::Value) {
+    assert_eq!(
+        cluster.count("tidings", "SELECT count(*) FROM articles") as u64,
+        truth["unique_articles"].as_u64().unwrap()
+    );
+    for (channel, expected) in truth["per_channel"].as_object().unwrap() {
+        let sql = format!("SELECT count(*) FROM article_categories WHERE category = '{channel}'");
+        assert_eq!(
+            cluster.count("tidings", &sql) as u64,
+            expected.as_u64().unwrap(),
+            "channel {channel}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn two_pollers_share_the_sources_and_store_the_truth() {
+    let cluster = PgCluster::start();
+    let database = cluster.database("tidings");
+    let server = FeedServer::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let truth = workload(work.path(), 60, &format!("http://{}", server.addr), None);
+    server.serve_dir(work.path());
+    let sources = std::fs::read_to_string(work.path().join("sources.toml")).unwrap();
+    let settings = "\n[poll]\ninterval = \"1h\"\nper_host = 4\n";
+    let (listen_a, listen_b) = (free_address(), free_address());
+    let a = config(&database, &listen_a, settings, &sources);
+    let b = config(&database, &listen_b, settings, &sources);
+    let (first, second) = tokio::join!(Daemon::start(&a, &listen_a), Daemon::start(&b, &listen_b));
+
+    eventually(60, "every source polled", || {
+        cluster.count("tidings", "SELECT count(*) FROM fetch_log") >= 60
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let requests = requests_per_feed(&server);
+    assert_eq!(requests.len(), 60);
+    assert!(
+        requests.values().all(|n| *n == 1),
+        "a feed fetched twice: {requests:?}"
+    );
+    assert_eq!(
+        cluster.count("tidings", "SELECT count(*) FROM fetch_log"),
+        60
+    );
+    assert_matches_truth(&cluster, &truth);
+    let mut lines = Vec::new();
+    for log in [&a, &b] {
+        let text = std::fs::read_to_string(log.dir.path().join("daemon.log")).unwrap();
+        lines.push(text.matches(" new, ").count());
+    }
+    assert!(
+        lines.iter().all(|polled| *polled > 0),
+        "both pollers polled: {lines:?}"
+    );
+
+    // Each serves what both stored.
+    for daemon in [&first, &second] {
+        let feed = reqwest::get(daemon.url("/feeds/all.atom"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(feed.matches("<entry>").count() >= 50, "{feed}");
+    }
+    assert!(first.stop().await.success());
+    assert!(second.stop().await.success());
+}
+
+#[tokio::test]
+async fn a_killed_pollers_sources_are_taken_over_when_its_lease_ends() {
+    let cluster = PgCluster::start();
+    let database = cluster.database("tidings");
+    let server = FeedServer::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let truth = workload(work.path(), 12, &format!("http://{}", server.addr), None);
+    // Slow feeds: the first poller dies with every fetch in flight.
+    for n in 0..12 {
+        let path = format!("/feeds/{n:04}.xml");
+        let body = std::fs::read(work.path().join(&path[1..])).unwrap();
+        server.set(&path, Reply::feed(body).delayed(Duration::from_secs(4)));
+    }
+    let sources = std::fs::read_to_string(work.path().join("sources.toml")).unwrap();
+    let settings = "lease = \"8s\"\n\n[poll]\ninterval = \"1h\"\nper_host = 16\n";
+    let (listen_a, listen_b) = (free_address(), free_address());
+    let a = config(&database, &listen_a, settings, &sources);
+    let doomed = Daemon::start(&a, &listen_a).await;
+    eventually(20, "every source claimed", || {
+        cluster.count(
+            "tidings",
+            "SELECT count(*) FROM sources WHERE lease_until > now()",
+        ) == 12
+    })
+    .await;
+    doomed.signal("KILL");
+    let killed_at = std::time::Instant::now();
+
+    let b = config(&database, &listen_b, settings, &sources);
+    let heir = Daemon::start(&b, &listen_b).await;
+    eventually(60, "every source polled", || {
+        cluster.count("tidings", "SELECT count(*) FROM fetch_log") == 12
+    })
+    .await;
+    assert!(
+        killed_at.elapsed() >= Duration::from_secs(6),
+        "the heir waited for the leases"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        cluster.count(
+            "tidings",
+            "SELECT count(*) FROM (SELECT source_id FROM fetch_log GROUP BY source_id HAVING count(*) = 1) once"
+        ),
+        12,
+        "each source written once"
+    );
+    assert_matches_truth(&cluster, &truth);
+    // The heir fetched each feed once more (the dead poller's requests may
+    // have died with it before the server logged them).
+    let requests = requests_per_feed(&server);
+    assert_eq!(requests.len(), 12);
+    assert!(
+        requests.values().all(|n| (1..=2).contains(n)),
+        "{requests:?}"
+    );
+    assert_eq!(
+        cluster.count(
+            "tidings",
+            "SELECT count(*) FROM sources WHERE lease_token IS NOT NULL"
+        ),
+        0
+    );
+    assert!(heir.stop().await.success());
+}
+
+#[tokio::test]
+async fn a_poll_that_outlasts_its_lease_is_not_written_over_the_next_pollers() {
+    let cluster = PgCluster::start();
+    let database = cluster.database("tidings");
+    let server = FeedServer::start().await;
+    let items = [(
+        "央行开展2000亿元逆回购",
+        "https://www.stcn.com/article/detail/1.html",
+        "Fri, 20 Nov 2026 10:00:00 +0800",
+        "<p>央行今日开展2000亿元7天期逆回购操作。</p>",
+    )];
+    server.set(
+        "/yw.xml",
+        Reply::feed(rss("要闻", &items)).delayed(Duration::from_secs(3)),
+    );
+    let app = Instance::raw(&format!(
+        "[storage]\ndatabase = \"{database}\"\nlease = \"1s\"\n\n[[sources]]\nname = \"证券时报网\"\nurl = \"{}\"\ncategory = \"金融\"\n",
+        server.url("/yw.xml")
+    ));
+    let late = tokio::spawn({
+        let config = app.config();
+        async move { tidings(&["poll"], &config).await }
+    });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let next = app.run(&["poll"]).await;
+    let late = late.await.unwrap();
+    for out in [&late, &next] {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(
+        String::from_utf8_lossy(&late.stderr).contains("outlasted its lease"),
+        "{}",
+        String::from_utf8_lossy(&late.stderr)
+    );
+    assert!(String::from_utf8_lossy(&next.stdout).contains("articles: 1 new"));
+    assert_eq!(server.hits("/yw.xml"), 2);
+    assert_eq!(
+        cluster.count("tidings", "SELECT count(*) FROM fetch_log"),
+        1
+    );
+    assert_eq!(cluster.count("tidings", "SELECT count(*) FROM articles"), 1);
+}
+
+#[tokio::test]
+async fn a_reader_hears_of_new_articles_and_searches_chinese() {
+    let cluster = PgCluster::start();
+    let database = cluster.database("tidings");
+    let server = FeedServer::start().await;
+    let items = [
+        (
+            "央行宣布降准0.5个百分点",
+            "https://www.stcn.com/article/detail/1.html",
+            "Fri, 20 Nov 2026 10:00:00 +0800",
+            "<p>中国人民银行决定下调金融机构存款准备金率0.5个百分点，释放长期资金约1万亿元。</p>",
+        ),
+        (
+            "沪指收涨1.2%",
+            "https://www.stcn.com/article/detail/2.html",
+            "Fri, 20 Nov 2026 15:00:00 +0800",
+            "<p>A股三大指数集体收涨，两市成交额超过1.5万亿元。</p>",
+        ),
+    ];
+    server.set("/yw.xml", Reply::feed(rss("要闻", &items)));
+    let listen = free_address();
+    let app = config(
+        &database,
+        &listen,
+        "",
+        &format!(
+            "[[sources]]\nname = \"证券时报网\"\nurl = \"{}\"\ncategory = \"金融\"\n",
+            server.url("/yw.xml")
+        ),
+    );
+    let reader = Daemon::start_command(&app, &listen, "serve").await;
+    let entries = || async {
+        reqwest::get(reader.url("/feeds/all.atom"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .matches("<entry>")
+            .count()
+    };
+    assert_eq!(entries().await, 0);
+    assert_eq!(server.hits("/yw.xml"), 0, "a reader polls nothing");
+
+    app.poll().await;
+    // Well within the 30 s fallback: the poll's NOTIFY reached the reader.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while entries().await < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reader never heard"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let search = reqwest::get(reader.url("/search?q=存款准备金率"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(search.matches("<entry>").count(), 1, "{search}");
+    assert!(search.contains("央行宣布降准"), "{search}");
+    let ascii = reqwest::get(reader.url("/search?q=A%E8%82%A1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(ascii.matches("<entry>").count(), 1, "{ascii}");
+    assert!(reader.stop().await.success());
+}
+
+/// The same polls into SQLite and into PostgreSQL store the same articles,
+/// sources and categories, and count the same.
+#[tokio::test]
+async fn postgres_stores_what_sqlite_stores() {
+    let cluster = PgCluster::start();
+    let database = cluster.database("tidings");
+    let server = FeedServer::start().await;
+    let story = |n: u32, title: &str, body: &str| {
+        (
+            title.to_string(),
+            format!("https://www.stcn.com/article/detail/{n}.html"),
+            format!("Fri, 20 Nov 2026 1{n}:00:00 +0800"),
+            format!("<p>{body}</p>"),
+        )
+    };
+    let serve = |path: &str, stories: &[(String, String, String, String)]| {
+        let items: Vec<(&str, &str, &str, &str)> = stories
+            .iter()
+            .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
+            .collect();
+        server.set(path, Reply::feed(rss("feed", &items)));
+    };
+    let one = story(1, "十月社零同比增长4.8%", "国家统计局发布数据。");
+    let two = story(2, "央行开展2000亿元逆回购", "央行今日开展逆回购操作。");
+    let three = story(3, "沪指收涨", "A股三大指数集体收涨。");
+    serve("/stcn.xml", &[one.clone(), two.clone()]);
+    serve("/sina.xml", &[two.clone(), three.clone()]);
+    let sources = format!(
+        "[[sources]]\nname = \"证券时报网\"\nurl = \"{}\"\ncategory = \"金融\"\nchannel = \"要闻\"\n\n\
+         [[sources]]\nname = \"新浪财经\"\nurl = \"{}\"\ncategory = \"金融\"\nchannel = \"滚动\"\n",
+        server.url("/stcn.xml"),
+        server.url("/sina.xml")
+    );
+    let sqlite = Instance::new("", &[]);
+    std::fs::write(
+        sqlite.config(),
+        std::fs::read_to_string(sqlite.config()).unwrap() + &sources,
+    )
+    .unwrap();
+    let postgres = config(&database, &free_address(), "", &sources);
+
+    let mut summaries = Vec::new();
+    for app in [&sqlite, &postgres] {
+        summaries.push(article_counts(&app.poll().await));
+    }
+    let mut changed = two.clone();
+    changed.3 = "<p>央行今日开展2000亿元7天期逆回购操作，中标利率1.4%。</p>".into();
+    serve("/stcn.xml", &[one.clone(), changed]);
+    for app in [&sqlite, &postgres] {
+        summaries.push(article_counts(&app.poll().await));
+    }
+    assert_eq!(summaries[0], (3, 0, 1));
+    assert_eq!(summaries[0], summaries[1]);
+    assert_eq!(summaries[2], summaries[3]);
+    assert_eq!(summaries[2].1, 1, "the changed story is an update");
+
+    for sql in [
+        "SELECT a.key, a.title, a.author, a.summary FROM articles a ORDER BY a.key",
+        "SELECT a.key, c.category FROM article_categories c
+           JOIN articles a ON a.id = c.article_id ORDER BY a.key, c.category",
+        "SELECT a.key, s.name, x.content_hash FROM article_sources x
+           JOIN articles a ON a.id = x.article_id JOIN sources s ON s.id = x.source_id
+          ORDER BY a.key, s.name",
+        "SELECT s.name, v.articles, v.last_status FROM source_overview v
+           JOIN sources s ON s.id = v.id ORDER BY s.name",
+        // Of a story both feeds carry, the first is whichever poll was written first.
+        "SELECT o.source_name, a.key FROM article_origins o JOIN articles a ON a.id = o.article_id
+          WHERE (SELECT count(*) FROM article_sources x WHERE x.article_id = a.id) = 1
+          ORDER BY a.key",
+    ] {
+        let from_sqlite: Vec<String> = {
+            let db = sqlite.db();
+            let mut statement = db.prepare(sql).unwrap();
+            let columns = statement.column_count();
+            statement
+                .query_map([], |row| {
+                    Ok((0..columns)
+                        .map(|i| match row.get_ref(i).unwrap() {
+                            rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                            rusqlite::types::ValueRef::Text(t) => {
+                                String::from_utf8_lossy(t).into_owned()
+                            }
+                            other => format!("{other:?}"),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("|"))
+                })
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        assert!(!from_sqlite.is_empty(), "{sql}");
+        assert_eq!(cluster.psql("tidings", sql), from_sqlite, "{sql}");
+    }
+}
