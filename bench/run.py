@@ -5,7 +5,7 @@ against truth.json.
 
   python3 bench/run.py [--feeds 1000] [--runs 3] [--scaling 100,1000,5000]
                        [--serve-articles 1000000] [--skip-peers] [--shared]
-                       [--out bench/results.md]
+                       [--no-postgres] [--out bench/results.md]
 
 --shared writes the workload with ../shared/bench/feedgen.py instead (set
 TIDINGS_SHARED if shared/ lives elsewhere), an independent cross-check. The
@@ -13,8 +13,9 @@ peers (newsboat and the feedparser script) are run by the scripts of
 ../shared/bench/peers; without shared/, use --skip-peers.
 
 Needs: a release build (cargo build --release), nginx (apt-get install nginx-light),
-newsboat (apt-get install newsboat), feedparser (pip install feedparser) and wrk
-(apt-get install wrk) for the serving figures. Everything runs on 127.0.0.1.
+newsboat (apt-get install newsboat), feedparser (pip install feedparser), wrk
+(apt-get install wrk) for the serving figures and PostgreSQL (apt-get install
+postgresql) for its rows, on a throwaway cluster. Everything runs on 127.0.0.1.
 """
 import argparse
 import json
@@ -323,6 +324,117 @@ def stories_at_scale(big_config, big_db, articles):
     return regroup[0], recent, polls
 
 
+def postgres_programs():
+    """The folder of PostgreSQL's server programs (initdb, pg_ctl), or None."""
+    found = shutil.which("initdb")
+    if found:
+        return os.path.dirname(found)
+    for version in sorted(os.listdir("/usr/lib/postgresql"), reverse=True) if os.path.isdir("/usr/lib/postgresql") else []:
+        folder = os.path.join("/usr/lib/postgresql", version, "bin")
+        if os.path.exists(os.path.join(folder, "initdb")):
+            return folder
+    return None
+
+
+class PostgresCluster:
+    """A throwaway cluster in a temporary folder on 127.0.0.1:PORT+2 (as the
+    postgres user when run as root: initdb refuses root)."""
+
+    def __init__(self, programs):
+        self.programs = programs
+        self.dir = tempfile.mkdtemp(prefix="tidings-bench-pg")
+        self.port = PORT + 2
+        as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if as_postgres:
+            shutil.chown(self.dir, "postgres")
+        self.run = lambda program, *args: subprocess.run(
+            as_postgres + [os.path.join(programs, program), *args], check=True, capture_output=True)
+        data = os.path.join(self.dir, "data")
+        self.run("initdb", "-D", data, "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "-U", "postgres")
+        self.run("pg_ctl", "-D", data, "-l", os.path.join(self.dir, "log"), "-w", "start", "-o",
+                 f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200")
+
+    def fresh_database(self):
+        url = f"postgres://postgres@127.0.0.1:{self.port}/tidings"
+        for sql in ("DROP DATABASE IF EXISTS tidings", "CREATE DATABASE tidings"):
+            subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-qc", sql],
+                           check=True, capture_output=True)
+        return url
+
+    def count(self, sql):
+        out = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "tidings",
+                              "-tAc", sql], check=True, capture_output=True, text=True).stdout
+        return int(out.strip())
+
+    def stop(self):
+        self.run("pg_ctl", "-D", os.path.join(self.dir, "data"), "-m", "fast", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def polls_at_once(configs):
+    """Runs `tidings poll` on each config at once; the wall time of them all,
+    the largest peak RSS, and their summaries."""
+    os.sync()
+    start = time.monotonic()
+    procs = [subprocess.Popen([TIDINGS, "poll", "--config", c], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for c in configs]
+    peaks, outs = [], []
+    for proc in procs:
+        _, status, usage = os.wait4(proc.pid, 0)
+        out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"tidings poll on PostgreSQL failed: {err[-2000:]}")
+        peaks.append(usage.ru_maxrss / 1024)
+        outs.append(out)
+    return time.monotonic() - start, max(peaks), outs
+
+
+def postgres(feeds, runs):
+    """Cold and warm polls of the workload into PostgreSQL by one and by two
+    pollers (`tidings poll` processes started together, which share the
+    sources through leases), each checked against truth.json; None without
+    PostgreSQL's server programs."""
+    programs = postgres_programs()
+    if programs is None:
+        return None
+    cluster = PostgresCluster(programs)
+    results = {}
+    try:
+        for pollers in (1, 2):
+            cold_runs, warm_runs = [], []
+            for _ in range(runs):
+                with tempfile.TemporaryDirectory() as work:
+                    out = os.path.join(work, "workload")
+                    truth = feedgen(out, feeds)
+                    serve(out)
+                    try:
+                        url = cluster.fresh_database()
+                        configs = []
+                        for n in range(pollers):
+                            config = os.path.join(work, f"poller{n}.toml")
+                            with open(config, "w") as fh:
+                                fh.write(f'[storage]\ndatabase = "{url}"\n\n[poll]\nconcurrency = 16\nper_host = 16\n\n')
+                                fh.write(open(os.path.join(out, "sources.toml")).read())
+                            configs.append(config)
+                        cold = polls_at_once(configs)
+                        check(f"PostgreSQL, {pollers} pollers, cold", cluster.count("SELECT count(*) FROM articles"), truth)
+                        fetched = cluster.count("SELECT count(*) FROM fetch_log")
+                        if fetched != feeds:
+                            sys.exit(f"PostgreSQL, {pollers} pollers: {fetched} polls of {feeds} feeds")
+                        warm = polls_at_once(configs)
+                        if any("0 new, 0 updated" not in o for o in warm[2]):
+                            sys.exit(f"a warm poll into PostgreSQL changed something: {warm[2]}")
+                        cold_runs.append(cold[:2])
+                        warm_runs.append(warm[:2])
+                    finally:
+                        unserve(out)
+            results[pollers] = tuple((statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs))
+                                     for rs in (cold_runs, warm_runs))
+    finally:
+        cluster.stop()
+    return results
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--feeds", type=int, default=1000)
@@ -330,6 +442,8 @@ def main():
     ap.add_argument("--scaling", default="100,1000,5000")
     ap.add_argument("--serve-articles", type=int, default=1_000_000)
     ap.add_argument("--skip-peers", action="store_true")
+    ap.add_argument("--postgres", action=argparse.BooleanOptionalAction, default=True,
+                    help="also poll into PostgreSQL with one and two pollers (needs postgresql)")
     ap.add_argument("--shared", action="store_true", help="the workload of ../shared/bench/feedgen.py")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results.md"))
     args = ap.parse_args()
@@ -353,6 +467,20 @@ def main():
             cold[0] / base[0][0], warm[0] / base[1][0], update[0] / base[2][0])
         lines.append(f"| {name} | {cold[0]:.2f} s | {warm[0]:.2f} s | {update[0]:.2f} s | "
                      f"{cold[1]:.0f} / {warm[1]:.0f} / {update[1]:.0f} MB{ratio} |")
+    if args.postgres:
+        pg = postgres(args.feeds, args.runs)
+        lines += ["", "The same workload into PostgreSQL (`tidings poll` processes started together, "
+                  "sharing the sources through leases; medians):", "",
+                  "| database | cold | warm (all 304) | peak RSS cold / warm (per poller) |", "|---|---|---|---|"]
+        sqlite = results["tidings"]
+        lines.append(f"| SQLite, 1 poller | {sqlite[0][0]:.2f} s | {sqlite[1][0]:.2f} s | "
+                     f"{sqlite[0][1]:.0f} / {sqlite[1][1]:.0f} MB |")
+        if pg is None:
+            lines.append("| PostgreSQL | (initdb not found: apt-get install postgresql) | | |")
+        else:
+            for pollers, (cold, warm) in pg.items():
+                lines.append(f"| PostgreSQL, {pollers} poller{'s' if pollers > 1 else ''} | {cold[0]:.2f} s | "
+                             f"{warm[0]:.2f} s | {cold[1]:.0f} / {warm[1]:.0f} MB |")
     lines += ["", "Scaling (tidings, one run each):", "", "| feeds | cold | warm | peak RSS cold / warm |", "|---|---|---|---|"]
     for feeds, cold, warm in scaling([int(s) for s in args.scaling.split(",") if s]):
         lines.append(f"| {feeds} | {cold[0]:.2f} s | {warm[0]:.2f} s | {cold[1]:.0f} / {warm[1]:.0f} MB |")

@@ -377,4 +377,17 @@ async fn postgres_stores_what_sqlite_stores() {
         assert!(!from_sqlite.is_empty(), "{sql}");
         assert_eq!(cluster.psql("tidings", sql), from_sqlite, "{sql}");
     }
+
+    // docs/schema.md's PostgreSQL examples run as written.
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/schema.md")).unwrap();
+    let examples: Vec<&str> = doc
+        .split("```postgresql\n")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap())
+        .collect();
+    assert!(!examples.is_empty());
+    for sql in examples {
+        cluster.psql("tidings", sql);
+    }
 }
