@@ -3,10 +3,12 @@
 //! the rows written a statement per table (arrays through `UNNEST`).
 //!
 //! Other pollers write at the same time. Ids come from the articles'
-//! sequence; two pollers that store the same new key at once are settled by
-//! the key's unique index: the second waits for the first, inserts nothing,
-//! and its transaction starts again, now finding the article known. A
-//! deadlock between two such writes is retried the same way.
+//! sequence. Two pollers that store the same new key at once are settled by
+//! the key's unique index: the second waits for the first to commit, inserts
+//! nothing for that key, and goes back to a savepoint to plan again, now
+//! finding the article known. Rows are written in key or id order, so two
+//! writers take their locks in the same order; a deadlock that happens
+//! anyway is retried with the whole transaction.
 
 use chrono::{DateTime, Utc};
 use hashbrown::{HashMap, HashSet};
@@ -18,8 +20,12 @@ use crate::dates::to_db;
 use crate::store::plan::{Delivery, Known, LAST_SEEN_STEP, Plan, PollArticles, plan};
 use crate::store::types::{Counts, Outcome, PollRecord, StoreError};
 
-/// Tries at writing a poll that lost a race for a new key, or a deadlock.
-const ATTEMPTS: u32 = 5;
+/// Tries at writing a poll that met a deadlock or a serialization failure.
+const ATTEMPTS: u32 = 10;
+
+/// Plans of one poll at most: each lost race for a new key makes the next
+/// plan find one more key known, so this is only a bound against a bug.
+const PLANS: usize = 1_000;
 
 /// Writes one poll: its articles, the source's new state (its lease
 /// released) and a fetch-log row, all or nothing; refused when the lease the
@@ -32,24 +38,20 @@ pub(super) async fn record_poll(
     let mut attempt = 1;
     loop {
         match write_poll(pool, record, feed).await {
-            Ok(counts) => return Ok(counts),
-            Err(Retry::Again | Retry::Sql(_)) if attempt < ATTEMPTS => attempt += 1,
-            Err(Retry::Again) => {
-                return Err(StoreError::Write(format!(
-                    "source {}: other pollers kept storing the same articles first",
-                    record.source_id
-                )));
+            Err(Retry::Sql(_)) if attempt < ATTEMPTS => {
+                attempt += 1;
+                let wait = rand::random_range(10..50 * u64::from(attempt));
+                tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
             }
             Err(Retry::Sql(error)) => return Err(error.into()),
             Err(Retry::No(error)) => return Err(error),
+            Ok(counts) => return Ok(counts),
         }
     }
 }
 
 /// Why a write failed, and whether trying again may help.
 enum Retry {
-    /// Another poller stored one of the poll's new keys first.
-    Again,
     /// A deadlock or serialization failure.
     Sql(sqlx::Error),
     No(StoreError),
@@ -93,22 +95,46 @@ async fn write_poll(
         full_content: record.full_content,
         cluster: record.cluster,
     }];
-    let mut known = look_up_keys(&mut tx, &polls[0]).await?;
-    let new_keys: HashSet<&str> = polls[0]
-        .articles
-        .iter()
-        .map(|a| a.key.as_str())
-        .filter(|key| !known.contains_key(*key))
-        .collect();
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT nextval(pg_get_serial_sequence('articles', 'id')) FROM generate_series(1, $1)",
-    )
-    .bind(new_keys.len() as i64)
-    .fetch_all(&mut *tx)
-    .await?;
-    let (plan, counts) = plan(&polls, &mut known, ids.into_iter());
-    let counts = counts[0];
-    insert_articles(&mut tx, &plan.fresh).await?;
+    let mut plans = 0;
+    let (plan, counts) = loop {
+        let mut known = look_up_keys(&mut tx, &polls[0]).await?;
+        let new_keys: HashSet<&str> = polls[0]
+            .articles
+            .iter()
+            .map(|a| a.key.as_str())
+            .filter(|key| !known.contains_key(*key))
+            .collect();
+        let ids: Vec<i64> = if new_keys.is_empty() {
+            Vec::new()
+        } else {
+            sqlx::query_scalar(
+                "SELECT nextval(pg_get_serial_sequence('articles', 'id')) FROM generate_series(1, $1)",
+            )
+            .bind(new_keys.len() as i64)
+            .fetch_all(&mut *tx)
+            .await?
+        };
+        let (plan, counts) = plan(&polls, &mut known, ids.into_iter());
+        if plan.fresh.is_empty() {
+            break (plan, counts[0]);
+        }
+        sqlx::query("SAVEPOINT new_articles")
+            .execute(&mut *tx)
+            .await?;
+        if insert_articles(&mut tx, &plan.fresh).await? {
+            break (plan, counts[0]);
+        }
+        sqlx::query("ROLLBACK TO SAVEPOINT new_articles")
+            .execute(&mut *tx)
+            .await?;
+        plans += 1;
+        if plans == PLANS {
+            return Err(Retry::No(StoreError::Write(format!(
+                "source {}: other pollers kept storing the same articles first",
+                record.source_id
+            ))));
+        }
+    };
     write_plan(&mut tx, &plan).await?;
     update_source(&mut tx, record, feed, &counts).await?;
     tx.commit().await?;
@@ -123,6 +149,9 @@ async fn look_up_keys(
 ) -> Result<HashMap<String, Known>, sqlx::Error> {
     let keys: Vec<&str> = poll.articles.iter().map(|a| a.key.as_str()).collect();
     let mut known: HashMap<String, Known> = HashMap::new();
+    if keys.is_empty() {
+        return Ok(known);
+    }
     let rows = sqlx::query(
         "SELECT a.key, a.id, a.published, a.last_seen, x.source_id, x.content_hash
            FROM articles a LEFT JOIN article_sources x ON x.article_id = a.id
@@ -150,6 +179,9 @@ async fn look_up_keys(
         }
     }
     let ids: Vec<i64> = key_of.keys().copied().collect();
+    if ids.is_empty() {
+        return Ok(known);
+    }
     for row in sqlx::query(
         "SELECT article_id, category, position FROM article_categories WHERE article_id = ANY($1)",
     )
@@ -168,14 +200,14 @@ async fn look_up_keys(
     Ok(known)
 }
 
-/// Inserts the new articles, each its own story; [`Retry::Again`] when
-/// another poller stored one of their keys first.
+/// Inserts the new articles, each its own story, in key order; `false`
+/// when another poller stored one of their keys first.
 async fn insert_articles(
     tx: &mut Transaction<'_, Postgres>,
     fresh: &[Delivery<'_>],
-) -> Result<(), Retry> {
+) -> Result<bool, sqlx::Error> {
     if fresh.is_empty() {
-        return Ok(());
+        return Ok(true);
     }
     let column = |get: fn(&Delivery<'_>) -> Option<String>| -> Vec<Option<String>> {
         fresh.iter().map(get).collect()
@@ -192,6 +224,7 @@ async fn insert_articles(
                        $13::text[], $14::text[], $15::text[])
              AS t(id, key, title, link, guid, author, published, updated, summary, content_html,
                   image, content_hash, seen, plain_text, source_html)
+          ORDER BY key
          ON CONFLICT (key) DO NOTHING",
     )
     .bind(fresh.iter().map(|new| new.id).collect::<Vec<_>>())
@@ -211,10 +244,7 @@ async fn insert_articles(
     .bind(column(|new| new.article.source_html.clone()))
     .execute(&mut **tx)
     .await?;
-    if inserted.rows_affected() < fresh.len() as u64 {
-        return Err(Retry::Again);
-    }
-    Ok(())
+    Ok(inserted.rows_affected() == fresh.len() as u64)
 }
 
 /// Every other row the plan changes.
@@ -283,6 +313,7 @@ async fn write_plan(
              SELECT id, source_id, guid, hash, seen::timestamptz
                FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[])
                  AS t(id, source_id, guid, hash, seen)
+              ORDER BY id
              ON CONFLICT (article_id, source_id) DO NOTHING",
         )
         .bind(plan.links.iter().map(|l| l.id).collect::<Vec<_>>())
@@ -309,6 +340,7 @@ async fn write_plan(
              SELECT id, category, position, published::timestamptz
                FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[])
                  AS t(id, category, position, published)
+              ORDER BY id, category
              ON CONFLICT (article_id, category) DO NOTHING",
         )
         .bind(plan.categories.iter().map(|c| c.id).collect::<Vec<_>>())
