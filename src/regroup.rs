@@ -8,7 +8,7 @@
 //! new ones are complete, and a crash keeps the old ones.
 
 use hashbrown::{HashMap, HashSet};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::cluster::window::{Member, WINDOW, Window};
 use crate::cluster::{self, Comparable, Fingerprint, matching};
@@ -45,7 +45,7 @@ pub async fn regroup(store: &Store, apart_sources: &[i64]) -> Result<Regrouped, 
     let mut window = Window::default();
     // The members of each story of several articles, for splits.
     let mut members: HashMap<i64, Vec<i64>> = HashMap::new();
-    let mut texts = quick_cache::unsync::Cache::<i64, Rc<Comparable>>::new(TEXTS);
+    let mut texts = quick_cache::unsync::Cache::<i64, Arc<Comparable>>::new(TEXTS);
     let mut done = Regrouped::default();
     let mut after = 0;
     loop {
@@ -54,7 +54,7 @@ pub async fn regroup(store: &Store, apart_sources: &[i64]) -> Result<Regrouped, 
         after = last.id;
         for article in &batch {
             done.articles += 1;
-            let comparable = Rc::new(cluster::comparable_article(&article.title, &article.text));
+            let comparable = Arc::new(cluster::comparable_article(&article.title, &article.text));
             let clusters = !apart_sources.contains(&article.source_id)
                 && comparable.chars.len() >= matching::MIN_CHARS;
             if !clusters {
@@ -82,7 +82,7 @@ pub async fn regroup(store: &Store, apart_sources: &[i64]) -> Result<Regrouped, 
                 if texts.get(&id).is_none()
                     && let Some(text) = store.comparable(id).await?
                 {
-                    texts.insert(id, Rc::new(text));
+                    texts.insert(id, Arc::new(text));
                 }
             }
             let joined = cluster::find_story(

@@ -11,6 +11,11 @@ use std::time::Duration;
 use common::postgres::PgCluster;
 use common::*;
 
+/// A 证券时报网 story long enough to be told from others by its text.
+const ORIGINAL: &str = "证券时报记者获悉，国家统计局20日发布数据显示，10月份社会消费品零售总额同比增长4.8%，比上月加快0.3个百分点。\
+    其中，除汽车以外的消费品零售额增长5.1%。分析人士表示，随着促消费政策持续发力，消费市场继续恢复向好，服务零售额增长较快。\
+    从渠道看，实物商品网上零售额占社会消费品零售总额的比重继续提高，乡村市场销售增速快于城镇。展望四季度，专家预计消费将保持平稳增长态势。";
+
 /// A config on `database`, listening on `listen`, with `settings` and the
 /// workload's `sources`.
 fn config(database: &str, listen: &str, settings: &str, sources: &str) -> Instance {
@@ -305,11 +310,18 @@ async fn postgres_stores_what_sqlite_stores() {
             .collect();
         server.set(path, Reply::feed(rss("feed", &items)));
     };
-    let one = story(1, "十月社零同比增长4.8%", "国家统计局发布数据。");
+    let one = story(1, "十月社零同比增长4.8%", ORIGINAL);
     let two = story(2, "央行开展2000亿元逆回购", "央行今日开展逆回购操作。");
     let three = story(3, "沪指收涨", "A股三大指数集体收涨。");
+    // 新浪财经 reprints story one under its own URL, with its prefix and footer.
+    let reprint = (
+        "10月社零同比增长4.8% 消费市场恢复向好".to_string(),
+        "https://finance.sina.com.cn/a/1.shtml".to_string(),
+        "Fri, 20 Nov 2026 11:32:00 +0800".to_string(),
+        format!("<p>【新浪财经讯】{ORIGINAL}（来源：证券时报网）</p>"),
+    );
     serve("/stcn.xml", &[one.clone(), two.clone()]);
-    serve("/sina.xml", &[two.clone(), three.clone()]);
+    serve("/sina.xml", &[two.clone(), three.clone(), reprint]);
     let sources = format!(
         "[[sources]]\nname = \"证券时报网\"\nurl = \"{}\"\ncategory = \"金融\"\nchannel = \"要闻\"\n\n\
          [[sources]]\nname = \"新浪财经\"\nurl = \"{}\"\ncategory = \"金融\"\nchannel = \"滚动\"\n",
@@ -334,7 +346,7 @@ async fn postgres_stores_what_sqlite_stores() {
     for app in [&sqlite, &postgres] {
         summaries.push(article_counts(&app.poll().await));
     }
-    assert_eq!(summaries[0], (3, 0, 1));
+    assert_eq!(summaries[0], (4, 0, 1));
     assert_eq!(summaries[0], summaries[1]);
     assert_eq!(summaries[2], summaries[3]);
     assert_eq!(summaries[2].1, 1, "the changed story is an update");
@@ -346,6 +358,11 @@ async fn postgres_stores_what_sqlite_stores() {
         "SELECT a.key, s.name, x.content_hash FROM article_sources x
            JOIN articles a ON a.id = x.article_id JOIN sources s ON s.id = x.source_id
           ORDER BY a.key, s.name",
+        // Which copy of a story comes first is whichever poll was written first.
+        "SELECT a.key FROM articles a
+          WHERE (SELECT count(*) FROM articles b WHERE b.story_id = a.story_id) > 1 ORDER BY a.key",
+        "SELECT count(*) FROM stories",
+        "SELECT e.method, CASE WHEN e.numbers_agree THEN 'yes' ELSE 'no' END FROM story_evidence e",
         "SELECT s.name, v.articles, v.last_status FROM source_overview v
            JOIN sources s ON s.id = v.id ORDER BY s.name",
         // Of a story both feeds carry, the first is whichever poll was written first.
@@ -377,6 +394,20 @@ async fn postgres_stores_what_sqlite_stores() {
         assert!(!from_sqlite.is_empty(), "{sql}");
         assert_eq!(cluster.psql("tidings", sql), from_sqlite, "{sql}");
     }
+
+    assert_eq!(
+        cluster.psql(
+            "tidings",
+            "SELECT a.link FROM articles a
+              WHERE a.story_id = (SELECT story_id FROM articles WHERE link LIKE '%stcn.com%/1.html')
+              ORDER BY a.link"
+        ),
+        [
+            "https://finance.sina.com.cn/a/1.shtml",
+            "https://www.stcn.com/article/detail/1.html"
+        ],
+        "the reprint joined the original's story"
+    );
 
     // docs/schema.md's PostgreSQL examples run as written.
     let doc =

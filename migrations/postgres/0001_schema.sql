@@ -116,6 +116,16 @@ CREATE TABLE article_fingerprints (
     fingerprint bytea NOT NULL
 );
 
+-- The band keys of each fingerprint (see src/cluster): where a poller
+-- finds the recent articles a new one may be a reprint of, whichever
+-- poller stored them. (SQLite's one writer keeps this index in memory.)
+CREATE TABLE article_bands (
+    band_key   bigint NOT NULL,
+    article_id bigint NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+    PRIMARY KEY (band_key, article_id)
+);
+CREATE INDEX article_bands_by_article ON article_bands (article_id);
+
 CREATE TABLE story_evidence (
     article_id         bigint PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
     story_id           bigint NOT NULL,

@@ -16,7 +16,7 @@ use hashbrown::HashMap;
 
 use super::window::{Member, Window};
 use super::{Fingerprint, comparable_article, find_story, matching};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// One generated article and the story it really belongs to.
 #[derive(Debug, Clone)]
@@ -318,7 +318,7 @@ pub fn score(articles: &[Labelled]) -> Scores {
     let mut window = Window::default();
     let comparables: Vec<_> = articles
         .iter()
-        .map(|a| Rc::new(comparable_article(&a.title, &a.text)))
+        .map(|a| Arc::new(comparable_article(&a.title, &a.text)))
         .collect();
     let mut story_of: Vec<i64> = Vec::with_capacity(articles.len());
     for (id, (article, comparable)) in articles.iter().zip(&comparables).enumerate() {

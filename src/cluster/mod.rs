@@ -18,7 +18,7 @@ pub use fingerprint::Fingerprint;
 pub use matching::Match;
 pub use text::Comparable;
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// The text of an article as stories compare it: its body (its title and
 /// body when the body alone is too short to tell), the numbers both state,
@@ -81,8 +81,8 @@ pub fn find_story(
     fingerprint: &Fingerprint,
     source_id: i64,
     published: i64,
-    comparable: impl Fn() -> Rc<Comparable>,
-    mut text_of: impl FnMut(&window::Member) -> Option<Rc<Comparable>>,
+    comparable: impl Fn() -> Arc<Comparable>,
+    mut text_of: impl FnMut(&window::Member) -> Option<Arc<Comparable>>,
     refused: impl Fn(&window::Member) -> bool,
 ) -> Option<(window::Member, Match)> {
     let mine = std::cell::OnceCell::new();

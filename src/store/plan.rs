@@ -16,6 +16,7 @@ use hashbrown::hash_map::EntryRef;
 
 use super::Counts;
 use crate::article::Article;
+use crate::cluster::Match;
 use crate::config::FullContent;
 use crate::dates::to_db;
 
@@ -224,4 +225,31 @@ pub(in crate::store) fn plan<'a>(
         counts.push(count);
     }
     (plan, counts)
+}
+
+/// The story a new article is stored in.
+pub(in crate::store) struct Story {
+    pub id: i64,
+    /// Why it joined another article's story; `None` when it starts its own.
+    pub joined: Option<Joined>,
+}
+
+impl Story {
+    pub(in crate::store) fn alone(id: i64) -> Story {
+        Story { id, joined: None }
+    }
+}
+
+/// Whether a new article may join a story: its source lets it, and its text
+/// says enough.
+pub(in crate::store) fn may_join(new: &Delivery<'_>) -> bool {
+    new.cluster && new.article.fingerprint.is_some()
+}
+
+/// Why a new article joined a story.
+pub(in crate::store) struct Joined {
+    /// The article of the window it matched.
+    pub matched: i64,
+    pub found: Match,
+    pub minutes_apart: i64,
 }

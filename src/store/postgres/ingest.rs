@@ -15,9 +15,10 @@ use hashbrown::{HashMap, HashSet};
 use sqlx::postgres::PgPool;
 use sqlx::{Postgres, Row, Transaction};
 
+use super::stories;
 use crate::article::NormalizedFeed;
 use crate::dates::to_db;
-use crate::store::plan::{Delivery, Known, LAST_SEEN_STEP, Plan, PollArticles, plan};
+use crate::store::plan::{Delivery, Known, LAST_SEEN_STEP, Plan, PollArticles, Story, plan};
 use crate::store::types::{Counts, Outcome, PollRecord, StoreError};
 
 /// Tries at writing a poll that met a deadlock or a serialization failure.
@@ -96,7 +97,7 @@ async fn write_poll(
         cluster: record.cluster,
     }];
     let mut plans = 0;
-    let (plan, counts) = loop {
+    let (plan, counts, stories) = loop {
         let mut known = look_up_keys(&mut tx, &polls[0]).await?;
         let new_keys: HashSet<&str> = polls[0]
             .articles
@@ -116,13 +117,14 @@ async fn write_poll(
         };
         let (plan, counts) = plan(&polls, &mut known, ids.into_iter());
         if plan.fresh.is_empty() {
-            break (plan, counts[0]);
+            break (plan, counts[0], Vec::new());
         }
+        let stories = stories::assign(&mut tx, &plan.fresh).await?;
         sqlx::query("SAVEPOINT new_articles")
             .execute(&mut *tx)
             .await?;
-        if insert_articles(&mut tx, &plan.fresh).await? {
-            break (plan, counts[0]);
+        if insert_articles(&mut tx, &plan.fresh, &stories).await? {
+            break (plan, counts[0], stories);
         }
         sqlx::query("ROLLBACK TO SAVEPOINT new_articles")
             .execute(&mut *tx)
@@ -135,6 +137,7 @@ async fn write_poll(
             ))));
         }
     };
+    stories::record(&mut tx, &plan.fresh, &stories).await?;
     write_plan(&mut tx, &plan).await?;
     update_source(&mut tx, record, feed, &counts).await?;
     tx.commit().await?;
@@ -200,11 +203,12 @@ async fn look_up_keys(
     Ok(known)
 }
 
-/// Inserts the new articles, each its own story, in key order; `false`
-/// when another poller stored one of their keys first.
+/// Inserts the new articles in their stories, in key order; `false` when
+/// another poller stored one of their keys first.
 async fn insert_articles(
     tx: &mut Transaction<'_, Postgres>,
     fresh: &[Delivery<'_>],
+    stories: &[Story],
 ) -> Result<bool, sqlx::Error> {
     if fresh.is_empty() {
         return Ok(true);
@@ -218,12 +222,12 @@ async fn insert_articles(
                                source_html, story_id)
          SELECT id, key, title, link, guid, author, published::timestamptz, updated::timestamptz,
                 summary, content_html, image, content_hash, seen::timestamptz, seen::timestamptz,
-                plain_text, source_html, id
+                plain_text, source_html, story
            FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                        $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-                       $13::text[], $14::text[], $15::text[])
+                       $13::text[], $14::text[], $15::text[], $16::bigint[])
              AS t(id, key, title, link, guid, author, published, updated, summary, content_html,
-                  image, content_hash, seen, plain_text, source_html)
+                  image, content_hash, seen, plain_text, source_html, story)
           ORDER BY key
          ON CONFLICT (key) DO NOTHING",
     )
@@ -242,6 +246,7 @@ async fn insert_articles(
     .bind(column(|new| Some(new.seen_at.to_string())))
     .bind(column(|new| Some(new.article.text.clone())))
     .bind(column(|new| new.article.source_html.clone()))
+    .bind(stories.iter().map(|story| story.id).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await?;
     Ok(inserted.rows_affected() == fresh.len() as u64)

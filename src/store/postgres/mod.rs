@@ -19,6 +19,7 @@ use sqlx::{AssertSqlSafe, Row};
 use tokio::sync::Mutex;
 
 mod ingest;
+mod stories;
 
 use super::DuePage;
 use super::types::{

@@ -21,10 +21,12 @@ use hashbrown::{HashMap, HashSet};
 use rusqlite::{Connection, params};
 
 use super::Counts;
-use super::stories::{self, Story};
+use super::stories;
 use crate::cluster::window::{WINDOW, Window};
 use crate::dates::{from_db, to_db};
-use crate::store::plan::{CategoryRow, Delivery, Known, PageRow, PollArticles, plan};
+use crate::store::plan::{
+    CategoryRow, Delivery, Known, PageRow, PollArticles, Story, may_join, plan,
+};
 
 /// What the writer learned of the articles it wrote or looked up lately, so
 /// a story that many feeds carry is read from the database once rather than
@@ -87,7 +89,7 @@ pub(super) fn store_articles(
         .map_or(0, |poll| from_db(&poll.now).map_or(0, |t| t.timestamp()));
     // The window is read only for groups with new articles that may join a
     // story: a poll of unchanged feeds costs nothing more.
-    let stories = if plan.fresh.iter().any(stories::may_join) {
+    let stories = if plan.fresh.iter().any(may_join) {
         let (window, seen_through) = recent.window.get_or_insert_with(|| (Window::default(), 0));
         stories::top_up_window(db, window, *seen_through, now)?;
         window.forget_before(now - WINDOW.num_seconds());

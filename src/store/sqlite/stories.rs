@@ -6,42 +6,17 @@
 use hashbrown::HashMap;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::cell::OnceCell;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::article::Article;
 use crate::cluster::window::{Member, WINDOW, Window};
 use crate::cluster::{self, Comparable, Fingerprint, Match};
 use crate::dates::{from_db, to_db};
-use crate::store::plan::Delivery;
+use crate::store::plan::{Delivery, Joined, Story, may_join};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::{SqliteStore, StoreError};
-
-/// The story a new article is stored in.
-pub(super) struct Story {
-    pub id: i64,
-    /// Why it joined another article's story; `None` when it starts its own.
-    pub joined: Option<Joined>,
-}
-
-impl Story {
-    pub fn alone(id: i64) -> Story {
-        Story { id, joined: None }
-    }
-}
-
-/// Whether a new article may join a story: its source lets it, and its text
-/// says enough.
-pub(super) fn may_join(new: &Delivery<'_>) -> bool {
-    new.cluster && new.article.fingerprint.is_some()
-}
-
-pub(super) struct Joined {
-    matched: i64,
-    found: Match,
-    minutes_apart: i64,
-}
 
 /// Adds to `window` the articles stored after article `after` (all of the
 /// window's span when it is new) that have a fingerprint: what this writer
@@ -114,7 +89,7 @@ pub(super) fn assign(
     // A template many articles share makes the same few candidates come up
     // again and again: each is read once a group, and a new article that
     // was compared keeps its text for the ones after it.
-    let mut read: HashMap<i64, Option<Rc<Comparable>>> = HashMap::new();
+    let mut read: HashMap<i64, Option<Arc<Comparable>>> = HashMap::new();
     let mut stories = Vec::with_capacity(fresh.len());
     for new in fresh {
         let article = new.article;
@@ -126,7 +101,7 @@ pub(super) fn assign(
             let mine = OnceCell::new();
             let comparable = || {
                 mine.get_or_init(|| {
-                    Rc::new(cluster::comparable_article(&article.title, &article.text))
+                    Arc::new(cluster::comparable_article(&article.title, &article.text))
                 })
                 .clone()
             };
@@ -152,7 +127,7 @@ pub(super) fn assign(
                                     None
                                 }),
                         }
-                        .map(Rc::new)
+                        .map(Arc::new)
                     })
                     .clone()
             };
