@@ -69,8 +69,9 @@ def feedgen(out, feeds, update=False):
     return json.load(open(os.path.join(out, "truth.json")))
 
 
-def serve(out):
-    subprocess.run(["sh", os.path.join(HERE, "serve.sh"), "start", out, str(PORT)], check=True)
+def serve(out, access_log=None):
+    env = dict(os.environ, ACCESS_LOG=access_log) if access_log else None
+    subprocess.run(["sh", os.path.join(HERE, "serve.sh"), "start", out, str(PORT)], check=True, env=env)
 
 
 def unserve(out):
@@ -435,6 +436,76 @@ def postgres(feeds, runs):
     return results
 
 
+def daemons_on_postgres(feeds, lease_seconds=10):
+    """The issue's check at full size: two `tidings run` pollers on one
+    PostgreSQL database over the workload, with nginx logging each request;
+    one is killed (SIGKILL) a second in, while it holds leases. Returns what
+    was checked: the stored articles equal truth.json, every feed written
+    once, fetched once by the pollers' own schedule, and a second time only if
+    the killed poller held it (its lease ran out, the other took it)."""
+    programs = postgres_programs()
+    if programs is None:
+        return None
+    cluster = PostgresCluster(programs)
+    with tempfile.TemporaryDirectory() as work:
+        out = os.path.join(work, "workload")
+        truth = feedgen(out, feeds)
+        access_log = os.path.join(work, "access.log")
+        serve(out, access_log)
+        daemons = []
+        try:
+            url = cluster.fresh_database()
+            for n in range(2):
+                config = os.path.join(work, f"daemon{n}.toml")
+                with open(config, "w") as fh:
+                    fh.write(f'[storage]\ndatabase = "{url}"\nlease = "{lease_seconds}s"\n\n'
+                             f'[server]\nlisten = "127.0.0.1:{PORT + 10 + n}"\n\n'
+                             '[poll]\ninterval = "1h"\nconcurrency = 16\nper_host = 16\n\n')
+                    fh.write(open(os.path.join(out, "sources.toml")).read())
+                daemons.append(subprocess.Popen([TIDINGS, "run", "--config", config],
+                                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            def written():
+                try:
+                    return cluster.count("SELECT count(*) FROM fetch_log")
+                except subprocess.CalledProcessError:
+                    return 0  # the pollers are still creating the tables
+
+            start = time.monotonic()
+            while written() < feeds // 10 and time.monotonic() - start < 60:
+                time.sleep(0.05)
+            held = cluster.count("SELECT count(*) FROM sources WHERE lease_until > now()")
+            daemons[0].kill()
+            killed_at = time.monotonic()
+            while written() < feeds and time.monotonic() - start < 300:
+                time.sleep(0.2)
+            taken_over = time.monotonic() - killed_at
+            time.sleep(2)
+            written = cluster.count("SELECT count(*) FROM fetch_log")
+            once = cluster.count("SELECT count(*) FROM (SELECT source_id FROM fetch_log GROUP BY source_id "
+                                 "HAVING count(*) = 1) s")
+            stored = cluster.count("SELECT count(*) FROM articles")
+        finally:
+            for daemon in daemons:
+                daemon.kill()
+                daemon.wait()
+            unserve(out)
+            cluster.stop()
+        requests = {}
+        for line in open(access_log):
+            path = line.split('"')[1].split()[1]
+            if path.startswith("/feeds/"):
+                requests[path] = requests.get(path, 0) + 1
+    if stored != truth["unique_articles"] or written != feeds or once != feeds:
+        sys.exit(f"two daemons on PostgreSQL: {stored} articles (truth {truth['unique_articles']}), "
+                 f"{written} polls written, {once} sources written once, of {feeds}")
+    twice = sum(1 for n in requests.values() if n == 2)
+    more = sum(1 for n in requests.values() if n > 2)
+    if len(requests) != feeds or more or twice > held:
+        sys.exit(f"two daemons on PostgreSQL: {len(requests)} feeds requested, {twice} twice, {more} more "
+                 f"often, while the killed poller held {held}")
+    return {"held": held, "twice": twice, "taken_over": taken_over, "lease": lease_seconds}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--feeds", type=int, default=1000)
@@ -481,6 +552,12 @@ def main():
             for pollers, (cold, warm) in pg.items():
                 lines.append(f"| PostgreSQL, {pollers} poller{'s' if pollers > 1 else ''} | {cold[0]:.2f} s | "
                              f"{warm[0]:.2f} s | {cold[1]:.0f} / {warm[1]:.0f} MB |")
+            killed = daemons_on_postgres(args.feeds)
+            lines += ["", f"Two `tidings run` pollers on one PostgreSQL over the {args.feeds} feeds, one killed "
+                      f"(SIGKILL) while it held {killed['held']} leases ({killed['lease']} s): every article of "
+                      "truth.json stored once, every feed written once; nginx saw every feed requested once, "
+                      f"{killed['twice']} of them twice (the killed poller's, taken over when their leases "
+                      f"ended); all written {killed['taken_over']:.1f} s after the kill."]
     lines += ["", "Scaling (tidings, one run each):", "", "| feeds | cold | warm | peak RSS cold / warm |", "|---|---|---|---|"]
     for feeds, cold, warm in scaling([int(s) for s in args.scaling.split(",") if s]):
         lines.append(f"| {feeds} | {cold[0]:.2f} s | {warm[0]:.2f} s | {cold[1]:.0f} / {warm[1]:.0f} MB |")

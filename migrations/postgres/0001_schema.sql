@@ -1,6 +1,9 @@
 -- tidings on PostgreSQL: the tables, columns and views of the SQLite schema
 -- (docs/schema.md), in PostgreSQL's types, and what several pollers need to
--- share the sources (leases, host holds). Times are timestamptz.
+-- share the sources (leases, host holds). Times are timestamptz. The rows
+-- that belong to an article are checked against it at commit (DEFERRABLE):
+-- a poll writes its new articles last, so that it holds their keys, which
+-- other pollers may be waiting for, only for the moment before it commits.
 
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
@@ -65,7 +68,7 @@ CREATE INDEX articles_by_story ON articles (story_id);
 CREATE INDEX articles_search ON articles USING gin ((title || ' ' || plain_text) gin_trgm_ops);
 
 CREATE TABLE article_categories (
-    article_id bigint NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+    article_id bigint NOT NULL REFERENCES articles (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
     category   text NOT NULL,
     position   bigint NOT NULL,                      -- order of the reference post
     published  timestamptz NOT NULL,                 -- articles.published, for category feeds
@@ -74,7 +77,7 @@ CREATE TABLE article_categories (
 CREATE INDEX article_categories_by_category ON article_categories (category, published DESC, article_id DESC);
 
 CREATE TABLE article_sources (
-    article_id   bigint NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+    article_id   bigint NOT NULL REFERENCES articles (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
     source_id    bigint NOT NULL REFERENCES sources (id) ON DELETE CASCADE,
     guid         text,                               -- the id this source gave the story
     content_hash text NOT NULL,                      -- what this source last delivered
@@ -100,7 +103,7 @@ CREATE TABLE fetch_log (
 CREATE INDEX fetch_log_by_source ON fetch_log (source_id, started_at);
 
 CREATE TABLE article_pages (
-    article_id   bigint PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
+    article_id   bigint PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
     source_id    bigint NOT NULL REFERENCES sources (id) ON DELETE CASCADE,
     url          text NOT NULL,
     state        text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'fetched', 'kept_feed')),
@@ -112,7 +115,7 @@ CREATE TABLE article_pages (
 CREATE INDEX article_pages_due ON article_pages (source_id, next_attempt) WHERE state = 'pending';
 
 CREATE TABLE article_fingerprints (
-    article_id  bigint PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
+    article_id  bigint PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
     fingerprint bytea NOT NULL
 );
 
@@ -121,13 +124,13 @@ CREATE TABLE article_fingerprints (
 -- poller stored them. (SQLite's one writer keeps this index in memory.)
 CREATE TABLE article_bands (
     band_key   bigint NOT NULL,
-    article_id bigint NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+    article_id bigint NOT NULL REFERENCES articles (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
     PRIMARY KEY (band_key, article_id)
 );
 CREATE INDEX article_bands_by_article ON article_bands (article_id);
 
 CREATE TABLE story_evidence (
-    article_id         bigint PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
+    article_id         bigint PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
     story_id           bigint NOT NULL,
     matched_article_id bigint,
     method             text NOT NULL CHECK (method IN ('text', 'merged')),

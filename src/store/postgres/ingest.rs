@@ -1,19 +1,24 @@
 //! Writing one poll to PostgreSQL, in one transaction: the source's lease
-//! checked first, what happens to each entry decided by `store::plan`, then
-//! the rows written a statement per table (arrays through `UNNEST`).
+//! checked first, what happens to each entry decided by `store::plan`, the
+//! stories of its new articles, then the rows written a statement per table
+//! (arrays through `UNNEST`), the new articles last.
 //!
 //! Other pollers write at the same time. Ids come from the articles'
-//! sequence. Two pollers that store the same new key at once are settled by
-//! the key's unique index: the second waits for the first to commit, inserts
-//! nothing for that key, and goes back to a savepoint to plan again, now
-//! finding the article known. Rows are written in key or id order, so two
-//! writers take their locks in the same order; a deadlock that happens
-//! anyway is retried with the whole transaction.
+//! sequence. Polls that carry the same keys take turns: each takes an
+//! advisory lock per key before it looks them up, so the second finds the
+//! first's new articles known. Should an article appear anyway (a hand
+//! insert), the key's unique index settles it: the insert finds the key
+//! taken, and the poll goes back to a savepoint to plan again. New articles
+//! are written last (the rows that refer to them are checked at commit).
+//! Rows are written in key or id order, so two writers take their locks in
+//! the same order; a deadlock that happens anyway is retried with the whole
+//! transaction.
 
 use chrono::{DateTime, Utc};
 use hashbrown::{HashMap, HashSet};
 use sqlx::postgres::PgPool;
 use sqlx::{Postgres, Row, Transaction};
+use xxhash_rust::xxh3::xxh3_64;
 
 use super::stories;
 use crate::article::NormalizedFeed;
@@ -96,8 +101,26 @@ async fn write_poll(
         full_content: record.full_content,
         cluster: record.cluster,
     }];
+    // Polls that carry the same keys take turns (the locks are sorted, so
+    // they cannot deadlock): the second finds the first's new articles
+    // known instead of racing it to insert them.
+    let mut keys: Vec<i64> = polls[0]
+        .articles
+        .iter()
+        .map(|a| xxh3_64(a.key.as_bytes()) as i64)
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    if !keys.is_empty() {
+        sqlx::query(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest($1::bigint[]) AS k ORDER BY 1) s",
+        )
+        .bind(&keys)
+        .fetch_one(&mut *tx)
+        .await?;
+    }
     let mut plans = 0;
-    let (plan, counts, stories) = loop {
+    let counts = loop {
         let mut known = look_up_keys(&mut tx, &polls[0]).await?;
         let new_keys: HashSet<&str> = polls[0]
             .articles
@@ -117,16 +140,17 @@ async fn write_poll(
         };
         let (plan, counts) = plan(&polls, &mut known, ids.into_iter());
         if plan.fresh.is_empty() {
-            break (plan, counts[0], Vec::new());
+            write_plan(&mut tx, &plan).await?;
+            break counts[0];
         }
         let stories = stories::assign(&mut tx, &plan.fresh).await?;
-        sqlx::query("SAVEPOINT new_articles")
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("SAVEPOINT plan").execute(&mut *tx).await?;
+        stories::record(&mut tx, &plan.fresh, &stories).await?;
+        write_plan(&mut tx, &plan).await?;
         if insert_articles(&mut tx, &plan.fresh, &stories).await? {
-            break (plan, counts[0], stories);
+            break counts[0];
         }
-        sqlx::query("ROLLBACK TO SAVEPOINT new_articles")
+        sqlx::query("ROLLBACK TO SAVEPOINT plan")
             .execute(&mut *tx)
             .await?;
         plans += 1;
@@ -137,8 +161,6 @@ async fn write_poll(
             ))));
         }
     };
-    stories::record(&mut tx, &plan.fresh, &stories).await?;
-    write_plan(&mut tx, &plan).await?;
     update_source(&mut tx, record, feed, &counts).await?;
     tx.commit().await?;
     Ok(counts)
