@@ -422,3 +422,50 @@ async fn postgres_stores_what_sqlite_stores() {
         cluster.psql("tidings", sql);
     }
 }
+
+#[tokio::test]
+async fn a_summary_only_feed_is_read_from_its_pages() {
+    let cluster = PgCluster::start();
+    let database = cluster.database("tidings");
+    let server = FeedServer::start().await;
+    let page = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>社零数据</title></head><body>\
+         <div class=\"nav\"><a href=\"/\">首页</a><a href=\"/yw\">要闻</a></div>\
+         <div class=\"detail-content\"><p>{ORIGINAL}</p><p>末段独有词语青蓝色账本。</p></div>\
+         <div class=\"footer\">证券时报社版权所有</div></body></html>"
+    );
+    server.set(
+        "/a/1.html",
+        Reply::feed(page).content_type("text/html").without_etag(),
+    );
+    let link = server.url("/a/1.html");
+    let items = [(
+        "十月社零同比增长4.8%",
+        link.as_str(),
+        "Fri, 20 Nov 2026 10:00:00 +0800",
+        "一句话摘要。",
+    )];
+    server.set("/yw.xml", Reply::feed(rss("要闻", &items)));
+    let app = config(
+        &database,
+        &free_address(),
+        "",
+        &format!(
+            "[[sources]]\nname = \"证券时报网\"\nurl = \"{}\"\ncategory = \"金融\"\nfull_content = \"always\"\n",
+            server.url("/yw.xml")
+        ),
+    );
+    let summary = app.poll().await;
+    assert!(summary.contains("article pages: 1 read"), "{summary}");
+    assert_eq!(
+        cluster.psql("tidings", "SELECT state FROM article_pages"),
+        ["fetched"]
+    );
+    let text = cluster
+        .psql("tidings", "SELECT plain_text FROM articles")
+        .join("\n");
+    assert!(text.contains("青蓝色账本"), "{text}");
+    assert!(!text.contains("版权所有"), "{text}");
+    app.poll().await;
+    assert_eq!(server.hits("/a/1.html"), 1, "a page is read once");
+}
