@@ -409,6 +409,67 @@ async fn postgres_stores_what_sqlite_stores() {
         "the reprint joined the original's story"
     );
 
+    // The story commands, on both.
+    let grouped = "SELECT a.link FROM articles a
+        WHERE (SELECT count(*) FROM articles b WHERE b.story_id = a.story_id) > 1 ORDER BY a.link";
+    let sqlite_id = |link: &str| {
+        sqlite.count(&format!(
+            "SELECT id FROM articles WHERE link = 'https://{link}'"
+        ))
+    };
+    let pg_id = |link: &str| {
+        cluster.count(
+            "tidings",
+            &format!("SELECT id FROM articles WHERE link = 'https://{link}'"),
+        )
+    };
+    let reprint = "finance.sina.com.cn/a/1.shtml";
+    let (second, third) = (
+        "www.stcn.com/article/detail/2.html",
+        "www.stcn.com/article/detail/3.html",
+    );
+    for (app, id) in [(&sqlite, sqlite_id(reprint)), (&postgres, pg_id(reprint))] {
+        let shown = app.run(&["story", &id.to_string()]).await;
+        let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
+        assert!(
+            shown.contains("· 2 articles") && shown.contains("文本重合"),
+            "{shown}"
+        );
+        let split = app.run(&["split", &id.to_string()]).await;
+        assert!(
+            split.status.success(),
+            "{}",
+            String::from_utf8_lossy(&split.stderr)
+        );
+    }
+    let pairs = [
+        (&sqlite, sqlite_id(second), sqlite_id(third)),
+        (&postgres, pg_id(second), pg_id(third)),
+    ];
+    for (app, a, b) in pairs {
+        let merged = app.run(&["merge", &a.to_string(), &b.to_string()]).await;
+        assert!(
+            merged.status.success(),
+            "{}",
+            String::from_utf8_lossy(&merged.stderr)
+        );
+        for command in ["regroup", "reprocess"] {
+            let out = app.run(&[command]).await;
+            assert!(
+                out.status.success(),
+                "{command}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let expected = [format!("https://{second}"), format!("https://{third}")];
+    assert_eq!(
+        cluster.psql("tidings", grouped),
+        expected,
+        "split and merge survive regroup"
+    );
+    assert_eq!(sqlite.strings(grouped), expected);
+
     // docs/schema.md's PostgreSQL examples run as written.
     let doc =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/schema.md")).unwrap();

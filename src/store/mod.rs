@@ -5,6 +5,7 @@
 //! both: the pipeline never asks which it has. What happens to each entry
 //! of a poll is decided the same way for both (`plan`).
 
+mod commands;
 mod plan;
 mod postgres;
 mod sqlite;
@@ -14,16 +15,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-pub use sqlite::{
-    DuePage, NewContent, Regrouping, StoredContent, StoryError, StoryMember, Ungrouped, Why,
+pub use commands::{
+    NewContent, Regrouping, StoredContent, StoryError, StoryMember, Ungrouped, Why,
 };
+pub use sqlite::DuePage;
 pub use types::{
     ArticleFilter, Claim, Counts, Outcome, PollRecord, SearchHit, SourceState, SourceSummary,
     StoreError, Wanted,
 };
 
 use crate::article::{NormalizedFeed, StoredArticle};
-use crate::cluster::Comparable;
 use crate::config::{Database, SourceConfig, Storage};
 use crate::pages::PageOutcome;
 use postgres::PgStore;
@@ -42,16 +43,6 @@ macro_rules! either {
         match $store {
             Store::Sqlite(store) => store.$call($($arg),*).await,
             Store::Postgres(store) => store.$call($($arg),*).await,
-        }
-    };
-}
-
-/// Calls a method that only SQLite has yet; on PostgreSQL, says so.
-macro_rules! sqlite_only {
-    ($store:expr, $what:literal, $call:ident($($arg:expr),*)) => {
-        match $store {
-            Store::Sqlite(store) => store.$call($($arg),*).await,
-            Store::Postgres(_) => Err(StoreError::NotOnPostgres($what).into()),
         }
     };
 }
@@ -173,59 +164,5 @@ impl Store {
             }
             Store::Postgres(store) => store.changed(fallback).await,
         }
-    }
-
-    /// The story of article `id`, for `tidings story`.
-    pub async fn story(&self, id: i64) -> Result<Option<Vec<StoryMember>>, StoreError> {
-        sqlite_only!(self, "tidings story", story(id))
-    }
-
-    /// Takes article `id` out of its story for good.
-    pub async fn split(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoryError> {
-        sqlite_only!(self, "tidings split", split(id, now))
-    }
-
-    /// Makes articles `a` and `b` one story for good.
-    pub async fn merge(&self, a: i64, b: i64, now: DateTime<Utc>) -> Result<(), StoryError> {
-        sqlite_only!(self, "tidings merge", merge(a, b, now))
-    }
-
-    /// Every split and merge people made.
-    pub async fn story_overrides(&self) -> Result<Vec<(i64, i64, bool)>, StoreError> {
-        sqlite_only!(self, "tidings regroup", story_overrides())
-    }
-
-    /// Up to `limit` articles with ids above `after`, for `tidings regroup`.
-    pub async fn ungrouped(&self, after: i64, limit: usize) -> Result<Vec<Ungrouped>, StoreError> {
-        sqlite_only!(self, "tidings regroup", ungrouped(after, limit))
-    }
-
-    /// The comparable text of a stored article.
-    pub async fn comparable(&self, id: i64) -> Result<Option<Comparable>, StoreError> {
-        sqlite_only!(self, "tidings regroup", comparable(id))
-    }
-
-    /// Starts rebuilding every story.
-    pub async fn begin_regroup(&self) -> Result<Regrouping, StoreError> {
-        sqlite_only!(self, "tidings regroup", begin_regroup())
-    }
-
-    /// Articles a source stored first, for `tidings reprocess`.
-    pub async fn contents_of_source(
-        &self,
-        source_id: i64,
-        after: i64,
-        limit: usize,
-    ) -> Result<Vec<StoredContent>, StoreError> {
-        sqlite_only!(
-            self,
-            "tidings reprocess",
-            contents_of_source(source_id, after, limit)
-        )
-    }
-
-    /// Writes reprocessed content.
-    pub async fn rewrite_contents(&self, contents: &[NewContent]) -> Result<(), StoreError> {
-        sqlite_only!(self, "tidings reprocess", rewrite_contents(contents))
     }
 }

@@ -29,8 +29,6 @@ pub enum StoreError {
     /// not written.
     #[error("source {0} was claimed by another poller; this poll is dropped")]
     LeaseLost(i64),
-    #[error("{0} is not available on PostgreSQL yet")]
-    NotOnPostgres(&'static str),
 }
 
 /// Which sources a poller may claim.

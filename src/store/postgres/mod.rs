@@ -92,6 +92,18 @@ impl PgStore {
         })
     }
 
+    /// The connections, for the commands both engines share.
+    pub(in crate::store) fn readers(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// A write transaction, for the commands both engines share.
+    pub(in crate::store) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.pool.begin().await
+    }
+
     /// Closes every connection; the listener's first, as the pool waits for it.
     pub async fn close(&self) {
         self.listener.lock().await.take();

@@ -21,14 +21,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
-mod contents;
 mod ingest;
 mod pages;
 mod stories;
 
-pub use contents::{NewContent, StoredContent};
 pub use pages::DuePage;
-pub use stories::{Regrouping, StoryError, StoryMember, Ungrouped, Why};
 
 use super::types::{
     ArticleFilter, Counts, Outcome, PollRecord, SearchHit, SourceState, SourceSummary, StoreError,
@@ -161,6 +158,20 @@ impl SqliteStore {
             checkpoints,
             polls,
         })
+    }
+
+    /// The connections that read, for the commands both engines share.
+    pub(in crate::store) fn readers(&self) -> &SqlitePool {
+        &self.readers
+    }
+
+    /// A write transaction on the writer's connection, for the commands both
+    /// engines share. `BEGIN IMMEDIATE` takes the write lock first, so another
+    /// process's writer is waited for rather than failing half-way.
+    pub(in crate::store) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 
     /// Closes the database: waits for writes in flight, then closes every
