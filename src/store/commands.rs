@@ -18,7 +18,7 @@ use crate::dates::{from_db, to_db};
 
 /// How the engines differ in the SQL below.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dialect {
+pub(super) enum Dialect {
     Sqlite,
     Postgres,
 }
@@ -26,7 +26,7 @@ enum Dialect {
 impl Dialect {
     /// A time column as tidings' text form (`2026-11-20T02:00:00Z`), as
     /// SQLite stores it.
-    fn time_text(self, column: &str) -> String {
+    pub(super) fn time_text(self, column: &str) -> String {
         match self {
             Dialect::Sqlite => column.to_string(),
             Dialect::Postgres => {
@@ -36,10 +36,21 @@ impl Dialect {
     }
 
     /// Parameter `$n`, bound as tidings' text form of a time.
-    fn time_param(self, n: usize) -> String {
+    pub(super) fn time_param(self, n: usize) -> String {
         match self {
             Dialect::Sqlite => format!("${n}"),
             Dialect::Postgres => format!("${n}::timestamptz"),
+        }
+    }
+
+    /// The ids of parameter `$n`, a JSON list bound as text, as a
+    /// subquery of one column, `value`: any number of ids, one statement.
+    pub(super) fn id_list(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => format!("SELECT value FROM json_each(${n})"),
+            Dialect::Postgres => format!(
+                "SELECT CAST(value AS BIGINT) AS value FROM json_array_elements_text(CAST(${n} AS json))"
+            ),
         }
     }
 }
@@ -59,6 +70,8 @@ macro_rules! reading {
         }
     };
 }
+
+pub(super) use reading;
 
 /// Runs `$body` in a write transaction `$tx` of the store, committed when
 /// `$body` gives a value (an early return rolls it back).
@@ -80,6 +93,8 @@ macro_rules! writing {
         }
     };
 }
+
+pub(super) use writing;
 
 /// An article of a story, for `tidings story`.
 #[derive(Debug, Clone)]

@@ -3,11 +3,15 @@
 //! written by one process; PostgreSQL (`postgres`) is shared by several
 //! pollers and readers on other machines. [`Store`] is one interface over
 //! both: the pipeline never asks which it has. What happens to each entry
-//! of a poll is decided the same way for both (`plan`).
+//! of a poll is decided the same way for both (`plan`), and what feeds,
+//! searches and commands read and change is one SQL for both (`reads`,
+//! `commands`); each engine keeps only what is its own: opening, the
+//! poll's write, claims, search candidates, change notices.
 
 mod commands;
 mod plan;
 mod postgres;
+mod reads;
 mod sqlite;
 mod types;
 
@@ -18,15 +22,14 @@ use chrono::{DateTime, Utc};
 pub use commands::{
     NewContent, Regrouping, StoredContent, StoryError, StoryMember, Ungrouped, Why,
 };
-pub use sqlite::DuePage;
+pub use reads::DuePage;
 pub use types::{
     ArticleFilter, Claim, Counts, Outcome, PollRecord, SearchHit, SourceState, SourceSummary,
     StoreError, Wanted,
 };
 
-use crate::article::{NormalizedFeed, StoredArticle};
+use crate::article::NormalizedFeed;
 use crate::config::{Database, SourceConfig, Storage};
-use crate::pages::PageOutcome;
 use postgres::PgStore;
 use sqlite::SqliteStore;
 
@@ -104,53 +107,10 @@ impl Store {
         }
     }
 
-    /// Every source, configured ones first, for `tidings sources`.
-    pub async fn list_sources(&self) -> Result<Vec<SourceSummary>, StoreError> {
-        either!(self, list_sources())
-    }
-
-    /// Stored articles with their categories and origin, newest first.
-    pub async fn articles(
-        &self,
-        filter: &ArticleFilter<'_>,
-    ) -> Result<Vec<StoredArticle>, StoreError> {
-        either!(self, articles(filter))
-    }
-
     /// The database's size in bytes; a query, so it also tells whether the
     /// database answers (`/health`).
     pub async fn database_bytes(&self) -> Result<i64, StoreError> {
         either!(self, database_bytes())
-    }
-
-    /// Every category label with its article count, most used first.
-    pub async fn labels(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        either!(self, labels())
-    }
-
-    /// The articles whose title or text contains `query`, ignoring case,
-    /// newest first, each with the passage that matched.
-    pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, StoreError> {
-        either!(self, search(query, limit))
-    }
-
-    /// The pages of `source_id` due at `now`, oldest due first, at most `limit`.
-    pub async fn due_pages(
-        &self,
-        source_id: i64,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<DuePage>, StoreError> {
-        either!(self, due_pages(source_id, now, limit))
-    }
-
-    /// Writes what each page fetch gave its article, in one transaction.
-    pub async fn record_pages(
-        &self,
-        results: &[(i64, PageOutcome)],
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        either!(self, record_pages(results, now))
     }
 
     /// Resolves at the next change to what the feeds show made by another

@@ -6,29 +6,23 @@
 //! The tables, columns and views are SQLite's (docs/schema.md) in
 //! PostgreSQL's types, made by `migrations/postgres/`. Each poll is written
 //! in a transaction of its own (`ingest`): PostgreSQL takes concurrent
-//! writers, so there is no writer thread to queue for.
+//! writers, so there is no writer thread to queue for. What both engines
+//! read and change is `store::reads` and `store::commands`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
-use hashbrown::HashMap;
+use sqlx::Row;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgRow};
-use sqlx::{AssertSqlSafe, Row};
 use tokio::sync::Mutex;
 
 mod ingest;
 mod stories;
 
-use super::DuePage;
-use super::types::{
-    ArticleFilter, Claim, Counts, PollRecord, SearchHit, SourceState, SourceSummary, StoreError,
-    Wanted, cadence,
-};
-use crate::article::{NormalizedFeed, Origin, Reprint, StoredArticle};
+use super::types::{Claim, Counts, PollRecord, SourceState, StoreError, Wanted, cadence};
+use crate::article::NormalizedFeed;
 use crate::config::SourceConfig;
-use crate::pages::PageOutcome;
 use crate::schedule::host_of;
 
 /// The database of tidings instances that share PostgreSQL.
@@ -43,14 +37,6 @@ pub struct PgStore {
 
 /// Connections each process keeps: polls write concurrently.
 const CONNECTIONS: u32 = 16;
-
-/// The columns `articles_by_id` reads, `a` being `articles`.
-const ARTICLE_COLUMNS: &str = "a.id, a.key, a.title, a.link, a.author, a.published, a.updated,
-                               a.summary, a.content_html, a.image, coalesce(a.story_id, a.id)";
-
-/// Articles a search checks at most: a query whose trigrams are everywhere
-/// but which is itself nowhere stops here.
-const SEARCH_CANDIDATES: usize = 50_000;
 
 impl PgStore {
     /// Connects and brings the schema up to date (sqlx holds an advisory
@@ -219,209 +205,6 @@ impl PgStore {
         ingest::record_poll(&self.pool, record, feed).await
     }
 
-    pub async fn list_sources(&self) -> Result<Vec<SourceSummary>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT name, url, channel, active, last_status, last_error,
-                    to_char(next_due AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), articles,
-                    last_warnings, interval_seconds, interval_reason
-               FROM source_overview ORDER BY active DESC, id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| SourceSummary {
-                name: r.get(0),
-                url: r.get(1),
-                channel: r.get(2),
-                active: r.get(3),
-                last_status: r.get(4),
-                last_error: r.get(5),
-                next_due: r.get(6),
-                articles: r.get(7),
-                last_warnings: r.get(8),
-                cadence: cadence(r.get(9), r.get(10)),
-            })
-            .collect())
-    }
-
-    /// See `SqliteStore::articles`.
-    pub async fn articles(
-        &self,
-        filter: &ArticleFilter<'_>,
-    ) -> Result<Vec<StoredArticle>, StoreError> {
-        let articles = self.articles_by_id(filter).await?;
-        Ok(articles.into_iter().map(|(_, article)| article).collect())
-    }
-
-    async fn articles_by_id(
-        &self,
-        filter: &ArticleFilter<'_>,
-    ) -> Result<Vec<(i64, StoredArticle)>, StoreError> {
-        const COLUMNS: &str = ARTICLE_COLUMNS;
-        let since = filter.since.unwrap_or(DateTime::UNIX_EPOCH);
-        let limit = filter.limit.map(|l| l as i64);
-        let rows = match (filter.ids, filter.label) {
-            (Some(ids), _) => {
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM articles a WHERE a.id = ANY($1) AND a.published >= $2
-                      ORDER BY a.published DESC, a.id DESC LIMIT $3"
-                );
-                sqlx::query(AssertSqlSafe(sql))
-                    .bind(ids)
-                    .bind(since)
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            (None, Some(label)) => {
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM article_categories c JOIN articles a ON a.id = c.article_id
-                      WHERE c.category = $1 AND c.published >= $2
-                      ORDER BY c.published DESC, c.article_id DESC LIMIT $3"
-                );
-                sqlx::query(AssertSqlSafe(sql))
-                    .bind(label)
-                    .bind(since)
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            (None, None) => {
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM articles a WHERE a.published >= $1
-                      ORDER BY a.published DESC, a.id DESC LIMIT $2"
-                );
-                sqlx::query(AssertSqlSafe(sql))
-                    .bind(since)
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-        };
-        let rows = if filter.stories {
-            self.as_stories(rows).await?
-        } else {
-            rows
-        };
-        let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
-        let mut reprints = if filter.stories {
-            self.reprints(&ids).await?
-        } else {
-            Default::default()
-        };
-        let mut categories: HashMap<i64, Vec<String>> = HashMap::new();
-        for row in sqlx::query(
-            "SELECT article_id, category FROM article_categories
-              WHERE article_id = ANY($1) ORDER BY article_id, position",
-        )
-        .bind(&ids)
-        .fetch_all(&self.pool)
-        .await?
-        {
-            categories.entry(row.get(0)).or_default().push(row.get(1));
-        }
-        let mut origins: HashMap<i64, Origin> = HashMap::new();
-        for row in sqlx::query(
-            "SELECT o.article_id, s.name, s.url, s.channel, s.feed_title, s.feed_link
-               FROM article_origins o JOIN sources s ON s.id = o.source_id
-              WHERE o.article_id = ANY($1)",
-        )
-        .bind(&ids)
-        .fetch_all(&self.pool)
-        .await?
-        {
-            origins.insert(
-                row.get(0),
-                Origin {
-                    name: row.get(1),
-                    url: row.get(2),
-                    channel: row.get(3),
-                    feed_title: row.get(4),
-                    feed_link: row.get(5),
-                },
-            );
-        }
-        Ok(rows
-            .into_iter()
-            .map(|r| {
-                let id: i64 = r.get(0);
-                let article = StoredArticle {
-                    key: r.get(1),
-                    title: r.get(2),
-                    link: r.get(3),
-                    author: r.get(4),
-                    published: r.get(5),
-                    updated: r.get(6),
-                    summary: r.get(7),
-                    content_html: r.get(8),
-                    image: r.get(9),
-                    categories: categories.remove(&id).unwrap_or_default(),
-                    origin: origins.remove(&id),
-                    reprints: reprints.remove(&id).unwrap_or_default(),
-                };
-                (id, article)
-            })
-            .collect())
-    }
-
-    /// See `SqliteStore::as_stories`: each row as its story's first article.
-    async fn as_stories(&self, rows: Vec<PgRow>) -> Result<Vec<PgRow>, StoreError> {
-        let mut order: Vec<i64> = Vec::with_capacity(rows.len());
-        let mut by_id: HashMap<i64, PgRow> = HashMap::new();
-        for row in rows {
-            let (id, story): (i64, i64) = (row.get(0), row.get(10));
-            if !order.contains(&story) {
-                order.push(story);
-            }
-            if id == story {
-                by_id.insert(id, row);
-            }
-        }
-        let missing: Vec<i64> = order
-            .iter()
-            .copied()
-            .filter(|story| !by_id.contains_key(story))
-            .collect();
-        if !missing.is_empty() {
-            let sql = format!("SELECT {ARTICLE_COLUMNS} FROM articles a WHERE a.id = ANY($1)");
-            for row in sqlx::query(AssertSqlSafe(sql))
-                .bind(&missing)
-                .fetch_all(&self.pool)
-                .await?
-            {
-                by_id.insert(row.get(0), row);
-            }
-        }
-        Ok(order
-            .into_iter()
-            .filter_map(|story| by_id.remove(&story))
-            .collect())
-    }
-
-    /// The other outlets' copies of each story whose first article is in `ids`.
-    async fn reprints(&self, ids: &[i64]) -> Result<HashMap<i64, Vec<Reprint>>, StoreError> {
-        let mut reprints: HashMap<i64, Vec<Reprint>> = HashMap::new();
-        for row in sqlx::query(
-            "SELECT e.story_id, a.link, a.published,
-                    (SELECT o.source_name FROM article_origins o WHERE o.article_id = a.id)
-               FROM story_evidence e JOIN articles a ON a.id = e.article_id
-              WHERE e.story_id = ANY($1)
-              ORDER BY a.published, a.id",
-        )
-        .bind(ids)
-        .fetch_all(&self.pool)
-        .await?
-        {
-            reprints.entry(row.get(0)).or_default().push(Reprint {
-                link: row.get(1),
-                published: row.get(2),
-                outlet: row.get::<Option<String>, _>(3).unwrap_or_default(),
-            });
-        }
-        Ok(reprints)
-    }
-
     /// The database's size on disk; a query, so it also tells whether the
     /// database answers (`/health`).
     pub async fn database_bytes(&self) -> Result<i64, StoreError> {
@@ -432,24 +215,11 @@ impl PgStore {
         )
     }
 
-    pub async fn labels(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT category, count(*) FROM article_categories GROUP BY category ORDER BY 2 DESC, 1",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
-    }
-
-    /// Search over the whole text of every article, newest first, ignoring
-    /// case: `ILIKE` on title and text, which the pg_trgm index answers for
-    /// queries of three characters or more; each hit is checked and given
-    /// its passage here, as on SQLite.
-    pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, StoreError> {
-        let query = query.trim();
-        if query.is_empty() || limit == 0 {
-            return Ok(Vec::new());
-        }
+    /// The articles a search for `query` reads, newest first, as a
+    /// statement of `id, title, plain_text` and the value it binds: `ILIKE`
+    /// on title and text, which the pg_trgm index answers for queries of
+    /// three characters or more.
+    pub(in crate::store) fn search_candidates(&self, query: &str) -> (&'static str, String) {
         let pattern = format!(
             "%{}%",
             query
@@ -457,127 +227,12 @@ impl PgStore {
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
-        let mut passages = Vec::new();
-        let mut candidates = sqlx::query(
+        (
             "SELECT id, title, plain_text FROM articles
               WHERE (title || ' ' || plain_text) ILIKE $1
               ORDER BY published DESC, id DESC",
+            pattern,
         )
-        .bind(&pattern)
-        .fetch(&self.pool);
-        for _ in 0..SEARCH_CANDIDATES {
-            let Some(row) = candidates.try_next().await? else {
-                break;
-            };
-            let passage = [row.get::<&str, _>(2), row.get(1)]
-                .into_iter()
-                .find_map(|text| crate::text::passage(text, query));
-            if let Some(passage) = passage {
-                passages.push((row.get::<i64, _>(0), passage));
-                if passages.len() == limit {
-                    break;
-                }
-            }
-        }
-        drop(candidates);
-        let ids: Vec<i64> = passages.iter().map(|(id, _)| *id).collect();
-        let filter = ArticleFilter {
-            ids: Some(&ids),
-            ..ArticleFilter::default()
-        };
-        let mut articles: HashMap<i64, StoredArticle> =
-            self.articles_by_id(&filter).await?.into_iter().collect();
-        Ok(passages
-            .into_iter()
-            .filter_map(|(id, passage)| {
-                Some(SearchHit {
-                    article: articles.remove(&id)?,
-                    passage,
-                })
-            })
-            .collect())
-    }
-
-    /// See `SqliteStore::due_pages`.
-    pub async fn due_pages(
-        &self,
-        source_id: i64,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<DuePage>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT p.article_id, p.url, p.attempts, char_length(a.plain_text)::bigint
-               FROM article_pages p JOIN articles a ON a.id = p.article_id
-              WHERE p.source_id = $1 AND p.state = 'pending' AND p.next_attempt <= $2
-              ORDER BY p.next_attempt, p.article_id DESC
-              LIMIT $3",
-        )
-        .bind(source_id)
-        .bind(now)
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|row| DuePage {
-                article_id: row.get(0),
-                url: row.get(1),
-                attempts: row.get::<i64, _>(2) as u32,
-                feed_chars: row.get::<i64, _>(3) as usize,
-            })
-            .collect())
-    }
-
-    /// See `SqliteStore::record_pages`.
-    pub async fn record_pages(
-        &self,
-        results: &[(i64, PageOutcome)],
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        if results.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.pool.begin().await?;
-        for (article_id, outcome) in results {
-            let (state, next_attempt, error) = match outcome {
-                PageOutcome::Read {
-                    html,
-                    text,
-                    source_html,
-                    image,
-                } => {
-                    sqlx::query(
-                        "UPDATE articles SET content_html = $2, plain_text = $3, source_html = $4,
-                                image = coalesce(image, $5)
-                          WHERE id = $1",
-                    )
-                    .bind(article_id)
-                    .bind(html)
-                    .bind(text)
-                    .bind(source_html)
-                    .bind(image)
-                    .execute(&mut *tx)
-                    .await?;
-                    ("fetched", None, None)
-                }
-                PageOutcome::Retry { error, at } => ("pending", Some(*at), Some(error)),
-                PageOutcome::KeepFeed { error } => ("kept_feed", None, Some(error)),
-            };
-            sqlx::query(
-                "UPDATE article_pages SET state = $2, next_attempt = $3, last_error = $4,
-                        attempts = attempts + 1, attempted_at = $5
-                  WHERE article_id = $1",
-            )
-            .bind(article_id)
-            .bind(state)
-            .bind(next_attempt)
-            .bind(error)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     /// Resolves at the next change to what the feeds show, from any process

@@ -1,4 +1,6 @@
-//! SQLite: migrations, the per-poll write, and the queries the commands need.
+//! SQLite: opening and migrating, the per-poll write, and what only SQLite
+//! does (its search candidates, checkpoints); what both engines read and
+//! change is `store::reads` and `store::commands`.
 //!
 //! The database is opened in WAL mode so readers (the HTTP server, people with
 //! `sqlite3`) never wait for the poller. Polls are written by one writer thread
@@ -11,34 +13,22 @@
 //! of its own copies the WAL into the database file, so the writer never stops
 //! for the disk.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use futures::TryStreamExt;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 mod ingest;
-mod pages;
 mod stories;
 
-pub use pages::DuePage;
-
-use super::types::{
-    ArticleFilter, Counts, Outcome, PollRecord, SearchHit, SourceState, SourceSummary, StoreError,
-    cadence,
-};
-use crate::article::{NormalizedFeed, Origin, Reprint, StoredArticle};
+use super::types::{Counts, Outcome, PollRecord, SourceState, StoreError, cadence};
+use crate::article::NormalizedFeed;
 use crate::config::{SourceConfig, Storage};
 use crate::dates::{from_db, to_db};
 use crate::store::plan;
-
-/// The columns `articles_by_id` reads, `a` being `articles`.
-const ARTICLE_COLUMNS: &str = "a.id, a.key, a.title, a.link, a.author, a.published, a.updated,
-                               a.summary, a.content_html, a.image, coalesce(a.story_id, a.id)";
 
 /// The database of one tidings instance.
 #[derive(Clone)]
@@ -252,226 +242,6 @@ impl SqliteStore {
             .map_err(|_| StoreError::Write("the database writer stopped".into()))?
     }
 
-    /// Every source, configured ones first, for `tidings sources`.
-    pub async fn list_sources(&self) -> Result<Vec<SourceSummary>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT name, url, channel, active, last_status, last_error, next_due, articles,
-                    last_warnings, interval_seconds, interval_reason
-               FROM source_overview ORDER BY active DESC, id",
-        )
-        .fetch_all(&self.readers)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| SourceSummary {
-                name: r.get(0),
-                url: r.get(1),
-                channel: r.get(2),
-                active: r.get(3),
-                last_status: r.get(4),
-                last_error: r.get(5),
-                next_due: r.get(6),
-                articles: r.get(7),
-                last_warnings: r.get(8),
-                cadence: cadence(r.get(9), r.get(10)),
-            })
-            .collect())
-    }
-
-    /// Stored articles with their categories and origin, newest first. A label
-    /// reads from the `(category, published)` index, so a category feed costs
-    /// the same however large the database grows.
-    pub async fn articles(
-        &self,
-        filter: &ArticleFilter<'_>,
-    ) -> Result<Vec<StoredArticle>, StoreError> {
-        let articles = self.articles_by_id(filter).await?;
-        Ok(articles.into_iter().map(|(_, article)| article).collect())
-    }
-
-    /// [`Store::articles`], each with its id.
-    async fn articles_by_id(
-        &self,
-        filter: &ArticleFilter<'_>,
-    ) -> Result<Vec<(i64, StoredArticle)>, StoreError> {
-        const COLUMNS: &str = ARTICLE_COLUMNS;
-        let since = filter.since.map(to_db).unwrap_or_default();
-        let limit = filter.limit.map_or(-1, |l| l as i64);
-        let rows = match (filter.ids, filter.label) {
-            (Some(ids), _) => {
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM json_each(?1) AS wanted JOIN articles a ON a.id = wanted.value
-                      WHERE a.published >= ?2 ORDER BY a.published DESC, a.id DESC LIMIT ?3"
-                );
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(serde_json::to_string(ids).expect("ids serialize"))
-                    .bind(&since)
-                    .bind(limit)
-                    .fetch_all(&self.readers)
-                    .await?
-            }
-            (None, Some(label)) => {
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM article_categories c JOIN articles a ON a.id = c.article_id
-                      WHERE c.category = ?1 AND c.published >= ?2
-                      ORDER BY c.published DESC, c.article_id DESC LIMIT ?3"
-                );
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(label)
-                    .bind(&since)
-                    .bind(limit)
-                    .fetch_all(&self.readers)
-                    .await?
-            }
-            (None, None) => {
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM articles a WHERE a.published >= ?1
-                      ORDER BY a.published DESC, a.id DESC LIMIT ?2"
-                );
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(&since)
-                    .bind(limit)
-                    .fetch_all(&self.readers)
-                    .await?
-            }
-        };
-        let rows = if filter.stories {
-            self.as_stories(rows).await?
-        } else {
-            rows
-        };
-        let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
-        let ids_json = serde_json::to_string(&ids).expect("ids serialize");
-        let mut reprints = if filter.stories {
-            self.reprints(&ids_json).await?
-        } else {
-            Default::default()
-        };
-        let mut categories: HashMap<i64, Vec<String>> = Default::default();
-        for row in sqlx::query(
-            "SELECT article_id, category FROM article_categories
-              WHERE article_id IN (SELECT value FROM json_each(?1)) ORDER BY article_id, position",
-        )
-        .bind(&ids_json)
-        .fetch_all(&self.readers)
-        .await?
-        {
-            categories.entry(row.get(0)).or_default().push(row.get(1));
-        }
-        let mut origins: HashMap<i64, Origin> = Default::default();
-        for row in sqlx::query(
-            "SELECT o.article_id, s.name, s.url, s.channel, s.feed_title, s.feed_link
-               FROM article_origins o JOIN sources s ON s.id = o.source_id
-              WHERE o.article_id IN (SELECT value FROM json_each(?1))",
-        )
-        .bind(&ids_json)
-        .fetch_all(&self.readers)
-        .await?
-        {
-            origins.insert(
-                row.get(0),
-                Origin {
-                    name: row.get(1),
-                    url: row.get(2),
-                    channel: row.get(3),
-                    feed_title: row.get(4),
-                    feed_link: row.get(5),
-                },
-            );
-        }
-        Ok(rows
-            .into_iter()
-            .map(|r| {
-                let id: i64 = r.get(0);
-                let date = |i: usize| r.get::<Option<String>, _>(i).as_deref().and_then(from_db);
-                let article = StoredArticle {
-                    key: r.get(1),
-                    title: r.get(2),
-                    link: r.get(3),
-                    author: r.get(4),
-                    published: date(5).unwrap_or_default(),
-                    updated: date(6),
-                    summary: r.get(7),
-                    content_html: r.get(8),
-                    image: r.get(9),
-                    categories: categories.remove(&id).unwrap_or_default(),
-                    origin: origins.remove(&id),
-                    reprints: reprints.remove(&id).unwrap_or_default(),
-                };
-                (id, article)
-            })
-            .collect())
-    }
-
-    /// The other outlets' copies of each story whose first article is in
-    /// `ids_json`, earliest first, with the name of the source that carried each.
-    async fn reprints(&self, ids_json: &str) -> Result<HashMap<i64, Vec<Reprint>>, StoreError> {
-        let mut reprints: HashMap<i64, Vec<Reprint>> = HashMap::new();
-        for row in sqlx::query(
-            "SELECT e.story_id, a.link, a.published,
-                    (SELECT o.source_name FROM article_origins o WHERE o.article_id = a.id)
-               FROM story_evidence e JOIN articles a ON a.id = e.article_id
-              WHERE e.story_id IN (SELECT value FROM json_each(?1))
-              ORDER BY a.published, a.id",
-        )
-        .bind(ids_json)
-        .fetch_all(&self.readers)
-        .await?
-        {
-            reprints.entry(row.get(0)).or_default().push(Reprint {
-                link: row.get(1),
-                published: row
-                    .get::<Option<String>, _>(2)
-                    .as_deref()
-                    .and_then(from_db)
-                    .unwrap_or_default(),
-                outlet: row.get::<Option<String>, _>(3).unwrap_or_default(),
-            });
-        }
-        Ok(reprints)
-    }
-
-    /// The rows of the stories of `rows`, in the order their first article
-    /// appears: an article that joined another's story gives way to the
-    /// story's first article.
-    async fn as_stories(
-        &self,
-        rows: Vec<sqlx::sqlite::SqliteRow>,
-    ) -> Result<Vec<sqlx::sqlite::SqliteRow>, StoreError> {
-        let mut order: Vec<i64> = Vec::with_capacity(rows.len());
-        let mut by_id: HashMap<i64, sqlx::sqlite::SqliteRow> = HashMap::new();
-        for row in rows {
-            let (id, story): (i64, i64) = (row.get(0), row.get(10));
-            if !order.contains(&story) {
-                order.push(story);
-            }
-            if id == story {
-                by_id.insert(id, row);
-            }
-        }
-        let missing: Vec<i64> = order
-            .iter()
-            .copied()
-            .filter(|story| !by_id.contains_key(story))
-            .collect();
-        if !missing.is_empty() {
-            let sql = format!(
-                "SELECT {ARTICLE_COLUMNS} FROM json_each(?1) AS wanted JOIN articles a ON a.id = wanted.value"
-            );
-            for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(serde_json::to_string(&missing).expect("ids serialize"))
-                .fetch_all(&self.readers)
-                .await?
-            {
-                by_id.insert(row.get(0), row);
-            }
-        }
-        Ok(order
-            .into_iter()
-            .filter_map(|story| by_id.remove(&story))
-            .collect())
-    }
-
     /// The size of the database's pages in bytes; a query, so it also tells
     /// whether the database answers (`/health`).
     pub async fn database_bytes(&self) -> Result<i64, StoreError> {
@@ -483,105 +253,54 @@ impl SqliteStore {
         Ok(size)
     }
 
-    /// Every category label with its article count, most used first.
-    pub async fn labels(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT category, count(*) FROM article_categories GROUP BY category ORDER BY 2 DESC, 1",
-        )
-        .fetch_all(&self.readers)
-        .await?;
-        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
-    }
-
-    /// Search over the whole text of every article, newest first: the
-    /// articles whose title or text contains `query`, ignoring case.
+    /// The articles a search for `query` reads, newest first, as a
+    /// statement of `id, title, plain_text` and the value it binds.
     ///
     /// A query of three characters or more reads the trigram index, which
     /// gives the articles that have all of its trigrams (`detail = none`
-    /// keeps no positions); those that do not contain the query itself are
-    /// dropped here. Few candidates are read and sorted by publication time;
-    /// many are met in publication order instead (the `published` index,
-    /// newest first, each article looked up in the set of candidates) until
-    /// `limit` match, so a common word costs about what a rare one does.
-    /// Shorter queries (common in Chinese: 央行, 股市) have no trigram, and
-    /// scan the articles newest first.
-    pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, StoreError> {
-        let query = query.trim();
-        if query.is_empty() || limit == 0 {
-            return Ok(Vec::new());
-        }
-        let (sql, bound) = if query.chars().count() < 3 {
-            (
+    /// keeps no positions). Few candidates are read and sorted by publication
+    /// time; many are met in publication order instead (the `published`
+    /// index, newest first, each article looked up in the set of candidates)
+    /// until enough match, so a common word costs about what a rare one
+    /// does. Shorter queries (common in Chinese: 央行, 股市) have no trigram,
+    /// and scan the articles newest first.
+    pub(in crate::store) async fn search_candidates(
+        &self,
+        query: &str,
+    ) -> Result<(&'static str, String), StoreError> {
+        if query.chars().count() < 3 {
+            return Ok((
                 "SELECT id, title, plain_text FROM articles
-                  WHERE instr(lower(title), ?1) OR instr(lower(plain_text), ?1)
+                  WHERE instr(lower(title), $1) OR instr(lower(plain_text), $1)
                   ORDER BY published DESC, id DESC",
                 query.to_ascii_lowercase(),
-            )
-        } else {
-            let trigrams = trigram_query(query);
-            let candidates: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?1
-                                        LIMIT ?2)",
-            )
-            .bind(&trigrams)
-            .bind(SORT_AT_MOST + 1)
-            .fetch_one(&self.readers)
-            .await?;
-            let sql = if candidates <= SORT_AT_MOST {
-                "SELECT id, title, plain_text FROM articles
-                  WHERE id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?1)
-                  ORDER BY published DESC, id DESC"
-            } else {
-                "SELECT id, title, plain_text FROM articles INDEXED BY articles_by_published
-                  WHERE id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?1)
-                  ORDER BY published DESC, id DESC"
-            };
-            (sql, trigrams)
-        };
-        // The hits in order, each with its passage.
-        let mut passages = Vec::new();
-        let mut candidates = sqlx::query(sql).bind(bound).fetch(&self.readers);
-        for _ in 0..SEARCH_CANDIDATES {
-            let Some(row) = candidates.try_next().await? else {
-                break;
-            };
-            let passage = [row.get::<&str, _>(2), row.get(1)]
-                .into_iter()
-                .find_map(|text| crate::text::passage(text, query));
-            if let Some(passage) = passage {
-                passages.push((row.get::<i64, _>(0), passage));
-                if passages.len() == limit {
-                    break;
-                }
-            }
+            ));
         }
-        drop(candidates);
-        let ids: Vec<i64> = passages.iter().map(|(id, _)| *id).collect();
-        let filter = ArticleFilter {
-            ids: Some(&ids),
-            ..ArticleFilter::default()
+        let trigrams = trigram_query(query);
+        let candidates: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM (SELECT rowid FROM articles_fts WHERE articles_fts MATCH $1
+                                    LIMIT $2)",
+        )
+        .bind(&trigrams)
+        .bind(SORT_AT_MOST + 1)
+        .fetch_one(&self.readers)
+        .await?;
+        let sql = if candidates <= SORT_AT_MOST {
+            "SELECT id, title, plain_text FROM articles
+              WHERE id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH $1)
+              ORDER BY published DESC, id DESC"
+        } else {
+            "SELECT id, title, plain_text FROM articles INDEXED BY articles_by_published
+              WHERE id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH $1)
+              ORDER BY published DESC, id DESC"
         };
-        let mut articles: std::collections::HashMap<i64, StoredArticle> =
-            self.articles_by_id(&filter).await?.into_iter().collect();
-        Ok(passages
-            .into_iter()
-            .filter_map(|(id, passage)| {
-                Some(SearchHit {
-                    article: articles.remove(&id)?,
-                    passage,
-                })
-            })
-            .collect())
+        Ok((sql, trigrams))
     }
 }
 
 /// Candidates of the trigram index a search reads and sorts at most; with
 /// more, it walks the articles in publication order instead.
 const SORT_AT_MOST: i64 = 2_000;
-
-/// Articles a search checks at most: a query whose trigrams are everywhere
-/// but which is itself nowhere stops here.
-const SEARCH_CANDIDATES: usize = 50_000;
 
 /// An FTS5 query for the articles that have every trigram of `text`, each
 /// quoted so that FTS5 operators in it are plain text.
