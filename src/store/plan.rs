@@ -16,7 +16,8 @@ use hashbrown::hash_map::EntryRef;
 
 use super::Counts;
 use crate::article::Article;
-use crate::cluster::Match;
+use crate::cluster::window::Member;
+use crate::cluster::{Fingerprint, Match};
 use crate::config::FullContent;
 use crate::dates::to_db;
 
@@ -91,6 +92,24 @@ impl Delivery<'_> {
             .published
             .map(to_db)
             .unwrap_or_else(|| self.seen_at.to_string())
+    }
+
+    /// The new article as a member of the window, in story `story_id`.
+    pub(in crate::store) fn member(
+        &self,
+        story_id: i64,
+        published: i64,
+        stored: i64,
+        fingerprint: &Fingerprint,
+    ) -> Member {
+        Member {
+            id: self.id,
+            source_id: self.source_id,
+            story_id,
+            published,
+            stored,
+            numbers: fingerprint.numbers.clone().into(),
+        }
     }
 }
 
@@ -237,6 +256,25 @@ pub(in crate::store) struct Story {
 impl Story {
     pub(in crate::store) fn alone(id: i64) -> Story {
         Story { id, joined: None }
+    }
+
+    /// The story `id` of `matched`, which a new article published at
+    /// `published` (unix seconds) was `found` alike.
+    pub(in crate::store) fn joining(
+        id: i64,
+        matched: &Member,
+        found: Match,
+        published: i64,
+    ) -> Story {
+        let minutes_apart = (published - matched.published).abs() / 60;
+        Story {
+            id,
+            joined: Some(Joined {
+                matched: matched.id,
+                found,
+                minutes_apart,
+            }),
+        }
     }
 }
 

@@ -83,25 +83,13 @@ pub(super) async fn assign(
             |_| false,
         );
         let story = match found {
-            Some((matched, found)) => Story {
-                id: matched.story_id,
-                joined: Some(Joined {
-                    matched: matched.id,
-                    found,
-                    minutes_apart: (published - matched.published).abs() / 60,
-                }),
-            },
+            Some((matched, found)) => Story::joining(matched.story_id, &matched, found, published),
             None => Story::alone(new.id),
         };
-        let member = Member {
-            id: new.id,
-            source_id: new.source_id,
-            story_id: story.id,
-            published,
-            stored,
-            numbers: fingerprint.numbers.clone().into(),
-        };
-        window.add(member, fingerprint);
+        window.add(
+            new.member(story.id, published, stored, fingerprint),
+            fingerprint,
+        );
         stories.push(story);
     }
     Ok(stories)

@@ -12,7 +12,7 @@ use crate::article::Article;
 use crate::cluster::window::{Member, WINDOW, Window};
 use crate::cluster::{self, Comparable, Fingerprint};
 use crate::dates::{from_db, to_db};
-use crate::store::plan::{Delivery, Joined, Story, may_join};
+use crate::store::plan::{Delivery, Story, may_join};
 
 /// Adds to `window` the articles stored after article `after` (all of the
 /// window's span when it is new) that have a fingerprint: what this writer
@@ -147,24 +147,12 @@ pub(super) fn assign(
                     true => matched.story_id,
                     false => current_story.query_row([matched.id], |row| row.get(0))?,
                 };
-                story = Story {
-                    id: story_id,
-                    joined: Some(Joined {
-                        matched: matched.id,
-                        found,
-                        minutes_apart: (published - matched.published).abs() / 60,
-                    }),
-                };
+                story = Story::joining(story_id, &matched, found, published);
             }
-            let member = Member {
-                id: new.id,
-                source_id: new.source_id,
-                story_id: story.id,
-                published,
-                stored,
-                numbers: fingerprint.numbers.clone().into(),
-            };
-            window.add(member, fingerprint);
+            window.add(
+                new.member(story.id, published, stored, fingerprint),
+                fingerprint,
+            );
         }
         stories.push(story);
     }
