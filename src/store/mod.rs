@@ -29,7 +29,7 @@ pub use types::{
 };
 
 use crate::article::NormalizedFeed;
-use crate::config::{Database, SourceConfig, Storage};
+use crate::config::{Database, Storage};
 use postgres::PgStore;
 use sqlite::SqliteStore;
 
@@ -73,15 +73,6 @@ impl Store {
             Store::Sqlite(_) => Ok(Utc::now()),
             Store::Postgres(store) => store.clock().await,
         }
-    }
-
-    /// Makes the `sources` table match the config; the state of each
-    /// configured source, in order.
-    pub async fn sync_sources(
-        &self,
-        sources: &[SourceConfig],
-    ) -> Result<Vec<SourceState>, StoreError> {
-        either!(self, sync_sources(sources))
     }
 
     /// Claims a source for this poller before it is polled. SQLite has one

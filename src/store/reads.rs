@@ -9,11 +9,15 @@ use hashbrown::HashMap;
 use sqlx::AssertSqlSafe;
 
 use super::commands::{Dialect, reading, writing};
-use super::types::{ArticleFilter, SearchHit, SourceSummary, StoreError, cadence};
+use super::types::{
+    ArticleFilter, SearchHit, SourceRow, SourceState, SourceSummary, StoreError, cadence,
+};
 use super::{Store, postgres::PgStore, sqlite::SqliteStore};
 use crate::article::{Origin, Reprint, StoredArticle};
+use crate::config::SourceConfig;
 use crate::dates::{from_db, to_db};
 use crate::pages::PageOutcome;
+use crate::schedule::host_of;
 
 /// A page waiting to be fetched.
 #[derive(Debug, Clone)]
@@ -59,7 +63,76 @@ const SEARCH_CANDIDATES: usize = 50_000;
 /// that differently).
 const NO_LIMIT: i64 = i64::MAX;
 
+/// The columns a source's state is read with, `prefix` naming `sources`
+/// (see [`SourceRow`]).
+pub(super) fn state_columns(dialect: Dialect, prefix: &str) -> String {
+    format!(
+        "{prefix}id, {prefix}etag, {prefix}last_modified, {prefix}error_count, {}, {prefix}last_status,
+         {prefix}interval_seconds, {prefix}interval_reason",
+        dialect.time_text(&format!("{prefix}next_due"))
+    )
+}
+
 impl Store {
+    /// Makes the `sources` table match the config: new sources are added, changed
+    /// ones updated, and ones no longer configured marked inactive (their
+    /// articles stay). A source marked gone (HTTP 410) is tried again only once
+    /// its config entry changes. Returns the state of each configured source, in
+    /// order. Every poller of one PostgreSQL database should read the same
+    /// sources: a poller marks inactive what its config lacks.
+    pub async fn sync_sources(
+        &self,
+        sources: &[SourceConfig],
+    ) -> Result<Vec<SourceState>, StoreError> {
+        let rows: Vec<SourceRow> = writing!(self, |tx, dialect| {
+            if dialect == Dialect::Postgres {
+                // Pollers starting at once would otherwise deadlock on the rows.
+                sqlx::query("LOCK TABLE sources IN SHARE ROW EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("UPDATE sources SET active = FALSE")
+                .execute(&mut *tx)
+                .await?;
+            // PostgreSQL's pollers share Retry-After holds by host.
+            let (host_column, host_value, host_update) = match dialect {
+                Dialect::Sqlite => ("", "", ""),
+                Dialect::Postgres => (", host", ", $6", "host = $6,"),
+            };
+            let sql = format!(
+                "INSERT INTO sources (url, name, category, channel, config_hash{host_column})
+                 VALUES ($1, $2, $3, $4, $5{host_value})
+                 ON CONFLICT (url) DO UPDATE SET name = $2, category = $3, channel = $4, active = TRUE,
+                    {host_update}
+                    last_status = CASE WHEN sources.last_status = 'gone'
+                                        AND sources.config_hash IS DISTINCT FROM $5
+                                       THEN NULL ELSE sources.last_status END,
+                    next_due = CASE WHEN sources.last_status = 'gone'
+                                     AND sources.config_hash IS DISTINCT FROM $5
+                                    THEN NULL ELSE sources.next_due END,
+                    config_hash = $5
+                 RETURNING {}",
+                state_columns(dialect, "")
+            );
+            let mut rows = Vec::with_capacity(sources.len());
+            for source in sources {
+                let query = sqlx::query_as(AssertSqlSafe(sql.as_str()))
+                    .bind(source.url.as_str())
+                    .bind(&source.name)
+                    .bind(&source.category)
+                    .bind(&source.channel)
+                    .bind(source.fingerprint());
+                let query = match dialect {
+                    Dialect::Sqlite => query,
+                    Dialect::Postgres => query.bind(host_of(&source.url)),
+                };
+                rows.push(query.fetch_one(&mut *tx).await?);
+            }
+            rows
+        });
+        Ok(rows.into_iter().map(SourceState::from).collect())
+    }
+
     /// Every source, configured ones first, for `tidings sources`.
     pub async fn list_sources(&self) -> Result<Vec<SourceSummary>, StoreError> {
         type Row = (

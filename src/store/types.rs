@@ -180,3 +180,33 @@ pub(super) fn cadence(seconds: Option<i64>, reason: Option<String>) -> Option<Ca
         reason: reason?,
     })
 }
+
+/// A source's state as both engines read it (`reads::state_columns`): id,
+/// etag, last_modified, error_count, next_due as text, last_status,
+/// interval_seconds, interval_reason.
+pub(super) type SourceRow = (
+    i64,
+    Option<String>,
+    Option<String>,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+);
+
+impl From<SourceRow> for SourceState {
+    fn from(row: SourceRow) -> SourceState {
+        let (id, etag, last_modified, errors, next_due, status, seconds, reason) = row;
+        SourceState {
+            id,
+            etag,
+            last_modified,
+            error_count: errors as u32,
+            next_due: next_due.as_deref().and_then(crate::dates::from_db),
+            gone: status.as_deref() == Some("gone"),
+            cadence: cadence(seconds, reason),
+            lease: None,
+        }
+    }
+}

@@ -13,17 +13,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
-use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgRow};
+use sqlx::AssertSqlSafe;
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use tokio::sync::Mutex;
 
 mod ingest;
 mod stories;
 
-use super::types::{Claim, Counts, PollRecord, SourceState, StoreError, Wanted, cadence};
+use super::commands::Dialect;
+use super::reads::state_columns;
+use super::types::{Claim, Counts, PollRecord, SourceRow, SourceState, StoreError, Wanted};
 use crate::article::NormalizedFeed;
-use crate::config::SourceConfig;
-use crate::schedule::host_of;
 
 /// The database of tidings instances that share PostgreSQL.
 #[derive(Clone)]
@@ -103,51 +103,6 @@ impl PgStore {
             .await?)
     }
 
-    /// See `SqliteStore::sync_sources`. Every poller of one database should
-    /// read the same sources: a poller marks inactive what its config lacks.
-    pub async fn sync_sources(
-        &self,
-        sources: &[SourceConfig],
-    ) -> Result<Vec<SourceState>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // Pollers starting at once would otherwise deadlock on the rows.
-        sqlx::query("LOCK TABLE sources IN SHARE ROW EXCLUSIVE MODE")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE sources SET active = false")
-            .execute(&mut *tx)
-            .await?;
-        let mut states = Vec::with_capacity(sources.len());
-        for source in sources {
-            let row = sqlx::query(
-                "INSERT INTO sources (url, name, category, channel, config_hash, host)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (url) DO UPDATE SET name = $2, category = $3, channel = $4, active = true,
-                    host = $6,
-                    last_status = CASE WHEN sources.last_status = 'gone'
-                                        AND sources.config_hash IS DISTINCT FROM $5
-                                       THEN NULL ELSE sources.last_status END,
-                    next_due = CASE WHEN sources.last_status = 'gone'
-                                     AND sources.config_hash IS DISTINCT FROM $5
-                                    THEN NULL ELSE sources.next_due END,
-                    config_hash = $5
-                 RETURNING id, etag, last_modified, error_count, next_due, last_status,
-                           interval_seconds, interval_reason",
-            )
-            .bind(source.url.as_str())
-            .bind(&source.name)
-            .bind(&source.category)
-            .bind(&source.channel)
-            .bind(source.fingerprint())
-            .bind(host_of(&source.url))
-            .fetch_one(&mut *tx)
-            .await?;
-            states.push(source_state(&row));
-        }
-        tx.commit().await?;
-        Ok(states)
-    }
-
     /// Claims `source` for this poller, in a short transaction: granted when
     /// it is wanted, no other poller's lease holds it (a row another poller
     /// is claiming right now is skipped, not waited for) and its host is not
@@ -158,7 +113,7 @@ impl PgStore {
             Wanted::NotPolledSince(time) => Some(time),
         };
         let token = format!("{:032x}", rand::random::<u128>());
-        let granted = sqlx::query(
+        let sql = format!(
             "WITH claimable AS (
                  SELECT s.id FROM sources s
                   WHERE s.id = $1 AND s.active AND s.last_status IS DISTINCT FROM 'gone'
@@ -168,17 +123,18 @@ impl PgStore {
                     FOR UPDATE SKIP LOCKED)
              UPDATE sources s SET lease_token = $3, lease_until = now() + make_interval(secs => $4)
                FROM claimable WHERE s.id = claimable.id
-             RETURNING s.id, s.etag, s.last_modified, s.error_count, s.next_due, s.last_status,
-                       s.interval_seconds, s.interval_reason",
-        )
-        .bind(source_id)
-        .bind(not_polled_since)
-        .bind(&token)
-        .bind(self.lease.as_secs_f64())
-        .fetch_optional(&self.pool)
-        .await?;
+             RETURNING {}",
+            state_columns(Dialect::Postgres, "s.")
+        );
+        let granted: Option<SourceRow> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(source_id)
+            .bind(not_polled_since)
+            .bind(&token)
+            .bind(self.lease.as_secs_f64())
+            .fetch_optional(&self.pool)
+            .await?;
         if let Some(row) = granted {
-            let mut state = source_state(&row);
+            let mut state = SourceState::from(row);
             state.lease = Some(token);
             return Ok(Claim::Granted(state));
         }
@@ -259,21 +215,5 @@ impl PgStore {
                 Err(error.into())
             }
         }
-    }
-}
-
-/// A source's state as a row of `sources` gives it (id, etag,
-/// last_modified, error_count, next_due, last_status, interval_seconds,
-/// interval_reason).
-fn source_state(row: &PgRow) -> SourceState {
-    SourceState {
-        id: row.get(0),
-        etag: row.get(1),
-        last_modified: row.get(2),
-        error_count: row.get::<i64, _>(3) as u32,
-        next_due: row.get(4),
-        gone: row.get::<Option<String>, _>(5).as_deref() == Some("gone"),
-        cadence: cadence(row.get(6), row.get(7)),
-        lease: None,
     }
 }

@@ -18,16 +18,16 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
 mod ingest;
 mod stories;
 
-use super::types::{Counts, Outcome, PollRecord, SourceState, StoreError, cadence};
+use super::types::{Counts, Outcome, PollRecord, StoreError};
 use crate::article::NormalizedFeed;
-use crate::config::{SourceConfig, Storage};
-use crate::dates::{from_db, to_db};
+use crate::config::Storage;
+use crate::dates::to_db;
 use crate::store::plan;
 
 /// The database of one tidings instance.
@@ -172,53 +172,6 @@ impl SqliteStore {
         self.readers.close().await;
         self.checkpoints.close().await;
         self.writer.close().await;
-    }
-
-    /// Makes the `sources` table match the config: new sources are added, changed
-    /// ones updated, and ones no longer configured marked inactive (their
-    /// articles stay). A source marked gone (HTTP 410) is tried again only once
-    /// its config entry changes. Returns the state of each configured source, in order.
-    pub async fn sync_sources(
-        &self,
-        sources: &[SourceConfig],
-    ) -> Result<Vec<SourceState>, StoreError> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("UPDATE sources SET active = 0")
-            .execute(&mut *tx)
-            .await?;
-        let mut states = Vec::with_capacity(sources.len());
-        for source in sources {
-            let row = sqlx::query(
-                "INSERT INTO sources (url, name, category, channel, config_hash) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (url) DO UPDATE SET name = ?2, category = ?3, channel = ?4, active = 1,
-                    last_status = CASE WHEN last_status = 'gone' AND config_hash IS NOT ?5
-                                       THEN NULL ELSE last_status END,
-                    next_due = CASE WHEN last_status = 'gone' AND config_hash IS NOT ?5
-                                    THEN NULL ELSE next_due END,
-                    config_hash = ?5
-                 RETURNING id, etag, last_modified, error_count, next_due, last_status,
-                           interval_seconds, interval_reason",
-            )
-            .bind(source.url.as_str())
-            .bind(&source.name)
-            .bind(&source.category)
-            .bind(&source.channel)
-            .bind(source.fingerprint())
-            .fetch_one(&mut *tx)
-            .await?;
-            states.push(SourceState {
-                id: row.get(0),
-                etag: row.get(1),
-                last_modified: row.get(2),
-                error_count: row.get::<i64, _>(3) as u32,
-                next_due: row.get::<Option<String>, _>(4).as_deref().and_then(from_db),
-                gone: row.get::<Option<String>, _>(5).as_deref() == Some("gone"),
-                cadence: cadence(row.get(6), row.get(7)),
-                lease: None,
-            });
-        }
-        tx.commit().await?;
-        Ok(states)
     }
 
     /// Writes one poll: its articles (if the feed was fetched and parsed), the
