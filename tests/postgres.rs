@@ -527,6 +527,23 @@ async fn a_summary_only_feed_is_read_from_its_pages() {
         .join("\n");
     assert!(text.contains("青蓝色账本"), "{text}");
     assert!(!text.contains("版权所有"), "{text}");
-    app.poll().await;
+    // The feed's summary changes: the article keeps what its page gave.
+    let items = [(
+        "十月社零同比增长4.8%",
+        link.as_str(),
+        "Fri, 20 Nov 2026 10:00:00 +0800",
+        "一句话摘要，已更新。",
+    )];
+    server.set("/yw.xml", Reply::feed(rss("要闻", &items)));
+    let summary = app.poll().await;
+    assert_eq!(article_counts(&summary), (0, 1, 0), "{summary}");
     assert_eq!(server.hits("/a/1.html"), 1, "a page is read once");
+    let text = cluster
+        .psql("tidings", "SELECT plain_text FROM articles")
+        .join("\n");
+    assert!(text.contains("青蓝色账本"), "{text}");
+    assert_eq!(
+        cluster.psql("tidings", "SELECT summary FROM articles"),
+        ["一句话摘要，已更新。"]
+    );
 }

@@ -10,9 +10,9 @@
 //! insert), the key's unique index settles it: the insert finds the key
 //! taken, and the poll goes back to a savepoint to plan again. New articles
 //! are written last (the rows that refer to them are checked at commit).
-//! Rows are written in key or id order, so two writers take their locks in
-//! the same order; a deadlock that happens anyway is retried with the whole
-//! transaction.
+//! New rows are written in key or id order, so two writers take their locks
+//! in the same order; a deadlock that happens anyway is retried with the
+//! whole transaction.
 
 use chrono::{DateTime, Utc};
 use hashbrown::{HashMap, HashSet};
@@ -287,10 +287,12 @@ async fn write_plan(
                     updated = CASE WHEN $6::timestamptz > coalesce(updated, '-infinity')
                                    THEN $6::timestamptz ELSE $11::timestamptz END,
                     summary = $7, content_hash = $10, last_seen = $11::timestamptz,
-                    content_html = CASE WHEN $13 THEN content_html ELSE $8 END,
-                    plain_text = CASE WHEN $13 THEN plain_text ELSE $12 END,
-                    source_html = CASE WHEN $13 THEN source_html ELSE $14 END,
-                    image = CASE WHEN $13 THEN coalesce($9, image) ELSE $9 END
+                    content_html = CASE WHEN page.read THEN content_html ELSE $8 END,
+                    plain_text = CASE WHEN page.read THEN plain_text ELSE $12 END,
+                    source_html = CASE WHEN page.read THEN source_html ELSE $13 END,
+                    image = CASE WHEN page.read THEN coalesce($9, image) ELSE $9 END
+               FROM (SELECT EXISTS (SELECT 1 FROM article_pages
+                                     WHERE article_id = $1 AND state = 'fetched') AS read) page
               WHERE id = $1",
         )
         .bind(change.id)
@@ -305,14 +307,6 @@ async fn write_plan(
         .bind(&a.content_hash)
         .bind(change.seen_at)
         .bind(&a.text)
-        .bind(
-            sqlx::query_scalar::<_, bool>(
-                "SELECT EXISTS (SELECT 1 FROM article_pages WHERE article_id = $1 AND state = 'fetched')",
-            )
-            .bind(change.id)
-            .fetch_one(&mut **tx)
-            .await?,
-        )
         .bind(&a.source_html)
         .execute(&mut **tx)
         .await?;
