@@ -26,6 +26,10 @@ use crate::store::{
     Claim, Counts, DuePage, Outcome, PollRecord, SourceState, Store, StoreError, Wanted,
 };
 
+/// How long a poll waits before it claims again a source whose host other
+/// pollers keep at its `per_host` limit.
+const HOST_BUSY_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Most parsed feeds waiting for the database at once.
 const BACKLOG: usize = 224;
 
@@ -123,21 +127,36 @@ impl Poller {
         let host = schedule::host_of(&source.url);
         // Claimed with the slots in hand, so that pollers sharing a database
         // share its sources as each is ready to fetch.
-        let slots = FetchSlots {
-            _host: self.hosts.acquire(&host).await,
-            _fetch: self
-                .slots
-                .acquire()
-                .await
-                .expect("the fetch semaphore is never closed"),
-        };
-        match self.store.claim(state, wanted).await? {
-            Claim::Granted(claimed) => *state = claimed,
-            Claim::Taken(again) => {
-                state.next_due = Some(again);
-                return Ok(None);
+        let slots = loop {
+            let slots = FetchSlots {
+                _host: self.hosts.acquire(&host).await,
+                _fetch: self
+                    .slots
+                    .acquire()
+                    .await
+                    .expect("the fetch semaphore is never closed"),
+            };
+            match self
+                .store
+                .claim(state, wanted, self.config.poll.per_host)
+                .await?
+            {
+                Claim::Granted(claimed) => {
+                    *state = claimed;
+                    break slots;
+                }
+                Claim::Taken(again) => {
+                    state.next_due = Some(again);
+                    return Ok(None);
+                }
+                // Other pollers are at the host's limit: the slots go to
+                // other hosts' sources while this one waits its turn.
+                Claim::HostBusy => {
+                    drop(slots);
+                    tokio::time::sleep(HOST_BUSY_WAIT).await;
+                }
             }
-        }
+        };
         let started_at = Utc::now();
         let clock = Instant::now();
         let configured = self.config.interval_of(source);

@@ -49,13 +49,18 @@ fn assert_matches_truth(cluster: &PgCluster, truth: &serde_json::Value) {
 }
 
 #[tokio::test]
-async fn two_pollers_share_the_sources_and_store_the_truth() {
+async fn two_pollers_share_the_sources_and_the_host_limit_and_store_the_truth() {
     let cluster = PgCluster::start();
     let database = cluster.database("tidings");
     let server = FeedServer::start().await;
     let work = tempfile::tempdir().unwrap();
     let truth = workload(work.path(), 60, &format!("http://{}", server.addr), None);
-    server.serve_dir(work.path());
+    // Slow enough that each poller alone would have its 4 fetches in flight.
+    for n in 0..60 {
+        let path = format!("/feeds/{n:04}.xml");
+        let body = std::fs::read(work.path().join(&path[1..])).unwrap();
+        server.set(&path, Reply::feed(body).delayed(Duration::from_millis(300)));
+    }
     let sources = std::fs::read_to_string(work.path().join("sources.toml")).unwrap();
     let settings = "\n[poll]\ninterval = \"1h\"\nper_host = 4\n";
     let (listen_a, listen_b) = (free_address(), free_address());
@@ -79,6 +84,11 @@ async fn two_pollers_share_the_sources_and_store_the_truth() {
         60
     );
     assert_matches_truth(&cluster, &truth);
+    assert_eq!(
+        server.most_in_flight(),
+        4,
+        "per_host = 4 holds over both pollers"
+    );
     let mut lines = Vec::new();
     for log in [&a, &b] {
         let text = std::fs::read_to_string(log.dir.path().join("daemon.log")).unwrap();

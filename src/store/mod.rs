@@ -77,11 +77,17 @@ impl Store {
 
     /// Claims a source for this poller before it is polled. SQLite has one
     /// poller, so its claim is always granted, from the state this process
-    /// keeps; PostgreSQL's is a lease in the database (see `PgStore::claim`).
-    pub async fn claim(&self, state: &SourceState, wanted: Wanted) -> Result<Claim, StoreError> {
+    /// keeps; PostgreSQL's is a lease in the database (see `PgStore::claim`),
+    /// which also keeps each host to `per_host` polls over all pollers.
+    pub async fn claim(
+        &self,
+        state: &SourceState,
+        wanted: Wanted,
+        per_host: usize,
+    ) -> Result<Claim, StoreError> {
         match self {
             Store::Sqlite(_) => Ok(Claim::Granted(state.clone())),
-            Store::Postgres(store) => store.claim(state.id, wanted).await,
+            Store::Postgres(store) => store.claim(state.id, wanted, per_host).await,
         }
     }
 

@@ -49,6 +49,9 @@ pub enum Claim {
     /// Another poller has it, has just polled it, or its host asked to wait:
     /// look again at this time.
     Taken(DateTime<Utc>),
+    /// Wanted, but its host has as many polls in flight as `per_host`
+    /// allows, counted over every poller: try again in a moment.
+    HostBusy,
 }
 
 /// How a poll of a source ended, as recorded in `sources.last_status` and `fetch_log.outcome`.

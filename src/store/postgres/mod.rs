@@ -105,51 +105,80 @@ impl PgStore {
 
     /// Claims `source` for this poller, in a short transaction: granted when
     /// it is wanted, no other poller's lease holds it (a row another poller
-    /// is claiming right now is skipped, not waited for) and its host is not
-    /// held; the lease ends after [`PgStore::lease`] by the database's clock.
-    pub async fn claim(&self, source_id: i64, wanted: Wanted) -> Result<Claim, StoreError> {
+    /// is claiming right now is skipped, not waited for), its host is not
+    /// held and fewer than `per_host` polls of its host are in flight on any
+    /// poller; the lease ends after [`PgStore::lease`] by the database's clock.
+    pub async fn claim(
+        &self,
+        source_id: i64,
+        wanted: Wanted,
+        per_host: usize,
+    ) -> Result<Claim, StoreError> {
         let not_polled_since = match wanted {
             Wanted::Due => None,
             Wanted::NotPolledSince(time) => Some(time),
         };
         let token = format!("{:032x}", rand::random::<u128>());
-        let sql = format!(
-            "WITH claimable AS (
-                 SELECT s.id FROM sources s
-                  WHERE s.id = $1 AND s.active AND s.last_status IS DISTINCT FROM 'gone'
-                    AND (s.next_due IS NULL OR s.next_due <= now() OR s.last_polled < $2)
-                    AND (s.lease_until IS NULL OR s.lease_until <= now())
-                    AND NOT EXISTS (SELECT 1 FROM host_holds h WHERE h.host = s.host AND h.until > now())
-                    FOR UPDATE SKIP LOCKED)
-             UPDATE sources s SET lease_token = $3, lease_until = now() + make_interval(secs => $4)
-               FROM claimable WHERE s.id = claimable.id
-             RETURNING {}",
-            state_columns(Dialect::Postgres, "s.")
-        );
-        let granted: Option<SourceRow> = sqlx::query_as(AssertSqlSafe(sql))
+        let mut tx = self.pool.begin().await?;
+        // Pollers claiming sources of one host take turns, so that each
+        // counts the others' claims (the two-key advisory locks are apart
+        // from the one-key locks of article keys).
+        sqlx::query("SELECT pg_advisory_xact_lock(1, hashtext(host)) FROM sources WHERE id = $1")
             .bind(source_id)
-            .bind(not_polled_since)
-            .bind(&token)
-            .bind(self.lease.as_secs_f64())
-            .fetch_optional(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        if let Some(row) = granted {
-            let mut state = SourceState::from(row);
-            state.lease = Some(token);
-            return Ok(Claim::Granted(state));
-        }
-        // Not before a second from now: a row being claimed by another
-        // poller right now looks free but is not.
-        let again: DateTime<Utc> = sqlx::query_scalar(
-            "SELECT greatest(s.next_due, s.lease_until,
-                             (SELECT h.until FROM host_holds h WHERE h.host = s.host),
-                             now() + interval '1 second')
-               FROM sources s WHERE s.id = $1",
+        let claimable: Option<bool> = sqlx::query_scalar(
+            "SELECT (SELECT count(*) >= $3 FROM sources o
+                      WHERE o.host = s.host AND o.lease_token IS NOT NULL
+                        AND o.lease_until > now())
+               FROM sources s
+              WHERE s.id = $1 AND s.active AND s.last_status IS DISTINCT FROM 'gone'
+                AND (s.next_due IS NULL OR s.next_due <= now() OR s.last_polled < $2)
+                AND (s.lease_until IS NULL OR s.lease_until <= now())
+                AND NOT EXISTS (SELECT 1 FROM host_holds h WHERE h.host = s.host AND h.until > now())
+                FOR UPDATE OF s SKIP LOCKED",
         )
         .bind(source_id)
-        .fetch_one(&self.pool)
+        .bind(not_polled_since)
+        .bind(per_host as i64)
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(Claim::Taken(again))
+        let claim = match claimable {
+            Some(false) => {
+                let sql = format!(
+                    "UPDATE sources s
+                        SET lease_token = $2, lease_until = now() + make_interval(secs => $3)
+                      WHERE s.id = $1
+                     RETURNING {}",
+                    state_columns(Dialect::Postgres, "s.")
+                );
+                let row: SourceRow = sqlx::query_as(AssertSqlSafe(sql))
+                    .bind(source_id)
+                    .bind(&token)
+                    .bind(self.lease.as_secs_f64())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let mut state = SourceState::from(row);
+                state.lease = Some(token);
+                Claim::Granted(state)
+            }
+            Some(true) => Claim::HostBusy,
+            // Not before a second from now: a row being claimed by another
+            // poller right now looks free but is not.
+            None => Claim::Taken(
+                sqlx::query_scalar(
+                    "SELECT greatest(s.next_due, s.lease_until,
+                                     (SELECT h.until FROM host_holds h WHERE h.host = s.host),
+                                     now() + interval '1 second')
+                       FROM sources s WHERE s.id = $1",
+                )
+                .bind(source_id)
+                .fetch_one(&mut *tx)
+                .await?,
+            ),
+        };
+        tx.commit().await?;
+        Ok(claim)
     }
 
     /// Writes one poll (see `ingest`).
