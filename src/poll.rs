@@ -430,6 +430,10 @@ impl Poller {
             metrics().fetches_in_flight.inc();
             let fetched = self.fetcher.fetch(&source.url, &validators).await;
             metrics().fetches_in_flight.dec();
+            if let Err(error) = self.store.fetched(state).await {
+                // Its host's slot is then held until the lease would end.
+                tracing::warn!("{} <{}>: {error}", source.name, source.url);
+            }
             let backlog = self
                 .backlog
                 .clone()

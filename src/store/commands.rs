@@ -662,16 +662,23 @@ impl Regrouping {
                     .execute(&mut **tx)
                     .await?;
                     if dialect == Dialect::Postgres {
-                        for key in fingerprint.bands() {
-                            sqlx::query(
-                                "INSERT INTO article_bands (band_key, article_id) VALUES ($1, $2)
-                                 ON CONFLICT DO NOTHING",
-                            )
-                            .bind(key as i64)
-                            .bind(article.id)
-                            .execute(&mut **tx)
-                            .await?;
-                        }
+                        // The keys as a JSON list, a value SQLite could bind too.
+                        sqlx::query(
+                            "INSERT INTO article_bands (band_key, article_id, source_id, published, stored)
+                             SELECT DISTINCT key::bigint, $2, $3, to_timestamp($4), to_timestamp($5)
+                               FROM jsonb_array_elements_text($1::jsonb) AS key
+                             ON CONFLICT DO NOTHING",
+                        )
+                        .bind(
+                            serde_json::to_string(&fingerprint.bands().map(|key| key as i64))
+                                .expect("numbers"),
+                        )
+                        .bind(article.id)
+                        .bind(article.source_id)
+                        .bind(article.published as f64)
+                        .bind(article.stored as f64)
+                        .execute(&mut **tx)
+                        .await?;
                     }
                 }
                 None => {

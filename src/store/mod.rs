@@ -78,7 +78,7 @@ impl Store {
     /// Claims a source for this poller before it is polled. SQLite has one
     /// poller, so its claim is always granted, from the state this process
     /// keeps; PostgreSQL's is a lease in the database (see `PgStore::claim`),
-    /// which also keeps each host to `per_host` polls over all pollers.
+    /// which also keeps each host to `per_host` fetches over all pollers.
     pub async fn claim(
         &self,
         state: &SourceState,
@@ -88,6 +88,15 @@ impl Store {
         match self {
             Store::Sqlite(_) => Ok(Claim::Granted(state.clone())),
             Store::Postgres(store) => store.claim(state.id, wanted, per_host).await,
+        }
+    }
+
+    /// Ends the fetch of a poll claimed with `state`: on PostgreSQL its host
+    /// may take a fetch from any poller again.
+    pub async fn fetched(&self, state: &SourceState) -> Result<(), StoreError> {
+        match (self, &state.lease) {
+            (Store::Postgres(store), Some(lease)) => store.fetched(state.id, lease).await,
+            _ => Ok(()),
         }
     }
 

@@ -49,7 +49,7 @@ pub enum Claim {
     /// Another poller has it, has just polled it, or its host asked to wait:
     /// look again at this time.
     Taken(DateTime<Utc>),
-    /// Wanted, but its host has as many polls in flight as `per_host`
+    /// Wanted, but its host has as many fetches in flight as `per_host`
     /// allows, counted over every poller: try again in a moment.
     HostBusy,
 }

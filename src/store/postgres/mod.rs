@@ -10,7 +10,7 @@
 //! read and change is `store::reads` and `store::commands`.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
@@ -33,10 +33,15 @@ pub struct PgStore {
     lease: Duration,
     /// The connection that hears of changes, once something asked.
     listener: Arc<Mutex<Option<PgListener>>>,
+    /// When this process last deleted the band keys that left the window.
+    bands_forgotten: Arc<std::sync::Mutex<Option<Instant>>>,
 }
 
 /// Connections each process keeps: polls write concurrently.
 const CONNECTIONS: u32 = 16;
+
+/// How often a poller deletes the band keys that left the window.
+const FORGET_BANDS_EVERY: Duration = Duration::from_secs(600);
 
 impl PgStore {
     /// Connects and brings the schema up to date (sqlx holds an advisory
@@ -75,6 +80,7 @@ impl PgStore {
             pool,
             lease,
             listener: Arc::default(),
+            bands_forgotten: Arc::default(),
         })
     }
 
@@ -106,8 +112,9 @@ impl PgStore {
     /// Claims `source` for this poller, in a short transaction: granted when
     /// it is wanted, no other poller's lease holds it (a row another poller
     /// is claiming right now is skipped, not waited for), its host is not
-    /// held and fewer than `per_host` polls of its host are in flight on any
-    /// poller; the lease ends after [`PgStore::lease`] by the database's clock.
+    /// held and fewer than `per_host` fetches from its host are in flight on
+    /// any poller; the lease ends after [`PgStore::lease`] by the database's
+    /// clock.
     pub async fn claim(
         &self,
         source_id: i64,
@@ -129,8 +136,7 @@ impl PgStore {
             .await?;
         let claimable: Option<bool> = sqlx::query_scalar(
             "SELECT (SELECT count(*) >= $3 FROM sources o
-                      WHERE o.host = s.host AND o.lease_token IS NOT NULL
-                        AND o.lease_until > now())
+                      WHERE o.host = s.host AND o.fetching_until > now())
                FROM sources s
               WHERE s.id = $1 AND s.active AND s.last_status IS DISTINCT FROM 'gone'
                 AND (s.next_due IS NULL OR s.next_due <= now() OR s.last_polled < $2)
@@ -147,7 +153,8 @@ impl PgStore {
             Some(false) => {
                 let sql = format!(
                     "UPDATE sources s
-                        SET lease_token = $2, lease_until = now() + make_interval(secs => $3)
+                        SET lease_token = $2, lease_until = now() + make_interval(secs => $3),
+                            fetching_until = now() + make_interval(secs => $3)
                       WHERE s.id = $1
                      RETURNING {}",
                     state_columns(Dialect::Postgres, "s.")
@@ -181,13 +188,36 @@ impl PgStore {
         Ok(claim)
     }
 
-    /// Writes one poll (see `ingest`).
+    /// Ends the fetch of a poll under `lease`: its host may take another.
+    pub async fn fetched(&self, source_id: i64, lease: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sources SET fetching_until = NULL WHERE id = $1 AND lease_token = $2")
+            .bind(source_id)
+            .bind(lease)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Writes one poll (see `ingest`); every [`FORGET_BANDS_EVERY`], also
+    /// deletes the band keys of articles that left the window.
     pub async fn record_poll(
         &self,
         record: &PollRecord,
         feed: Option<&NormalizedFeed>,
     ) -> Result<Counts, StoreError> {
-        ingest::record_poll(&self.pool, record, feed).await
+        let counts = ingest::record_poll(&self.pool, record, feed).await?;
+        let due = {
+            let mut forgotten = self.bands_forgotten.lock().expect("not poisoned");
+            let due = forgotten.is_none_or(|at| at.elapsed() >= FORGET_BANDS_EVERY);
+            if due {
+                *forgotten = Some(Instant::now());
+            }
+            due
+        };
+        if due {
+            stories::forget_left_window(&self.pool).await?;
+        }
+        Ok(counts)
     }
 
     /// The database's size on disk; a query, so it also tells whether the

@@ -2,7 +2,9 @@
 //! decided as on SQLite (`cluster::find_story` over a window of candidates),
 //! but with the candidates read from the database (`article_bands`), since
 //! other pollers store articles too: the newest few articles of each of the
-//! new articles' band keys, stored within the last [`WINDOW`].
+//! new articles' band keys, stored within the last [`WINDOW`]. The band keys
+//! are the window's index, with what ranking a candidate needs beside each
+//! (migrations/postgres/0003); keys that left the window are deleted.
 
 use std::sync::Arc;
 
@@ -110,18 +112,20 @@ async fn fill_window(
         .map(|key| key as i64)
         .collect();
     let keys: Vec<i64> = keys.into_iter().collect();
+    // The newest few of each key within the window, from the index alone,
+    // then the story each is in now and its fingerprint.
     let rows = sqlx::query(
-        "SELECT a.id, a.story_id, a.published, a.first_seen, f.fingerprint, o.source_id
-           FROM (SELECT DISTINCT c.article_id
+        "SELECT m.article_id, m.source_id, a.story_id, m.published, m.stored, f.fingerprint
+           FROM (SELECT DISTINCT ON (c.article_id) c.*
                    FROM unnest($1::bigint[]) AS k(key)
-                  CROSS JOIN LATERAL (SELECT b.article_id FROM article_bands b
+                  CROSS JOIN LATERAL (SELECT b.article_id, b.source_id, b.published, b.stored
+                                        FROM article_bands b
                                        WHERE b.band_key = k.key
+                                         AND b.stored >= now() - make_interval(secs => $3)
                                        ORDER BY b.article_id DESC LIMIT $2) c) m
            JOIN articles a ON a.id = m.article_id
-           JOIN article_fingerprints f ON f.article_id = a.id
-           JOIN article_origins o ON o.article_id = a.id
-          WHERE a.first_seen >= now() - make_interval(secs => $3)
-          ORDER BY a.id",
+           JOIN article_fingerprints f ON f.article_id = m.article_id
+          ORDER BY m.article_id",
     )
     .bind(&keys)
     .bind(PER_BAND)
@@ -129,19 +133,30 @@ async fn fill_window(
     .fetch_all(&mut **tx)
     .await?;
     for row in rows {
-        let Some(fingerprint) = Fingerprint::from_bytes(row.get(4)) else {
+        let Some(fingerprint) = Fingerprint::from_bytes(row.get(5)) else {
             continue;
         };
         let member = Member {
             id: row.get(0),
-            source_id: row.get(5),
-            story_id: row.get(1),
-            published: row.get::<DateTime<Utc>, _>(2).timestamp(),
-            stored: row.get::<DateTime<Utc>, _>(3).timestamp(),
+            source_id: row.get(1),
+            story_id: row.get(2),
+            published: row.get::<DateTime<Utc>, _>(3).timestamp(),
+            stored: row.get::<DateTime<Utc>, _>(4).timestamp(),
             numbers: fingerprint.numbers.clone().into(),
         };
         window.add(member, &fingerprint);
     }
+    Ok(())
+}
+
+/// Deletes the band keys of the articles stored before the window: no new
+/// article can be a reprint of them, and a key many articles shared would
+/// otherwise be read past them on every look-up.
+pub(super) async fn forget_left_window(pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM article_bands WHERE stored < now() - make_interval(secs => $1)")
+        .bind(WINDOW.num_seconds() as f64)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
@@ -152,17 +167,17 @@ pub(super) async fn record(
     fresh: &[Delivery<'_>],
     stories: &[Story],
 ) -> Result<(), sqlx::Error> {
-    let printed: Vec<(i64, &Fingerprint)> = fresh
+    let printed: Vec<(&Delivery<'_>, &Fingerprint)> = fresh
         .iter()
         .filter(|new| may_join(new))
-        .filter_map(|new| Some((new.id, new.article.fingerprint.as_ref()?)))
+        .filter_map(|new| Some((new, new.article.fingerprint.as_ref()?)))
         .collect();
     if !printed.is_empty() {
         sqlx::query(
             "INSERT INTO article_fingerprints (article_id, fingerprint)
              SELECT * FROM UNNEST($1::bigint[], $2::bytea[])",
         )
-        .bind(printed.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+        .bind(printed.iter().map(|(new, _)| new.id).collect::<Vec<_>>())
         .bind(
             printed
                 .iter()
@@ -171,18 +186,33 @@ pub(super) async fn record(
         )
         .execute(&mut **tx)
         .await?;
-        let mut bands: Vec<(i64, i64)> = printed
+        let mut bands: Vec<(i64, &Delivery<'_>)> = printed
             .iter()
-            .flat_map(|(id, f)| f.bands().map(|key| (key as i64, *id)))
+            .flat_map(|(new, f)| f.bands().map(move |key| (key as i64, *new)))
             .collect();
-        bands.sort_unstable();
-        bands.dedup();
+        bands.sort_unstable_by_key(|(key, new)| (*key, new.id));
+        bands.dedup_by_key(|(key, new)| (*key, new.id));
         sqlx::query(
-            "INSERT INTO article_bands (band_key, article_id)
-             SELECT * FROM UNNEST($1::bigint[], $2::bigint[])",
+            "INSERT INTO article_bands (band_key, article_id, source_id, published, stored)
+             SELECT key, id, source, published::timestamptz, stored::timestamptz
+               FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[])
+                 AS t(key, id, source, published, stored)",
         )
         .bind(bands.iter().map(|(key, _)| *key).collect::<Vec<_>>())
-        .bind(bands.iter().map(|(_, id)| *id).collect::<Vec<_>>())
+        .bind(bands.iter().map(|(_, new)| new.id).collect::<Vec<_>>())
+        .bind(
+            bands
+                .iter()
+                .map(|(_, new)| new.source_id)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            bands
+                .iter()
+                .map(|(_, new)| new.published())
+                .collect::<Vec<_>>(),
+        )
+        .bind(bands.iter().map(|(_, new)| new.seen_at).collect::<Vec<_>>())
         .execute(&mut **tx)
         .await?;
     }
