@@ -28,7 +28,7 @@ use crate::store::{
 
 /// How long a poll waits before it claims again a source whose host other
 /// pollers keep at its `per_host` limit.
-const HOST_BUSY_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+const HOST_BUSY_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Most parsed feeds waiting for the database at once.
 const BACKLOG: usize = 224;
@@ -401,6 +401,15 @@ impl Poller {
         Some((page.article_id, outcome))
     }
 
+    /// Tells the database a claimed fetch is over, so that other pollers
+    /// may fetch from its host; should it fail, the host's slot is free
+    /// again when the lease would end.
+    async fn fetch_over(&self, source: &SourceConfig, state: &SourceState) {
+        if let Err(error) = self.store.fetched(state).await {
+            tracing::warn!("{} <{}>: {error}", source.name, source.url);
+        }
+    }
+
     /// The fetch holds `slots` (taken before the claim); the parse holds a CPU slot,
     /// taken before the fetch slots are given back, so bodies never pile up
     /// faster than they are parsed. The write that follows holds nothing.
@@ -425,15 +434,13 @@ impl Poller {
             let _slots = slots;
             // Checked with the slot in hand: a sibling may just have been told to wait.
             if let Some(until) = self.hosts.held_until(host, Utc::now()) {
+                self.fetch_over(source, state).await;
                 return failed(PollError::Held(until));
             }
             metrics().fetches_in_flight.inc();
             let fetched = self.fetcher.fetch(&source.url, &validators).await;
             metrics().fetches_in_flight.dec();
-            if let Err(error) = self.store.fetched(state).await {
-                // Its host's slot is then held until the lease would end.
-                tracing::warn!("{} <{}>: {error}", source.name, source.url);
-            }
+            self.fetch_over(source, state).await;
             let backlog = self
                 .backlog
                 .clone()

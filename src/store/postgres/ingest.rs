@@ -438,7 +438,7 @@ async fn update_source(
              next_due = now() + make_interval(secs => $11),
              last_warnings = CASE WHEN $2 THEN $12 ELSE last_warnings END,
              interval_seconds = $13, interval_reason = $14,
-             lease_token = NULL, lease_until = NULL, fetching_until = NULL
+             lease_token = NULL, lease_until = NULL
            WHERE id = $1",
     )
     .bind(record.source_id)

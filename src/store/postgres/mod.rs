@@ -40,6 +40,13 @@ pub struct PgStore {
 /// Connections each process keeps: polls write concurrently.
 const CONNECTIONS: u32 = 16;
 
+/// Whether a source may be claimed, but for its host's slots (`s` is the
+/// source's row, `$2` the time a one-shot poll started, if it is one).
+const CLAIMABLE: &str = "(s.active AND s.last_status IS DISTINCT FROM 'gone'
+     AND (s.next_due IS NULL OR s.next_due <= now() OR s.last_polled < $2)
+     AND (s.lease_until IS NULL OR s.lease_until <= now())
+     AND NOT EXISTS (SELECT 1 FROM host_holds h WHERE h.host = s.host AND h.until > now()))";
+
 /// How often a poller deletes the band keys that left the window.
 const FORGET_BANDS_EVERY: Duration = Duration::from_secs(600);
 
@@ -109,12 +116,12 @@ impl PgStore {
             .await?)
     }
 
-    /// Claims `source` for this poller, in a short transaction: granted when
-    /// it is wanted, no other poller's lease holds it (a row another poller
-    /// is claiming right now is skipped, not waited for), its host is not
-    /// held and fewer than `per_host` fetches from its host are in flight on
-    /// any poller; the lease ends after [`PgStore::lease`] by the database's
-    /// clock.
+    /// Claims `source` for this poller, in one statement: granted when it is
+    /// wanted, no other poller's lease holds it (a row another poller is
+    /// claiming right now is skipped, not waited for), its host is not held,
+    /// and one of its host's `per_host` slots is free on every poller (the
+    /// claim takes it; [`PgStore::fetched`] gives it back). The lease ends
+    /// after [`PgStore::lease`] by the database's clock.
     pub async fn claim(
         &self,
         source_id: i64,
@@ -126,75 +133,85 @@ impl PgStore {
             Wanted::NotPolledSince(time) => Some(time),
         };
         let token = format!("{:032x}", rand::random::<u128>());
-        let mut tx = self.pool.begin().await?;
-        // Pollers claiming sources of one host take turns, so that each
-        // counts the others' claims (the two-key advisory locks are apart
-        // from the one-key locks of article keys).
-        sqlx::query("SELECT pg_advisory_xact_lock(1, hashtext(host)) FROM sources WHERE id = $1")
-            .bind(source_id)
-            .execute(&mut *tx)
-            .await?;
-        let claimable: Option<bool> = sqlx::query_scalar(
-            "SELECT (SELECT count(*) >= $3 FROM sources o
-                      WHERE o.host = s.host AND o.fetching_until > now())
-               FROM sources s
-              WHERE s.id = $1 AND s.active AND s.last_status IS DISTINCT FROM 'gone'
-                AND (s.next_due IS NULL OR s.next_due <= now() OR s.last_polled < $2)
-                AND (s.lease_until IS NULL OR s.lease_until <= now())
-                AND NOT EXISTS (SELECT 1 FROM host_holds h WHERE h.host = s.host AND h.until > now())
-                FOR UPDATE OF s SKIP LOCKED",
-        )
-        .bind(source_id)
-        .bind(not_polled_since)
-        .bind(per_host as i64)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let claim = match claimable {
-            Some(false) => {
-                let sql = format!(
-                    "UPDATE sources s
-                        SET lease_token = $2, lease_until = now() + make_interval(secs => $3),
-                            fetching_until = now() + make_interval(secs => $3)
-                      WHERE s.id = $1
-                     RETURNING {}",
-                    state_columns(Dialect::Postgres, "s.")
-                );
-                let row: SourceRow = sqlx::query_as(AssertSqlSafe(sql))
-                    .bind(source_id)
-                    .bind(&token)
-                    .bind(self.lease.as_secs_f64())
-                    .fetch_one(&mut *tx)
-                    .await?;
+        let claim = format!(
+            "WITH source AS (
+                 SELECT s.id, s.host FROM sources s WHERE s.id = $1 AND {CLAIMABLE}
+                    FOR UPDATE OF s SKIP LOCKED),
+             slot AS (
+                 SELECT h.host, h.slot FROM host_slots h JOIN source ON h.host = source.host
+                  WHERE h.slot < $5 AND (h.until IS NULL OR h.until <= now())
+                  ORDER BY h.slot LIMIT 1
+                    FOR UPDATE OF h SKIP LOCKED),
+             taken AS (
+                 UPDATE host_slots h SET lease_token = $3, until = now() + make_interval(secs => $4)
+                   FROM slot WHERE h.host = slot.host AND h.slot = slot.slot
+                 RETURNING h.host)
+             UPDATE sources s SET lease_token = $3, lease_until = now() + make_interval(secs => $4)
+               FROM taken WHERE s.id = $1
+             RETURNING {}",
+            state_columns(Dialect::Postgres, "s.")
+        );
+        // Twice at most: the first claim on a host may find it without slots.
+        for _ in 0..2 {
+            let granted: Option<SourceRow> = sqlx::query_as(AssertSqlSafe(claim.as_str()))
+                .bind(source_id)
+                .bind(not_polled_since)
+                .bind(&token)
+                .bind(self.lease.as_secs_f64())
+                .bind(per_host as i32)
+                .fetch_optional(&self.pool)
+                .await?;
+            if let Some(row) = granted {
                 let mut state = SourceState::from(row);
                 state.lease = Some(token);
-                Claim::Granted(state)
+                return Ok(Claim::Granted(state));
             }
-            Some(true) => Claim::HostBusy,
             // Not before a second from now: a row being claimed by another
             // poller right now looks free but is not.
-            None => Claim::Taken(
-                sqlx::query_scalar(
+            let (again, wanted, slots): (DateTime<Utc>, bool, i64) =
+                sqlx::query_as(AssertSqlSafe(format!(
                     "SELECT greatest(s.next_due, s.lease_until,
                                      (SELECT h.until FROM host_holds h WHERE h.host = s.host),
-                                     now() + interval '1 second')
-                       FROM sources s WHERE s.id = $1",
-                )
+                                     now() + interval '1 second'),
+                            {CLAIMABLE},
+                            (SELECT count(*) FROM host_slots h WHERE h.host = s.host AND h.slot < $3)
+                       FROM sources s WHERE s.id = $1"
+                )))
                 .bind(source_id)
-                .fetch_one(&mut *tx)
-                .await?,
-            ),
-        };
-        tx.commit().await?;
-        Ok(claim)
-    }
-
-    /// Ends the fetch of a poll under `lease`: its host may take another.
-    pub async fn fetched(&self, source_id: i64, lease: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sources SET fetching_until = NULL WHERE id = $1 AND lease_token = $2")
+                .bind(not_polled_since)
+                .bind(per_host as i32)
+                .fetch_one(&self.pool)
+                .await?;
+            if !wanted {
+                return Ok(Claim::Taken(again));
+            }
+            if slots >= per_host as i64 {
+                return Ok(Claim::HostBusy);
+            }
+            sqlx::query(
+                "INSERT INTO host_slots (host, slot)
+                 SELECT host, generate_series(0, $2 - 1) FROM sources WHERE id = $1
+                 ON CONFLICT DO NOTHING",
+            )
             .bind(source_id)
-            .bind(lease)
+            .bind(per_host as i32)
             .execute(&self.pool)
             .await?;
+        }
+        Ok(Claim::HostBusy)
+    }
+
+    /// Ends the fetch of a poll under `lease`: its host's slot is free for
+    /// any poller's next fetch.
+    pub async fn fetched(&self, source_id: i64, lease: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE host_slots SET lease_token = NULL, until = NULL
+              WHERE host = (SELECT host FROM sources WHERE id = $1) AND lease_token = $2",
+        )
+        .bind(source_id)
+        .bind(lease)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -33,6 +33,8 @@ pub(super) async fn assign(
     }
     let in_group: HashMap<i64, &Delivery<'_>> = fresh.iter().map(|new| (new.id, new)).collect();
     let mut texts: HashMap<i64, Arc<Comparable>> = HashMap::new();
+    // The story each stored article read for a check is in now.
+    let mut stored_stories: HashMap<i64, i64> = HashMap::new();
     let mut stories = Vec::with_capacity(fresh.len());
     for new in fresh {
         let (true, Some(fingerprint)) = (new.cluster, &new.article.fingerprint) else {
@@ -60,13 +62,16 @@ pub(super) async fn assign(
             .filter(|id| !in_group.contains_key(id))
             .collect();
         if !stored_ids.is_empty() {
-            for row in sqlx::query("SELECT id, title, plain_text FROM articles WHERE id = ANY($1)")
-                .bind(&stored_ids)
-                .fetch_all(&mut **tx)
-                .await?
+            for row in sqlx::query(
+                "SELECT id, story_id, title, plain_text FROM articles WHERE id = ANY($1)",
+            )
+            .bind(&stored_ids)
+            .fetch_all(&mut **tx)
+            .await?
             {
-                let text = cluster::comparable_article(row.get(1), row.get(2));
+                let text = cluster::comparable_article(row.get(2), row.get(3));
                 texts.insert(row.get(0), Arc::new(text));
+                stored_stories.insert(row.get(0), row.get(1));
             }
         }
         let comparable = || {
@@ -85,7 +90,13 @@ pub(super) async fn assign(
             |_| false,
         );
         let story = match found {
-            Some((matched, found)) => Story::joining(matched.story_id, &matched, found, published),
+            Some((matched, found)) => {
+                let story_id = stored_stories
+                    .get(&matched.id)
+                    .copied()
+                    .unwrap_or(matched.story_id);
+                Story::joining(story_id, &matched, found, published)
+            }
             None => Story::alone(new.id),
         };
         window.add(
@@ -98,7 +109,11 @@ pub(super) async fn assign(
 }
 
 /// Adds to `window`, oldest first, the stored articles that share a band
-/// key with a new article of `fresh` and were stored within [`WINDOW`].
+/// key with a new article of `fresh` and were stored within [`WINDOW`]:
+/// the newest few of each key, from the index alone, with their
+/// fingerprints. Their stories are read with their texts, for the few a
+/// check compares (a story changes when articles are split and merged), and
+/// an article deleted since is then not found and not compared.
 async fn fill_window(
     tx: &mut Transaction<'_, Postgres>,
     fresh: &[Delivery<'_>],
@@ -112,10 +127,8 @@ async fn fill_window(
         .map(|key| key as i64)
         .collect();
     let keys: Vec<i64> = keys.into_iter().collect();
-    // The newest few of each key within the window, from the index alone,
-    // then the story each is in now and its fingerprint.
     let rows = sqlx::query(
-        "SELECT m.article_id, m.source_id, a.story_id, m.published, m.stored, f.fingerprint
+        "SELECT m.article_id, m.source_id, m.published, m.stored, f.fingerprint
            FROM (SELECT DISTINCT ON (c.article_id) c.*
                    FROM unnest($1::bigint[]) AS k(key)
                   CROSS JOIN LATERAL (SELECT b.article_id, b.source_id, b.published, b.stored
@@ -123,7 +136,6 @@ async fn fill_window(
                                        WHERE b.band_key = k.key
                                          AND b.stored >= now() - make_interval(secs => $3)
                                        ORDER BY b.article_id DESC LIMIT $2) c) m
-           JOIN articles a ON a.id = m.article_id
            JOIN article_fingerprints f ON f.article_id = m.article_id
           ORDER BY m.article_id",
     )
@@ -133,15 +145,17 @@ async fn fill_window(
     .fetch_all(&mut **tx)
     .await?;
     for row in rows {
-        let Some(fingerprint) = Fingerprint::from_bytes(row.get(5)) else {
+        let Some(fingerprint) = Fingerprint::from_bytes(row.get(4)) else {
             continue;
         };
+        let id = row.get(0);
         let member = Member {
-            id: row.get(0),
+            id,
             source_id: row.get(1),
-            story_id: row.get(2),
-            published: row.get::<DateTime<Utc>, _>(3).timestamp(),
-            stored: row.get::<DateTime<Utc>, _>(4).timestamp(),
+            // Until its text is read with its story.
+            story_id: id,
+            published: row.get::<DateTime<Utc>, _>(2).timestamp(),
+            stored: row.get::<DateTime<Utc>, _>(3).timestamp(),
             numbers: fingerprint.numbers.clone().into(),
         };
         window.add(member, &fingerprint);
