@@ -28,7 +28,7 @@ use crate::store::{
 
 /// How long a poll waits before it claims again a source whose host other
 /// pollers keep at its `per_host` limit.
-const HOST_BUSY_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+const HOST_BUSY_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Most parsed feeds waiting for the database at once.
 const BACKLOG: usize = 224;

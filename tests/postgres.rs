@@ -89,6 +89,14 @@ async fn two_pollers_share_the_sources_and_the_host_limit_and_store_the_truth() 
         4,
         "per_host = 4 holds over both pollers"
     );
+    assert_eq!(
+        cluster.count(
+            "tidings",
+            "SELECT count(*) FROM host_slots WHERE until > now()"
+        ),
+        0,
+        "every fetch gave its host's slot back"
+    );
     let mut lines = Vec::new();
     for log in [&a, &b] {
         let text = std::fs::read_to_string(log.dir.path().join("daemon.log")).unwrap();
@@ -350,12 +358,28 @@ async fn postgres_stores_what_sqlite_stores() {
     for app in [&sqlite, &postgres] {
         summaries.push(article_counts(&app.poll().await));
     }
+    // A band key stored before the 72-hour window: a poll deletes it.
+    cluster.psql(
+        "tidings",
+        "INSERT INTO article_bands
+         SELECT band_key + 1, article_id, source_id, published, stored - interval '4 days'
+           FROM article_bands LIMIT 1",
+    );
     let mut changed = two.clone();
     changed.3 = "<p>央行今日开展2000亿元7天期逆回购操作，中标利率1.4%。</p>".into();
     serve("/stcn.xml", &[one.clone(), changed]);
     for app in [&sqlite, &postgres] {
         summaries.push(article_counts(&app.poll().await));
     }
+    assert_eq!(
+        cluster.count(
+            "tidings",
+            "SELECT count(*) FROM article_bands WHERE stored < now() - interval '72 hours'"
+        ),
+        0,
+        "the key that left the window is deleted"
+    );
+    assert!(cluster.count("tidings", "SELECT count(*) FROM article_bands") > 0);
     assert_eq!(summaries[0], (4, 0, 1));
     assert_eq!(summaries[0], summaries[1]);
     assert_eq!(summaries[2], summaries[3]);

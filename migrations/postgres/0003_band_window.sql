@@ -6,11 +6,11 @@
 --   the source that first carried it (a reprint comes from another), when
 --   it says it was published and when it was stored, as they were when it
 --   was stored.
--- * Rows that left the window are deleted by the pollers (every few
+-- * Rows that left the window are deleted by the pollers (every ten
 --   minutes, by `stored`); those of an article deleted by hand go with
---   them, and until then match nothing (candidates are joined with
---   `articles`). No foreign key: checking one for each of an article's 21
---   keys cost more than the rest of its write.
+--   them, and until then match nothing (candidates are joined with their
+--   fingerprints, which go with the article). No foreign key: checking one
+--   for each of an article's 21 keys cost more than the rest of its write.
 ALTER TABLE article_bands
     ADD COLUMN source_id bigint,
     ADD COLUMN published timestamptz,

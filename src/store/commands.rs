@@ -12,7 +12,7 @@ use sqlx::AssertSqlSafe;
 
 use super::types::StoreError;
 use super::{Store, postgres::PgStore, sqlite::SqliteStore};
-use crate::cluster::window::Member;
+use crate::cluster::window::{Member, WINDOW};
 use crate::cluster::{self, Comparable, Fingerprint, Match};
 use crate::dates::{from_db, to_db};
 
@@ -662,11 +662,13 @@ impl Regrouping {
                     .execute(&mut **tx)
                     .await?;
                     if dialect == Dialect::Postgres {
-                        // The keys as a JSON list, a value SQLite could bind too.
+                        // The keys as a JSON list, a value SQLite could bind
+                        // too; only those of the window are kept.
                         sqlx::query(
                             "INSERT INTO article_bands (band_key, article_id, source_id, published, stored)
                              SELECT DISTINCT key::bigint, $2, $3, to_timestamp($4), to_timestamp($5)
                                FROM jsonb_array_elements_text($1::jsonb) AS key
+                              WHERE to_timestamp($5) >= now() - make_interval(secs => $6)
                              ON CONFLICT DO NOTHING",
                         )
                         .bind(
@@ -677,6 +679,7 @@ impl Regrouping {
                         .bind(article.source_id)
                         .bind(article.published as f64)
                         .bind(article.stored as f64)
+                        .bind(WINDOW.num_seconds() as f64)
                         .execute(&mut **tx)
                         .await?;
                     }

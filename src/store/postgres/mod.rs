@@ -216,7 +216,8 @@ impl PgStore {
     }
 
     /// Writes one poll (see `ingest`); every [`FORGET_BANDS_EVERY`], also
-    /// deletes the band keys of articles that left the window.
+    /// deletes the band keys of articles that left the window (should that
+    /// fail, the poll stays written).
     pub async fn record_poll(
         &self,
         record: &PollRecord,
@@ -231,8 +232,9 @@ impl PgStore {
             }
             due
         };
-        if due {
-            stories::forget_left_window(&self.pool).await?;
+        if due && let Err(error) = stories::forget_left_window(&self.pool).await {
+            // The poll is written; the keys are deleted next time.
+            tracing::warn!("deleting the band keys older than the window: {error}");
         }
         Ok(counts)
     }
