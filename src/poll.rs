@@ -23,7 +23,7 @@ use crate::pages::{self, PageCounts, PageOutcome};
 use crate::parse::{self, ParseHints};
 use crate::schedule::{self, Cadence, HostGate};
 use crate::store::{
-    Claim, Counts, DuePage, Outcome, PollRecord, SourceState, Store, StoreError, Wanted,
+    Claim, Counts, DuePage, Outcome, PollRecord, SourceState, Store, StoreError, Turn, Wanted,
 };
 
 /// How long a poll waits before it claims again a source whose host other
@@ -127,36 +127,18 @@ impl Poller {
         let host = schedule::host_of(&source.url);
         // Claimed with the slots in hand, so that pollers sharing a database
         // share its sources as each is ready to fetch.
-        let slots = loop {
-            let slots = FetchSlots {
-                _host: self.hosts.acquire(&host).await,
-                _fetch: self
-                    .slots
-                    .acquire()
-                    .await
-                    .expect("the fetch semaphore is never closed"),
-            };
-            match self
-                .store
-                .claim(state, wanted, self.config.poll.per_host)
-                .await?
-            {
-                Claim::Granted(claimed) => {
-                    *state = claimed;
-                    break slots;
-                }
-                Claim::Taken(again) => {
-                    state.next_due = Some(again);
-                    return Ok(None);
-                }
-                // Other pollers are at the host's limit: the slots go to
-                // other hosts' sources while this one waits its turn.
-                Claim::HostBusy => {
-                    drop(slots);
-                    tokio::time::sleep(HOST_BUSY_WAIT).await;
-                }
+        let per_host = self.config.poll.per_host;
+        let unclaimed: &SourceState = state;
+        let (slots, claim) = self
+            .slots_and(&host, || self.store.claim(unclaimed, wanted, per_host))
+            .await?;
+        match claim {
+            Claim::Granted(claimed) => *state = claimed,
+            Claim::Taken(again) => {
+                state.next_due = Some(again);
+                return Ok(None);
             }
-        };
+        }
         let started_at = Utc::now();
         let clock = Instant::now();
         let configured = self.config.interval_of(source);
@@ -188,7 +170,6 @@ impl Poller {
             full_content: source.full_content,
             cluster: source.cluster,
             lease: state.lease.take(),
-            host_held_until: None,
         };
         let interval = record.cadence.interval;
         let feed = match result {
@@ -266,9 +247,7 @@ impl Poller {
                     );
                 }
                 if let Some(wait) = error.retry_after() {
-                    let until = schedule::after(started_at, wait);
-                    self.hosts.hold(&host, until);
-                    record.host_held_until = Some(until);
+                    self.hold(&host, wait).await;
                 }
                 None
             }
@@ -363,15 +342,29 @@ impl Poller {
             }
         };
         let host = schedule::host_of(&url);
+        let per_host = self.config.poll.per_host;
         let fetched = {
-            let _host_slot = self.hosts.acquire(&host).await;
-            let _fetch_slot = self.slots.acquire().await.expect("never closed");
+            let turn = self
+                .slots_and(&host, || self.store.take_turn(&host, per_host))
+                .await;
+            let (_slots, token) = match turn {
+                Ok((slots, Turn::Granted(token))) => (slots, token),
+                Ok((_, Turn::Held(_))) => return None,
+                Err(error) => {
+                    tracing::warn!("{host}: taking a turn to fetch a page: {error}");
+                    return None;
+                }
+            };
             if self.hosts.held_until(&host, Utc::now()).is_some() {
+                self.end_turn(&host, token.as_deref()).await;
                 return None;
             }
-            self.fetcher
+            let fetched = self
+                .fetcher
                 .fetch_page(&url, &source.url, source.allow_private_pages)
-                .await
+                .await;
+            self.end_turn(&host, token.as_deref()).await;
+            fetched
         };
         let outcome = match fetched {
             Ok(fetched) => {
@@ -393,7 +386,7 @@ impl Poller {
                     ..
                 } = &error
                 {
-                    self.hosts.hold(&host, schedule::after(Utc::now(), *wait));
+                    self.hold(&host, *wait).await;
                 }
                 pages::after_failure(&error, page.attempts, Utc::now())
             }
@@ -401,12 +394,51 @@ impl Poller {
         Some((page.article_id, outcome))
     }
 
-    /// Tells the database a claimed fetch is over, so that other pollers
-    /// may fetch from its host; should it fail, the host's slot is free
-    /// again when the lease would end.
-    async fn fetch_over(&self, source: &SourceConfig, state: &SourceState) {
-        if let Err(error) = self.store.fetched(state).await {
-            tracing::warn!("{} <{}>: {error}", source.name, source.url);
+    /// This process's slots for a fetch from `host`, taken first, and what
+    /// the database grants with them (`ask`: a claim on a source, or a turn
+    /// at the host, `None` while other pollers keep the host at its
+    /// `per_host` limit). While the host is busy the slots go to other
+    /// hosts' fetches, and the database is asked again after a pause.
+    async fn slots_and<T, Asking>(
+        &self,
+        host: &str,
+        ask: impl Fn() -> Asking,
+    ) -> Result<(FetchSlots<'_>, T), StoreError>
+    where
+        Asking: Future<Output = Result<Option<T>, StoreError>>,
+    {
+        loop {
+            let slots = FetchSlots {
+                _host: self.hosts.acquire(host).await,
+                _fetch: self
+                    .slots
+                    .acquire()
+                    .await
+                    .expect("the fetch semaphore is never closed"),
+            };
+            if let Some(granted) = ask().await? {
+                return Ok((slots, granted));
+            }
+            drop(slots);
+            tokio::time::sleep(HOST_BUSY_WAIT).await;
+        }
+    }
+
+    /// Gives back the database's turn at `host` when a fetch is over, so
+    /// that any poller may fetch from it; should that fail, the turn is
+    /// free again when its lease would have ended.
+    async fn end_turn(&self, host: &str, token: Option<&str>) {
+        if let Err(error) = self.store.end_turn(host, token).await {
+            tracing::warn!("{host}: giving back a turn: {error}");
+        }
+    }
+
+    /// Holds `host` for `wait` (it asked: Retry-After), in this process and
+    /// for every poller sharing the database.
+    async fn hold(&self, host: &str, wait: std::time::Duration) {
+        self.hosts.hold(host, schedule::after(Utc::now(), wait));
+        if let Err(error) = self.store.hold_host(host, wait).await {
+            tracing::warn!("{host}: holding it for other pollers: {error}");
         }
     }
 
@@ -434,13 +466,13 @@ impl Poller {
             let _slots = slots;
             // Checked with the slot in hand: a sibling may just have been told to wait.
             if let Some(until) = self.hosts.held_until(host, Utc::now()) {
-                self.fetch_over(source, state).await;
+                self.end_turn(host, state.lease.as_deref()).await;
                 return failed(PollError::Held(until));
             }
             metrics().fetches_in_flight.inc();
             let fetched = self.fetcher.fetch(&source.url, &validators).await;
             metrics().fetches_in_flight.dec();
-            self.fetch_over(source, state).await;
+            self.end_turn(host, state.lease.as_deref()).await;
             let backlog = self
                 .backlog
                 .clone()

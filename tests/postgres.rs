@@ -92,7 +92,7 @@ async fn two_pollers_share_the_sources_and_the_host_limit_and_store_the_truth() 
     assert_eq!(
         cluster.count(
             "tidings",
-            "SELECT count(*) FROM host_slots WHERE until > now()"
+            "SELECT count(*) FROM host_turns WHERE until > now()"
         ),
         0,
         "every fetch gave its host's slot back"
@@ -119,6 +119,52 @@ async fn two_pollers_share_the_sources_and_the_host_limit_and_store_the_truth() 
     }
     assert!(first.stop().await.success());
     assert!(second.stop().await.success());
+}
+
+/// A host's turns are counted over every poller: two stores on one
+/// database (two pollers) share its `per_host` turns, a turn given back is
+/// the other's to take, and a host one of them holds (Retry-After) is held
+/// for both.
+#[tokio::test]
+async fn pollers_share_a_hosts_turns_and_holds() {
+    use tidings::config::{Database, Storage};
+    use tidings::store::{Store, Turn};
+
+    let cluster = PgCluster::start();
+    let storage = Storage {
+        database: Database::Postgres(cluster.database("tidings")),
+        ..Storage::default()
+    };
+    let first = Store::open(&storage).await.unwrap();
+    let second = Store::open(&storage).await.unwrap();
+    let granted = |turn: Option<Turn>| match turn {
+        Some(Turn::Granted(token)) => token.expect("a token to give it back with"),
+        other => panic!("no turn: {other:?}"),
+    };
+    let host = "www.stcn.com";
+    let a = granted(first.take_turn(host, 2).await.unwrap());
+    let b = granted(second.take_turn(host, 2).await.unwrap());
+    assert!(
+        first.take_turn(host, 2).await.unwrap().is_none(),
+        "two turns taken"
+    );
+    assert!(second.take_turn(host, 2).await.unwrap().is_none());
+    granted(first.take_turn("finance.sina.com.cn", 2).await.unwrap());
+
+    first.end_turn(host, Some(&a)).await.unwrap();
+    let c = granted(second.take_turn(host, 2).await.unwrap());
+    assert_ne!(b, c);
+    second.end_turn(host, Some(&b)).await.unwrap();
+    second
+        .hold_host(host, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(
+        matches!(first.take_turn(host, 2).await.unwrap(), Some(Turn::Held(_))),
+        "held for the other poller too"
+    );
+    first.close().await;
+    second.close().await;
 }
 
 #[tokio::test]

@@ -25,7 +25,7 @@ pub use commands::{
 pub use reads::DuePage;
 pub use types::{
     ArticleFilter, Claim, Counts, Outcome, PollRecord, SearchHit, SourceState, SourceSummary,
-    StoreError, Wanted,
+    StoreError, Turn, Wanted,
 };
 
 use crate::article::NormalizedFeed;
@@ -78,25 +78,47 @@ impl Store {
     /// Claims a source for this poller before it is polled. SQLite has one
     /// poller, so its claim is always granted, from the state this process
     /// keeps; PostgreSQL's is a lease in the database (see `PgStore::claim`),
-    /// which also keeps each host to `per_host` fetches over all pollers.
+    /// which also takes a turn at the source's host. `None` while other
+    /// pollers keep the host at its `per_host` limit.
     pub async fn claim(
         &self,
         state: &SourceState,
         wanted: Wanted,
         per_host: usize,
-    ) -> Result<Claim, StoreError> {
+    ) -> Result<Option<Claim>, StoreError> {
         match self {
-            Store::Sqlite(_) => Ok(Claim::Granted(state.clone())),
+            Store::Sqlite(_) => Ok(Some(Claim::Granted(state.clone()))),
             Store::Postgres(store) => store.claim(state.id, wanted, per_host).await,
         }
     }
 
-    /// Ends the fetch of a poll claimed with `state`: on PostgreSQL its host
-    /// may take a fetch from any poller again.
-    pub async fn fetched(&self, state: &SourceState) -> Result<(), StoreError> {
-        match (self, &state.lease) {
-            (Store::Postgres(store), Some(lease)) => store.fetched(state.id, lease).await,
+    /// Takes a turn at fetching from `host` for something other than a
+    /// source's feed (an article page). Always granted on SQLite (this
+    /// process's limits are all there is); on PostgreSQL one of the host's
+    /// `per_host` turns over every poller, `None` while none is free.
+    pub async fn take_turn(&self, host: &str, per_host: usize) -> Result<Option<Turn>, StoreError> {
+        match self {
+            Store::Sqlite(_) => Ok(Some(Turn::Granted(None))),
+            Store::Postgres(store) => store.take_turn(host, per_host).await,
+        }
+    }
+
+    /// Gives back a turn at `host` (a claim's or a [`Store::take_turn`]'s,
+    /// by its token) when its fetch ends, for any poller's next fetch.
+    pub async fn end_turn(&self, host: &str, token: Option<&str>) -> Result<(), StoreError> {
+        match (self, token) {
+            (Store::Postgres(store), Some(token)) => store.end_turn(host, token).await,
             _ => Ok(()),
+        }
+    }
+
+    /// Holds `host` for `wait` for every poller (a Retry-After of an article
+    /// page; a feed's is written with its poll). SQLite's one poller keeps
+    /// its holds in memory.
+    pub async fn hold_host(&self, host: &str, wait: Duration) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(_) => Ok(()),
+            Store::Postgres(store) => store.hold_host(host, wait).await,
         }
     }
 

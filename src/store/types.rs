@@ -41,7 +41,7 @@ pub enum Wanted {
     NotPolledSince(DateTime<Utc>),
 }
 
-/// What a claim on a source gave.
+/// What a claim on a source gave (when its host had a fetch to spare).
 #[derive(Debug, Clone)]
 pub enum Claim {
     /// Poll it now, from this state.
@@ -49,9 +49,17 @@ pub enum Claim {
     /// Another poller has it, has just polled it, or its host asked to wait:
     /// look again at this time.
     Taken(DateTime<Utc>),
-    /// Wanted, but its host has as many fetches in flight as `per_host`
-    /// allows, counted over every poller: try again in a moment.
-    HostBusy,
+}
+
+/// What asking for a fetch from a host that is not a source's feed (an
+/// article page) gave (when the host had a fetch to spare).
+#[derive(Debug, Clone)]
+pub enum Turn {
+    /// Fetch now; give the turn back with this token when the fetch ends
+    /// (PostgreSQL's; SQLite's turns are this process's own).
+    Granted(Option<String>),
+    /// The host asked a poller to wait until then.
+    Held(DateTime<Utc>),
 }
 
 /// How a poll of a source ended, as recorded in `sources.last_status` and `fetch_log.outcome`.
@@ -113,8 +121,6 @@ pub struct PollRecord {
     pub cluster: bool,
     /// The claim the poll was made under (see [`SourceState::lease`]).
     pub lease: Option<String>,
-    /// Until when the source's host asked every poller to wait (Retry-After).
-    pub host_held_until: Option<DateTime<Utc>>,
 }
 
 /// Articles a poll found, by what happened to them.

@@ -408,8 +408,7 @@ async fn write_plan(
     Ok(())
 }
 
-/// The source's new state, its lease released, the host's hold for every
-/// poller, and a fetch-log row. Times are the database's: the next poll is
+/// The source's new state, its lease released, and a fetch-log row. Times are the database's: the next poll is
 /// due the poll's interval after now by its clock.
 async fn update_source(
     tx: &mut Transaction<'_, Postgres>,
@@ -457,18 +456,6 @@ async fn update_source(
     .bind(&record.cadence.reason)
     .execute(&mut **tx)
     .await?;
-    if let Some(until) = record.host_held_until {
-        let held_for = (until - record.started_at).num_milliseconds().max(0) as f64 / 1000.0;
-        sqlx::query(
-            "INSERT INTO host_holds (host, until)
-             SELECT host, now() + make_interval(secs => $2) FROM sources WHERE id = $1
-             ON CONFLICT (host) DO UPDATE SET until = greatest(host_holds.until, excluded.until)",
-        )
-        .bind(record.source_id)
-        .bind(held_for)
-        .execute(&mut **tx)
-        .await?;
-    }
     sqlx::query(
         "INSERT INTO fetch_log (source_id, started_at, duration_ms, outcome, http_status, bytes,
                                 new_articles, updated_articles, unchanged_articles, error, warnings)

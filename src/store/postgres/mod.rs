@@ -22,7 +22,7 @@ mod stories;
 
 use super::commands::Dialect;
 use super::reads::state_columns;
-use super::types::{Claim, Counts, PollRecord, SourceRow, SourceState, StoreError, Wanted};
+use super::types::{Claim, Counts, PollRecord, SourceRow, SourceState, StoreError, Turn, Wanted};
 use crate::article::NormalizedFeed;
 
 /// The database of tidings instances that share PostgreSQL.
@@ -40,12 +40,36 @@ pub struct PgStore {
 /// Connections each process keeps: polls write concurrently.
 const CONNECTIONS: u32 = 16;
 
-/// Whether a source may be claimed, but for its host's slots (`s` is the
+/// Whether a source may be claimed, but for its host's turns (`s` is the
 /// source's row, `$2` the time a one-shot poll started, if it is one).
 const CLAIMABLE: &str = "(s.active AND s.last_status IS DISTINCT FROM 'gone'
      AND (s.next_due IS NULL OR s.next_due <= now() OR s.last_polled < $2)
      AND (s.lease_until IS NULL OR s.lease_until <= now())
      AND NOT EXISTS (SELECT 1 FROM host_holds h WHERE h.host = s.host AND h.until > now()))";
+
+/// Holds host `$1` for `$2` seconds from now, or longer if it was held longer.
+const HOLD_HOST: &str = "INSERT INTO host_holds (host, until)
+     VALUES ($1, now() + make_interval(secs => $2))
+     ON CONFLICT (host) DO UPDATE SET until = greatest(host_holds.until, excluded.until)";
+
+/// The statement's part that takes a free turn at host `host` (an SQL
+/// expression; none when it gives no row) for the claim `token`, until
+/// `lease` seconds from now, among the first `per_host` (parameters):
+/// `taken` is the turn's row, or nothing when none was free. Turns being
+/// taken by other pollers right now are skipped, not waited for.
+fn take_turn(host: &str, per_host: &str, token: &str, lease: &str) -> String {
+    format!(
+        "free AS (
+             SELECT h.host, h.turn FROM host_turns h
+              WHERE h.host = {host} AND h.turn < {per_host} AND (h.until IS NULL OR h.until <= now())
+              ORDER BY h.turn LIMIT 1
+                FOR UPDATE OF h SKIP LOCKED),
+         taken AS (
+             UPDATE host_turns h SET lease_token = {token}, until = now() + make_interval(secs => {lease})
+               FROM free WHERE h.host = free.host AND h.turn = free.turn
+             RETURNING h.host)"
+    )
+}
 
 /// How often a poller deletes the band keys that left the window.
 const FORGET_BANDS_EVERY: Duration = Duration::from_secs(600);
@@ -119,15 +143,16 @@ impl PgStore {
     /// Claims `source` for this poller, in one statement: granted when it is
     /// wanted, no other poller's lease holds it (a row another poller is
     /// claiming right now is skipped, not waited for), its host is not held,
-    /// and one of its host's `per_host` slots is free on every poller (the
-    /// claim takes it; [`PgStore::fetched`] gives it back). The lease ends
-    /// after [`PgStore::lease`] by the database's clock.
+    /// and one of its host's `per_host` turns is free on every poller (the
+    /// claim takes it, with the lease's token; [`PgStore::end_turn`] gives
+    /// it back). The lease ends after [`PgStore::lease`] by the database's
+    /// clock. `None` while the host has no turn free.
     pub async fn claim(
         &self,
         source_id: i64,
         wanted: Wanted,
         per_host: usize,
-    ) -> Result<Claim, StoreError> {
+    ) -> Result<Option<Claim>, StoreError> {
         let not_polled_since = match wanted {
             Wanted::Due => None,
             Wanted::NotPolledSince(time) => Some(time),
@@ -137,21 +162,14 @@ impl PgStore {
             "WITH source AS (
                  SELECT s.id, s.host FROM sources s WHERE s.id = $1 AND {CLAIMABLE}
                     FOR UPDATE OF s SKIP LOCKED),
-             slot AS (
-                 SELECT h.host, h.slot FROM host_slots h JOIN source ON h.host = source.host
-                  WHERE h.slot < $5 AND (h.until IS NULL OR h.until <= now())
-                  ORDER BY h.slot LIMIT 1
-                    FOR UPDATE OF h SKIP LOCKED),
-             taken AS (
-                 UPDATE host_slots h SET lease_token = $3, until = now() + make_interval(secs => $4)
-                   FROM slot WHERE h.host = slot.host AND h.slot = slot.slot
-                 RETURNING h.host)
+             {}
              UPDATE sources s SET lease_token = $3, lease_until = now() + make_interval(secs => $4)
                FROM taken WHERE s.id = $1
              RETURNING {}",
+            take_turn("(SELECT host FROM source)", "$5", "$3", "$4"),
             state_columns(Dialect::Postgres, "s.")
         );
-        // Twice at most: the first claim on a host may find it without slots.
+        // Twice at most: the first claim on a host may find it without turns.
         for _ in 0..2 {
             let granted: Option<SourceRow> = sqlx::query_as(AssertSqlSafe(claim.as_str()))
                 .bind(source_id)
@@ -164,17 +182,17 @@ impl PgStore {
             if let Some(row) = granted {
                 let mut state = SourceState::from(row);
                 state.lease = Some(token);
-                return Ok(Claim::Granted(state));
+                return Ok(Some(Claim::Granted(state)));
             }
             // Not before a second from now: a row being claimed by another
             // poller right now looks free but is not.
-            let (again, wanted, slots): (DateTime<Utc>, bool, i64) =
+            let (again, wanted, host, turns): (DateTime<Utc>, bool, String, i64) =
                 sqlx::query_as(AssertSqlSafe(format!(
                     "SELECT greatest(s.next_due, s.lease_until,
                                      (SELECT h.until FROM host_holds h WHERE h.host = s.host),
                                      now() + interval '1 second'),
-                            {CLAIMABLE},
-                            (SELECT count(*) FROM host_slots h WHERE h.host = s.host AND h.slot < $3)
+                            {CLAIMABLE}, s.host,
+                            (SELECT count(*) FROM host_turns h WHERE h.host = s.host AND h.turn < $3)
                        FROM sources s WHERE s.id = $1"
                 )))
                 .bind(source_id)
@@ -183,35 +201,93 @@ impl PgStore {
                 .fetch_one(&self.pool)
                 .await?;
             if !wanted {
-                return Ok(Claim::Taken(again));
+                return Ok(Some(Claim::Taken(again)));
             }
-            if slots >= per_host as i64 {
-                return Ok(Claim::HostBusy);
+            if turns >= per_host as i64 {
+                return Ok(None);
             }
-            sqlx::query(
-                "INSERT INTO host_slots (host, slot)
-                 SELECT host, generate_series(0, $2 - 1) FROM sources WHERE id = $1
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(source_id)
-            .bind(per_host as i32)
-            .execute(&self.pool)
-            .await?;
+            self.make_turns(&host, per_host).await?;
         }
-        Ok(Claim::HostBusy)
+        Ok(None)
     }
 
-    /// Ends the fetch of a poll under `lease`: its host's slot is free for
-    /// any poller's next fetch.
-    pub async fn fetched(&self, source_id: i64, lease: &str) -> Result<(), StoreError> {
+    /// Takes one of `host`'s `per_host` turns over every poller, unless the
+    /// host is held (see [`Store::take_turn`]).
+    pub async fn take_turn(&self, host: &str, per_host: usize) -> Result<Option<Turn>, StoreError> {
+        let token = format!("{:032x}", rand::random::<u128>());
+        let turn = format!(
+            "WITH {} SELECT count(*) FROM taken",
+            take_turn(
+                "(SELECT $1::text WHERE NOT EXISTS
+                    (SELECT 1 FROM host_holds h WHERE h.host = $1 AND h.until > now()))",
+                "$4",
+                "$2",
+                "$3"
+            )
+        );
+        for _ in 0..2 {
+            let granted: i64 = sqlx::query_scalar(AssertSqlSafe(turn.as_str()))
+                .bind(host)
+                .bind(&token)
+                .bind(self.lease.as_secs_f64())
+                .bind(per_host as i32)
+                .fetch_one(&self.pool)
+                .await?;
+            if granted > 0 {
+                return Ok(Some(Turn::Granted(Some(token))));
+            }
+            let (held, turns): (Option<DateTime<Utc>>, i64) = sqlx::query_as(
+                "SELECT (SELECT until FROM host_holds WHERE host = $1 AND until > now()),
+                        (SELECT count(*) FROM host_turns WHERE host = $1 AND turn < $2)",
+            )
+            .bind(host)
+            .bind(per_host as i32)
+            .fetch_one(&self.pool)
+            .await?;
+            if let Some(until) = held {
+                return Ok(Some(Turn::Held(until)));
+            }
+            if turns >= per_host as i64 {
+                return Ok(None);
+            }
+            self.make_turns(host, per_host).await?;
+        }
+        Ok(None)
+    }
+
+    /// Makes `host`'s `per_host` turns, for its first fetch (or a larger limit).
+    async fn make_turns(&self, host: &str, per_host: usize) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE host_slots SET lease_token = NULL, until = NULL
-              WHERE host = (SELECT host FROM sources WHERE id = $1) AND lease_token = $2",
+            "INSERT INTO host_turns (host, turn) SELECT $1, generate_series(0, $2 - 1)
+             ON CONFLICT DO NOTHING",
         )
-        .bind(source_id)
-        .bind(lease)
+        .bind(host)
+        .bind(per_host as i32)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    /// Gives back the turn at `host` taken with `token`.
+    pub async fn end_turn(&self, host: &str, token: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE host_turns SET lease_token = NULL, until = NULL
+              WHERE host = $1 AND lease_token = $2",
+        )
+        .bind(host)
+        .bind(token)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Holds `host` for `wait` by the database's clock, for every poller.
+    pub async fn hold_host(&self, host: &str, wait: Duration) -> Result<(), StoreError> {
+        sqlx::query(HOLD_HOST)
+            .bind(host)
+            .bind(wait.as_secs_f64())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
