@@ -23,7 +23,8 @@ use crate::pages::{self, PageCounts, PageOutcome};
 use crate::parse::{self, ParseHints};
 use crate::schedule::{self, Cadence, HostGate};
 use crate::store::{
-    Claim, Counts, DuePage, Outcome, PollRecord, SourceState, Store, StoreError, Turn, Wanted,
+    Claim, Counts, DuePage, HostLimit, Outcome, PollRecord, SourceState, Store, StoreError, Turn,
+    Wanted,
 };
 
 /// How long a poll waits before it claims again a source whose host other
@@ -127,10 +128,11 @@ impl Poller {
         let host = schedule::host_of(&source.url);
         // Claimed with the slots in hand, so that pollers sharing a database
         // share its sources as each is ready to fetch.
-        let per_host = self.config.poll.per_host;
         let unclaimed: &SourceState = state;
         let (slots, claim) = self
-            .slots_and(&host, || self.store.claim(unclaimed, wanted, per_host))
+            .slots_and(&host, || {
+                self.store.claim(unclaimed, wanted, self.host_limit())
+            })
             .await?;
         match claim {
             Claim::Granted(claimed) => *state = claimed,
@@ -342,10 +344,9 @@ impl Poller {
             }
         };
         let host = schedule::host_of(&url);
-        let per_host = self.config.poll.per_host;
         let fetched = {
             let turn = self
-                .slots_and(&host, || self.store.take_turn(&host, per_host))
+                .slots_and(&host, || self.store.take_turn(&host, self.host_limit()))
                 .await;
             let (_slots, token) = match turn {
                 Ok((slots, Turn::Granted(token))) => (slots, token),
@@ -394,6 +395,14 @@ impl Poller {
         Some((page.article_id, outcome))
     }
 
+    /// What the database keeps every poller's fetches from one host to.
+    fn host_limit(&self) -> HostLimit {
+        HostLimit {
+            per_host: self.config.poll.per_host,
+            fetch_timeout: self.config.poll.timeout,
+        }
+    }
+
     /// This process's slots for a fetch from `host`, taken first, and what
     /// the database grants with them (`ask`: a claim on a source, or a turn
     /// at the host, `None` while other pollers keep the host at its
@@ -426,7 +435,7 @@ impl Poller {
 
     /// Gives back the database's turn at `host` when a fetch is over, so
     /// that any poller may fetch from it; should that fail, the turn is
-    /// free again when its lease would have ended.
+    /// free again when the fetch would have timed out.
     async fn end_turn(&self, host: &str, token: Option<&str>) {
         if let Err(error) = self.store.end_turn(host, token).await {
             tracing::warn!("{host}: giving back a turn: {error}");

@@ -128,7 +128,7 @@ async fn two_pollers_share_the_sources_and_the_host_limit_and_store_the_truth() 
 #[tokio::test]
 async fn pollers_share_a_hosts_turns_and_holds() {
     use tidings::config::{Database, Storage};
-    use tidings::store::{Store, Turn};
+    use tidings::store::{HostLimit, Store, Turn};
 
     let cluster = PgCluster::start();
     let storage = Storage {
@@ -141,18 +141,22 @@ async fn pollers_share_a_hosts_turns_and_holds() {
         Some(Turn::Granted(token)) => token.expect("a token to give it back with"),
         other => panic!("no turn: {other:?}"),
     };
+    let two = HostLimit {
+        per_host: 2,
+        fetch_timeout: Duration::from_secs(30),
+    };
     let host = "www.stcn.com";
-    let a = granted(first.take_turn(host, 2).await.unwrap());
-    let b = granted(second.take_turn(host, 2).await.unwrap());
+    let a = granted(first.take_turn(host, two).await.unwrap());
+    let b = granted(second.take_turn(host, two).await.unwrap());
     assert!(
-        first.take_turn(host, 2).await.unwrap().is_none(),
+        first.take_turn(host, two).await.unwrap().is_none(),
         "two turns taken"
     );
-    assert!(second.take_turn(host, 2).await.unwrap().is_none());
-    granted(first.take_turn("finance.sina.com.cn", 2).await.unwrap());
+    assert!(second.take_turn(host, two).await.unwrap().is_none());
+    granted(first.take_turn("finance.sina.com.cn", two).await.unwrap());
 
     first.end_turn(host, Some(&a)).await.unwrap();
-    let c = granted(second.take_turn(host, 2).await.unwrap());
+    let c = granted(second.take_turn(host, two).await.unwrap());
     assert_ne!(b, c);
     second.end_turn(host, Some(&b)).await.unwrap();
     second
@@ -160,7 +164,10 @@ async fn pollers_share_a_hosts_turns_and_holds() {
         .await
         .unwrap();
     assert!(
-        matches!(first.take_turn(host, 2).await.unwrap(), Some(Turn::Held(_))),
+        matches!(
+            first.take_turn(host, two).await.unwrap(),
+            Some(Turn::Held(_))
+        ),
         "held for the other poller too"
     );
     first.close().await;

@@ -24,8 +24,8 @@ pub use commands::{
 };
 pub use reads::DuePage;
 pub use types::{
-    ArticleFilter, Claim, Counts, Outcome, PollRecord, SearchHit, SourceState, SourceSummary,
-    StoreError, Turn, Wanted,
+    ArticleFilter, Claim, Counts, HostLimit, Outcome, PollRecord, SearchHit, SourceState,
+    SourceSummary, StoreError, Turn, Wanted,
 };
 
 use crate::article::NormalizedFeed;
@@ -84,11 +84,11 @@ impl Store {
         &self,
         state: &SourceState,
         wanted: Wanted,
-        per_host: usize,
+        limit: HostLimit,
     ) -> Result<Option<Claim>, StoreError> {
         match self {
             Store::Sqlite(_) => Ok(Some(Claim::Granted(state.clone()))),
-            Store::Postgres(store) => store.claim(state.id, wanted, per_host).await,
+            Store::Postgres(store) => store.claim(state.id, wanted, limit).await,
         }
     }
 
@@ -96,10 +96,14 @@ impl Store {
     /// source's feed (an article page). Always granted on SQLite (this
     /// process's limits are all there is); on PostgreSQL one of the host's
     /// `per_host` turns over every poller, `None` while none is free.
-    pub async fn take_turn(&self, host: &str, per_host: usize) -> Result<Option<Turn>, StoreError> {
+    pub async fn take_turn(
+        &self,
+        host: &str,
+        limit: HostLimit,
+    ) -> Result<Option<Turn>, StoreError> {
         match self {
             Store::Sqlite(_) => Ok(Some(Turn::Granted(None))),
-            Store::Postgres(store) => store.take_turn(host, per_host).await,
+            Store::Postgres(store) => store.take_turn(host, limit).await,
         }
     }
 

@@ -41,6 +41,15 @@ pub enum Wanted {
     NotPolledSince(DateTime<Utc>),
 }
 
+/// How many fetches may go to one host at once, over every poller sharing
+/// the database, and how long one may take at most (the fetch's timeout):
+/// the turn of a poller that dies mid-fetch is free again after that.
+#[derive(Debug, Clone, Copy)]
+pub struct HostLimit {
+    pub per_host: usize,
+    pub fetch_timeout: Duration,
+}
+
 /// What a claim on a source gave (when its host had a fetch to spare).
 #[derive(Debug, Clone)]
 pub enum Claim {

@@ -22,7 +22,9 @@ mod stories;
 
 use super::commands::Dialect;
 use super::reads::state_columns;
-use super::types::{Claim, Counts, PollRecord, SourceRow, SourceState, StoreError, Turn, Wanted};
+use super::types::{
+    Claim, Counts, HostLimit, PollRecord, SourceRow, SourceState, StoreError, Turn, Wanted,
+};
 use crate::article::NormalizedFeed;
 
 /// The database of tidings instances that share PostgreSQL.
@@ -53,11 +55,11 @@ const HOLD_HOST: &str = "INSERT INTO host_holds (host, until)
      ON CONFLICT (host) DO UPDATE SET until = greatest(host_holds.until, excluded.until)";
 
 /// The statement's part that takes a free turn at host `host` (an SQL
-/// expression; none when it gives no row) for the claim `token`, until
-/// `lease` seconds from now, among the first `per_host` (parameters):
-/// `taken` is the turn's row, or nothing when none was free. Turns being
-/// taken by other pollers right now are skipped, not waited for.
-fn take_turn(host: &str, per_host: &str, token: &str, lease: &str) -> String {
+/// expression; none when it gives no row) for the fetch `token`, for
+/// `seconds` at most, among the first `per_host` (parameters): `taken` is
+/// the turn's row, or nothing when none was free. Turns being taken by
+/// other pollers right now are skipped, not waited for.
+fn take_turn(host: &str, per_host: &str, token: &str, seconds: &str) -> String {
     format!(
         "free AS (
              SELECT h.host, h.turn FROM host_turns h
@@ -65,10 +67,17 @@ fn take_turn(host: &str, per_host: &str, token: &str, lease: &str) -> String {
               ORDER BY h.turn LIMIT 1
                 FOR UPDATE OF h SKIP LOCKED),
          taken AS (
-             UPDATE host_turns h SET lease_token = {token}, until = now() + make_interval(secs => {lease})
+             UPDATE host_turns h SET lease_token = {token}, until = now() + make_interval(secs => {seconds})
                FROM free WHERE h.host = free.host AND h.turn = free.turn
              RETURNING h.host)"
     )
+}
+
+/// How long a turn at a host is held at most, in seconds: the fetch's
+/// timeout, and a little more for the claim before it and the word that
+/// it ended.
+fn turn_seconds(limit: HostLimit) -> f64 {
+    (limit.fetch_timeout + Duration::from_secs(10)).as_secs_f64()
 }
 
 /// How often a poller deletes the band keys that left the window.
@@ -143,15 +152,15 @@ impl PgStore {
     /// Claims `source` for this poller, in one statement: granted when it is
     /// wanted, no other poller's lease holds it (a row another poller is
     /// claiming right now is skipped, not waited for), its host is not held,
-    /// and one of its host's `per_host` turns is free on every poller (the
-    /// claim takes it, with the lease's token; [`PgStore::end_turn`] gives
-    /// it back). The lease ends after [`PgStore::lease`] by the database's
+    /// and one of its host's turns is free on every poller (the claim takes
+    /// it, with the lease's token, for the fetch's timeout at most;
+    /// [`PgStore::end_turn`] gives it back). The lease ends after [`PgStore::lease`] by the database's
     /// clock. `None` while the host has no turn free.
     pub async fn claim(
         &self,
         source_id: i64,
         wanted: Wanted,
-        per_host: usize,
+        limit: HostLimit,
     ) -> Result<Option<Claim>, StoreError> {
         let not_polled_since = match wanted {
             Wanted::Due => None,
@@ -166,7 +175,7 @@ impl PgStore {
              UPDATE sources s SET lease_token = $3, lease_until = now() + make_interval(secs => $4)
                FROM taken WHERE s.id = $1
              RETURNING {}",
-            take_turn("(SELECT host FROM source)", "$5", "$3", "$4"),
+            take_turn("(SELECT host FROM source)", "$5", "$3", "$6"),
             state_columns(Dialect::Postgres, "s.")
         );
         // Twice at most: the first claim on a host may find it without turns.
@@ -176,7 +185,8 @@ impl PgStore {
                 .bind(not_polled_since)
                 .bind(&token)
                 .bind(self.lease.as_secs_f64())
-                .bind(per_host as i32)
+                .bind(limit.per_host as i32)
+                .bind(turn_seconds(limit))
                 .fetch_optional(&self.pool)
                 .await?;
             if let Some(row) = granted {
@@ -197,23 +207,27 @@ impl PgStore {
                 )))
                 .bind(source_id)
                 .bind(not_polled_since)
-                .bind(per_host as i32)
+                .bind(limit.per_host as i32)
                 .fetch_one(&self.pool)
                 .await?;
             if !wanted {
                 return Ok(Some(Claim::Taken(again)));
             }
-            if turns >= per_host as i64 {
+            if turns >= limit.per_host as i64 {
                 return Ok(None);
             }
-            self.make_turns(&host, per_host).await?;
+            self.make_turns(&host, limit.per_host).await?;
         }
         Ok(None)
     }
 
     /// Takes one of `host`'s `per_host` turns over every poller, unless the
     /// host is held (see [`Store::take_turn`]).
-    pub async fn take_turn(&self, host: &str, per_host: usize) -> Result<Option<Turn>, StoreError> {
+    pub async fn take_turn(
+        &self,
+        host: &str,
+        limit: HostLimit,
+    ) -> Result<Option<Turn>, StoreError> {
         let token = format!("{:032x}", rand::random::<u128>());
         let turn = format!(
             "WITH {} SELECT count(*) FROM taken",
@@ -229,8 +243,8 @@ impl PgStore {
             let granted: i64 = sqlx::query_scalar(AssertSqlSafe(turn.as_str()))
                 .bind(host)
                 .bind(&token)
-                .bind(self.lease.as_secs_f64())
-                .bind(per_host as i32)
+                .bind(turn_seconds(limit))
+                .bind(limit.per_host as i32)
                 .fetch_one(&self.pool)
                 .await?;
             if granted > 0 {
@@ -241,16 +255,16 @@ impl PgStore {
                         (SELECT count(*) FROM host_turns WHERE host = $1 AND turn < $2)",
             )
             .bind(host)
-            .bind(per_host as i32)
+            .bind(limit.per_host as i32)
             .fetch_one(&self.pool)
             .await?;
             if let Some(until) = held {
                 return Ok(Some(Turn::Held(until)));
             }
-            if turns >= per_host as i64 {
+            if turns >= limit.per_host as i64 {
                 return Ok(None);
             }
-            self.make_turns(host, per_host).await?;
+            self.make_turns(host, limit.per_host).await?;
         }
         Ok(None)
     }
