@@ -27,8 +27,8 @@ use crate::store::{
     Wanted,
 };
 
-/// How long a poll waits before it claims again a source whose host other
-/// pollers keep at its `per_host` limit.
+/// How long a fetch waits before it asks the database again for a turn at
+/// a host that other pollers keep at its `per_host` limit.
 const HOST_BUSY_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Most parsed feeds waiting for the database at once.

@@ -154,8 +154,9 @@ impl PgStore {
     /// claiming right now is skipped, not waited for), its host is not held,
     /// and one of its host's turns is free on every poller (the claim takes
     /// it, with the lease's token, for the fetch's timeout at most;
-    /// [`PgStore::end_turn`] gives it back). The lease ends after [`PgStore::lease`] by the database's
-    /// clock. `None` while the host has no turn free.
+    /// [`PgStore::end_turn`] gives it back). The lease ends after
+    /// [`PgStore::lease`] by the database's clock. `None` while the host has
+    /// no turn free.
     pub async fn claim(
         &self,
         source_id: i64,
