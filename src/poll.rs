@@ -300,17 +300,19 @@ impl Poller {
 
     /// Fetches the source's due article pages, at most `pages_per_poll`,
     /// within the same per-host and global limits as feeds, and records what
-    /// each gave its article.
+    /// each gave its article. When a page is due, and when it is tried again,
+    /// are times of the clock every poller shares (the database's).
     async fn read_pages(
         &self,
         source: &SourceConfig,
         source_id: i64,
     ) -> Result<PageCounts, StoreError> {
+        let now = self.store.clock().await?;
         let due = self
             .store
-            .due_pages(source_id, Utc::now(), self.config.poll.pages_per_poll)
+            .due_pages(source_id, now, self.config.poll.pages_per_poll)
             .await?;
-        let reads = due.iter().map(|page| self.read_page(source, page));
+        let reads = due.iter().map(|page| self.read_page(source, page, now));
         let results: Vec<(i64, PageOutcome)> = futures::future::join_all(reads)
             .await
             .into_iter()
@@ -329,13 +331,18 @@ impl Poller {
                 tracing::debug!("{}: a page gave no article: {error}", source.name);
             }
         }
-        self.store.record_pages(&results, Utc::now()).await?;
+        self.store.record_pages(&results, now).await?;
         Ok(counts)
     }
 
     /// Fetches and reads one page; `None` when its host asked to wait, which
     /// is no attempt: the page stays due.
-    async fn read_page(&self, source: &SourceConfig, page: &DuePage) -> Option<(i64, PageOutcome)> {
+    async fn read_page(
+        &self,
+        source: &SourceConfig,
+        page: &DuePage,
+        now: DateTime<Utc>,
+    ) -> Option<(i64, PageOutcome)> {
         let url = match Url::parse(&page.url) {
             Ok(url) => url,
             Err(error) => {
@@ -389,7 +396,7 @@ impl Poller {
                 {
                     self.hold(&host, *wait).await;
                 }
-                pages::after_failure(&error, page.attempts, Utc::now())
+                pages::after_failure(&error, page.attempts, now)
             }
         };
         Some((page.article_id, outcome))
