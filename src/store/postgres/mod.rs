@@ -73,13 +73,6 @@ fn take_turn(host: &str, per_host: &str, token: &str, seconds: &str) -> String {
     )
 }
 
-/// How long a turn at a host is held at most, in seconds: the fetch's
-/// timeout, and a little more for the claim before it and the word that
-/// it ended.
-fn turn_seconds(limit: HostLimit) -> f64 {
-    (limit.fetch_timeout + Duration::from_secs(10)).as_secs_f64()
-}
-
 /// How often a poller deletes the band keys that left the window.
 const FORGET_BANDS_EVERY: Duration = Duration::from_secs(600);
 
@@ -187,7 +180,7 @@ impl PgStore {
                 .bind(&token)
                 .bind(self.lease.as_secs_f64())
                 .bind(limit.per_host as i32)
-                .bind(turn_seconds(limit))
+                .bind(self.turn_seconds(limit))
                 .fetch_optional(&self.pool)
                 .await?;
             if let Some(row) = granted {
@@ -222,6 +215,16 @@ impl PgStore {
         Ok(None)
     }
 
+    /// How long a turn at a host is held at most, in seconds: the fetch's
+    /// timeout, and a little more for the claim before it and the word that
+    /// it ended; never longer than a lease (a poll that outlasts its lease
+    /// is not written).
+    fn turn_seconds(&self, limit: HostLimit) -> f64 {
+        (limit.fetch_timeout + Duration::from_secs(10))
+            .min(self.lease)
+            .as_secs_f64()
+    }
+
     /// Takes one of `host`'s `per_host` turns over every poller, unless the
     /// host is held (see [`Store::take_turn`]).
     pub async fn take_turn(
@@ -244,7 +247,7 @@ impl PgStore {
             let granted: i64 = sqlx::query_scalar(AssertSqlSafe(turn.as_str()))
                 .bind(host)
                 .bind(&token)
-                .bind(turn_seconds(limit))
+                .bind(self.turn_seconds(limit))
                 .bind(limit.per_host as i32)
                 .fetch_one(&self.pool)
                 .await?;
