@@ -95,7 +95,7 @@ async fn two_pollers_share_the_sources_and_the_host_limit_and_store_the_truth() 
             "SELECT count(*) FROM host_turns WHERE until > now()"
         ),
         0,
-        "every fetch gave its host's slot back"
+        "every fetch gave its host's turn back"
     );
     let mut lines = Vec::new();
     for log in [&a, &b] {

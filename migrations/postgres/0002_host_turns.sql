@@ -4,8 +4,8 @@
 -- once take different rows, none waits for another), and an article
 -- page's fetch takes one of its own; each is given back when its fetch
 -- ends. A poller that dies mid-fetch holds its turn until `until`, the
--- fetch's timeout (or the lease, if shorter) after it was taken. Turns are made when a fetch first
--- finds its host without enough of them.
+-- fetch's timeout (or the lease, if shorter) after it was taken. Turns
+-- are made when a fetch first finds its host without enough of them.
 CREATE TABLE host_turns (
     host        text NOT NULL,
     turn        integer NOT NULL,

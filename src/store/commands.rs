@@ -673,7 +673,7 @@ impl Regrouping {
                         )
                         .bind(
                             serde_json::to_string(&fingerprint.bands().map(|key| key as i64))
-                                .expect("numbers"),
+                                .expect("a list of numbers is JSON"),
                         )
                         .bind(article.id)
                         .bind(article.source_id)

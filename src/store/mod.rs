@@ -116,9 +116,9 @@ impl Store {
         }
     }
 
-    /// Holds `host` for `wait` for every poller (a Retry-After of an article
-    /// page; a feed's is written with its poll). SQLite's one poller keeps
-    /// its holds in memory.
+    /// Holds `host` for `wait` for every poller (it answered a feed or an
+    /// article page with Retry-After). SQLite's one poller keeps its holds
+    /// in memory.
     pub async fn hold_host(&self, host: &str, wait: Duration) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(_) => Ok(()),

@@ -60,8 +60,8 @@ pub enum Claim {
     Taken(DateTime<Utc>),
 }
 
-/// What asking for a fetch from a host that is not a source's feed (an
-/// article page) gave (when the host had a fetch to spare).
+/// What asking for a turn at a host gave, for a fetch other than a
+/// source's feed (an article page), when the host had a turn to spare.
 #[derive(Debug, Clone)]
 pub enum Turn {
     /// Fetch now; give the turn back with this token when the fetch ends

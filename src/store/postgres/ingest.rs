@@ -408,8 +408,9 @@ async fn write_plan(
     Ok(())
 }
 
-/// The source's new state, its lease released, and a fetch-log row. Times are the database's: the next poll is
-/// due the poll's interval after now by its clock.
+/// The source's new state, its lease released, and a fetch-log row. Times
+/// are the database's: the next poll is due the poll's interval after now
+/// by its clock.
 async fn update_source(
     tx: &mut Transaction<'_, Postgres>,
     record: &PollRecord,
