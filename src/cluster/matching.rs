@@ -14,7 +14,7 @@
 //!   place (a company's name in the same announcement template) is another
 //!   story. At most one character may change in place, most of the shorter
 //!   text must be in the longer (nine tenths of a flash, seven of a longer
-//!   story), and in at most [`EDITS`] places: two stories written from the
+//!   story), and in at most `EDITS` places: two stories written from the
 //!   same stock sentences share many of them, but scattered, in other orders;
 //! - the shorter must be at least half the longer: a roundup that quotes a
 //!   story is not that story;

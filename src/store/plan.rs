@@ -47,7 +47,7 @@ pub(in crate::store) struct Known {
     pub last_seen: String,
     /// The article's category labels, and the last position in use. (A
     /// few of each, so lists: a set or a map costs several times the memory
-    /// in [`Recent`], for no time.)
+    /// in SQLite's `sqlite::ingest::Recent`, for no time.)
     pub labels: Vec<String>,
     pub last_position: i64,
     /// The hash each source that carries the article last delivered.

@@ -226,7 +226,7 @@ impl PgStore {
     }
 
     /// Takes one of `host`'s `per_host` turns over every poller, unless the
-    /// host is held (see [`Store::take_turn`]).
+    /// host is held (see [`crate::store::Store::take_turn`]).
     pub async fn take_turn(
         &self,
         host: &str,
