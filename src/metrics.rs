@@ -42,6 +42,13 @@ pub struct PageLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClaimLabels {
+    /// granted (this poller polls the source), taken (another poller
+    /// sharing the database has it, or has just polled it).
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SourceLabels {
     pub source: String,
     pub url: String,
@@ -62,6 +69,8 @@ pub struct Metrics {
     pub articles: Family<ChangeLabels, Counter>,
     pub entries_dropped: Family<ReasonLabels, Counter>,
     pub pages: Family<PageLabels, Counter>,
+    pub claims: Family<ClaimLabels, Counter>,
+    pub host_busy_waits: Counter,
     pub source_last_success: Family<SourceLabels, Gauge<f64, AtomicU64>>,
     pub source_failures: Family<SourceLabels, Gauge>,
     pub sources_due: Gauge,
@@ -87,6 +96,8 @@ impl Metrics {
         let articles = Family::<ChangeLabels, Counter>::default();
         let entries_dropped = Family::<ReasonLabels, Counter>::default();
         let pages = Family::<PageLabels, Counter>::default();
+        let claims = Family::<ClaimLabels, Counter>::default();
+        let host_busy_waits = Counter::default();
         let source_last_success = Family::<SourceLabels, Gauge<f64, AtomicU64>>::default();
         let source_failures = Family::<SourceLabels, Gauge>::default();
         let sources_due = Gauge::default();
@@ -118,6 +129,16 @@ impl Metrics {
             "article_pages",
             "Article pages fetched for full content, by what became of them",
             pages.clone(),
+        );
+        registry.register(
+            "claims",
+            "Claims on due sources, granted to this poller or taken by another sharing the database",
+            claims.clone(),
+        );
+        registry.register(
+            "host_busy_waits",
+            "Fetches that waited because other pollers kept the host at its per_host limit",
+            host_busy_waits.clone(),
         );
         registry.register(
             "source_last_success_timestamp_seconds",
@@ -161,6 +182,8 @@ impl Metrics {
             articles,
             entries_dropped,
             pages,
+            claims,
+            host_busy_waits,
             source_last_success,
             source_failures,
             sources_due,

@@ -16,7 +16,7 @@ use crate::config::{Config, FullContent, Interval, SourceConfig};
 use crate::dedup::TrackingParams;
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
 use crate::metrics::{
-    ChangeLabels, OutcomeLabels, PageLabels, ReasonLabels, SourceLabels, metrics,
+    ChangeLabels, ClaimLabels, OutcomeLabels, PageLabels, ReasonLabels, SourceLabels, metrics,
 };
 use crate::normalize::{self, SourceContext};
 use crate::pages::{self, PageCounts, PageOutcome};
@@ -134,9 +134,19 @@ impl Poller {
                 self.store.claim(unclaimed, wanted, self.host_limit())
             })
             .await?;
+        let count = |outcome| {
+            metrics()
+                .claims
+                .get_or_create(&ClaimLabels { outcome })
+                .inc()
+        };
         match claim {
-            Claim::Granted(claimed) => *state = claimed,
+            Claim::Granted(claimed) => {
+                count("granted");
+                *state = claimed;
+            }
             Claim::Taken(again) => {
+                count("taken");
                 state.next_due = Some(again);
                 return Ok(None);
             }
@@ -436,6 +446,7 @@ impl Poller {
                 return Ok((slots, granted));
             }
             drop(slots);
+            metrics().host_busy_waits.inc();
             tokio::time::sleep(HOST_BUSY_WAIT).await;
         }
     }
