@@ -82,6 +82,15 @@ async fn write_poll(
     record: &PollRecord,
     feed: Option<&NormalizedFeed>,
 ) -> Result<Counts, Retry> {
+    if feed.is_none_or(|feed| feed.articles.is_empty()) {
+        // Nothing to store (most polls: 304 Not Modified): the source's
+        // state and its log, in one statement that checks the lease.
+        let counts = Counts::default();
+        return match update_source(pool, record, feed, &counts).await? {
+            true => Ok(counts),
+            false => Err(Retry::No(StoreError::LeaseLost(record.source_id))),
+        };
+    }
     let mut tx = pool.begin().await?;
     // The source's row, locked until commit: the lease is checked and kept.
     let row = sqlx::query("SELECT now(), lease_token FROM sources WHERE id = $1 FOR UPDATE")
@@ -161,7 +170,7 @@ async fn write_poll(
             ))));
         }
     };
-    update_source(&mut tx, record, feed, &counts).await?;
+    update_source(&mut *tx, record, feed, &counts).await?;
     tx.commit().await?;
     Ok(counts)
 }
@@ -408,15 +417,16 @@ async fn write_plan(
     Ok(())
 }
 
-/// The source's new state, its lease released, and a fetch-log row. Times
-/// are the database's: the next poll is due the poll's interval after now
-/// by its clock.
+/// The source's new state, its lease released, and a fetch-log row, in one
+/// statement; `false` (nothing written) when the lease the poll was claimed
+/// under no longer holds. Times are the database's: the next poll is due
+/// the poll's interval after now by its clock.
 async fn update_source(
-    tx: &mut Transaction<'_, Postgres>,
+    db: impl sqlx::PgExecutor<'_>,
     record: &PollRecord,
     feed: Option<&NormalizedFeed>,
     counts: &Counts,
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
     let parsed = feed.map(|feed| &feed.feed);
     let warnings = feed
         .filter(|feed| !feed.warnings.is_empty())
@@ -426,20 +436,28 @@ async fn update_source(
         .num_milliseconds()
         .max(0) as f64
         / 1000.0;
-    sqlx::query(
-        "UPDATE sources SET
-             feed_title = CASE WHEN $2 THEN $3 ELSE feed_title END,
-             feed_link = CASE WHEN $2 THEN $4 ELSE feed_link END,
-             etag = CASE WHEN $5 THEN $6 ELSE etag END,
-             last_modified = CASE WHEN $5 THEN $7 ELSE last_modified END,
-             last_polled = now(),
-             last_success = CASE WHEN $5 THEN now() ELSE last_success END,
-             last_status = $8, last_error = $9, error_count = $10,
-             next_due = now() + make_interval(secs => $11),
-             last_warnings = CASE WHEN $2 THEN $12 ELSE last_warnings END,
-             interval_seconds = $13, interval_reason = $14,
-             lease_token = NULL, lease_until = NULL
-           WHERE id = $1",
+    let logged = sqlx::query(
+        "WITH updated AS (
+             UPDATE sources SET
+                 feed_title = CASE WHEN $2 THEN $3 ELSE feed_title END,
+                 feed_link = CASE WHEN $2 THEN $4 ELSE feed_link END,
+                 etag = CASE WHEN $5 THEN $6 ELSE etag END,
+                 last_modified = CASE WHEN $5 THEN $7 ELSE last_modified END,
+                 last_polled = now(),
+                 last_success = CASE WHEN $5 THEN now() ELSE last_success END,
+                 last_status = $8, last_error = $9, error_count = $10,
+                 next_due = now() + make_interval(secs => $11),
+                 last_warnings = CASE WHEN $2 THEN $12 ELSE last_warnings END,
+                 interval_seconds = $13, interval_reason = $14,
+                 lease_token = NULL, lease_until = NULL
+               WHERE id = $1 AND ($15::text IS NULL OR lease_token = $15)
+             RETURNING id)
+         INSERT INTO fetch_log (source_id, started_at, duration_ms, outcome, http_status, bytes,
+                                new_articles, updated_articles, unchanged_articles, error, warnings)
+         SELECT id, now() - make_interval(secs => $16 / 1000.0), $16, $8, $17, $18, $19, $20, $21,
+                $9, $12
+           FROM updated
+         RETURNING source_id",
     )
     .bind(record.source_id)
     .bind(parsed.is_some())
@@ -455,24 +473,14 @@ async fn update_source(
     .bind(&warnings)
     .bind(record.cadence.interval.as_secs() as i64)
     .bind(&record.cadence.reason)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO fetch_log (source_id, started_at, duration_ms, outcome, http_status, bytes,
-                                new_articles, updated_articles, unchanged_articles, error, warnings)
-         VALUES ($1, now() - make_interval(secs => $2 / 1000.0), $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(record.source_id)
+    .bind(&record.lease)
     .bind(record.duration.as_millis() as i64)
-    .bind(record.outcome.as_str())
     .bind(record.http_status.map(i64::from))
     .bind(record.bytes as i64)
     .bind(counts.new as i64)
     .bind(counts.updated as i64)
     .bind(counts.unchanged as i64)
-    .bind(&record.error)
-    .bind(&warnings)
-    .execute(&mut **tx)
+    .fetch_optional(db)
     .await?;
-    Ok(())
+    Ok(logged.is_some())
 }
