@@ -27,8 +27,9 @@ use crate::store::{
     Wanted,
 };
 
-/// How long a fetch waits before it asks the database again for a turn at
-/// a host that other pollers keep at its `per_host` limit.
+/// How long a fetch waits (give or take half) before it asks the database
+/// again for a turn at a host that other pollers keep at its `per_host`
+/// limit.
 const HOST_BUSY_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Most parsed feeds waiting for the database at once.
@@ -423,8 +424,10 @@ impl Poller {
     /// This process's slots for a fetch from `host`, taken first, and what
     /// the database grants with them (`ask`: a claim on a source, or a turn
     /// at the host, `None` while other pollers keep the host at its
-    /// `per_host` limit). While the host is busy the slots go to other
-    /// hosts' fetches, and the database is asked again after a pause.
+    /// `per_host` limit). While the host is busy, the fetch slot goes to
+    /// other hosts' fetches and the database is asked again after a pause;
+    /// the host's slot is kept, so that this process asks for a busy host
+    /// at most `per_host` times a pause.
     async fn slots_and<T, Asking>(
         &self,
         host: &str,
@@ -433,21 +436,23 @@ impl Poller {
     where
         Asking: Future<Output = Result<Option<T>, StoreError>>,
     {
+        let host_slot = self.hosts.acquire(host).await;
         loop {
-            let slots = FetchSlots {
-                _host: self.hosts.acquire(host).await,
-                _fetch: self
-                    .slots
-                    .acquire()
-                    .await
-                    .expect("the fetch semaphore is never closed"),
-            };
+            let fetch_slot = self
+                .slots
+                .acquire()
+                .await
+                .expect("the fetch semaphore is never closed");
             if let Some(granted) = ask().await? {
+                let slots = FetchSlots {
+                    _host: host_slot,
+                    _fetch: fetch_slot,
+                };
                 return Ok((slots, granted));
             }
-            drop(slots);
+            drop(fetch_slot);
             metrics().host_busy_waits.inc();
-            tokio::time::sleep(HOST_BUSY_WAIT).await;
+            tokio::time::sleep(HOST_BUSY_WAIT.mul_f64(rand::random_range(0.5..1.5))).await;
         }
     }
 

@@ -1,7 +1,8 @@
 //! Writing one poll to PostgreSQL, in one transaction: the source's lease
 //! checked first, what happens to each entry decided by `store::plan`, the
 //! stories of its new articles, then the rows written a statement per table
-//! (arrays through `UNNEST`), the new articles last.
+//! (arrays through `UNNEST`), the new articles last. A poll with no entries
+//! (a 304, an error) is one statement: the source's state and its log.
 //!
 //! Other pollers write at the same time. Ids come from the articles'
 //! sequence. Polls that carry the same keys take turns: each takes an
@@ -38,9 +39,21 @@ const PLANS: usize = 1_000;
 /// poll was claimed under no longer holds.
 pub(super) async fn record_poll(
     pool: &PgPool,
+    soft: &PgPool,
     record: &PollRecord,
     feed: Option<&NormalizedFeed>,
 ) -> Result<Counts, StoreError> {
+    if feed.is_none_or(|feed| feed.articles.is_empty()) {
+        // Nothing to store (most polls: 304 Not Modified): the source's
+        // state and its log, in one statement that checks the lease, on a
+        // connection that does not wait for the disk (a poll lost in a
+        // crash of the server is polled again).
+        let counts = Counts::default();
+        return match update_source(soft, record, feed, &counts).await? {
+            true => Ok(counts),
+            false => Err(StoreError::LeaseLost(record.source_id)),
+        };
+    }
     let mut attempt = 1;
     loop {
         match write_poll(pool, record, feed).await {
@@ -82,15 +95,6 @@ async fn write_poll(
     record: &PollRecord,
     feed: Option<&NormalizedFeed>,
 ) -> Result<Counts, Retry> {
-    if feed.is_none_or(|feed| feed.articles.is_empty()) {
-        // Nothing to store (most polls: 304 Not Modified): the source's
-        // state and its log, in one statement that checks the lease.
-        let counts = Counts::default();
-        return match update_source(pool, record, feed, &counts).await? {
-            true => Ok(counts),
-            false => Err(Retry::No(StoreError::LeaseLost(record.source_id))),
-        };
-    }
     let mut tx = pool.begin().await?;
     // The source's row, locked until commit: the lease is checked and kept.
     let row = sqlx::query("SELECT now(), lease_token FROM sources WHERE id = $1 FOR UPDATE")

@@ -9,12 +9,13 @@
 //! writers, so there is no writer thread to queue for. What both engines
 //! read and change is `store::reads` and `store::commands`.
 
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
-use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use tokio::sync::Mutex;
 
 mod ingest;
@@ -31,6 +32,12 @@ use crate::article::NormalizedFeed;
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Connections whose commits do not wait for the disk
+    /// (`synchronous_commit = off`), for what a crash of the server may
+    /// lose without harm: claims (a poll whose claim was lost is refused at
+    /// its write), turns at hosts and their holds (they expire), and polls
+    /// that stored nothing (the source is polled again).
+    soft: PgPool,
     /// How long a claim on a source holds.
     lease: Duration,
     /// The connection that hears of changes, once something asked.
@@ -41,6 +48,9 @@ pub struct PgStore {
 
 /// Connections each process keeps: polls write concurrently.
 const CONNECTIONS: u32 = 16;
+
+/// Connections for claims, turns and polls that stored nothing.
+const SOFT_CONNECTIONS: u32 = 8;
 
 /// Whether a source may be claimed, but for its host's turns (`s` is the
 /// source's row, `$2` the time a one-shot poll started, if it is one).
@@ -81,14 +91,19 @@ impl PgStore {
     /// lock while it migrates, so pollers starting at once take turns).
     /// Warns when the database's locale leaves search blind to Chinese.
     pub async fn open(url: &str, shown: &str, lease: Duration) -> Result<PgStore, StoreError> {
+        let opened = |source| StoreError::Open {
+            path: shown.to_string(),
+            source,
+        };
+        let options = PgConnectOptions::from_str(url).map_err(opened)?;
         let pool = PgPoolOptions::new()
             .max_connections(CONNECTIONS)
-            .connect(url)
+            .connect_with(options.clone())
             .await
-            .map_err(|source| StoreError::Open {
-                path: shown.to_string(),
-                source,
-            })?;
+            .map_err(opened)?;
+        let soft = PgPoolOptions::new()
+            .max_connections(SOFT_CONNECTIONS)
+            .connect_lazy_with(options.options([("synchronous_commit", "off")]));
         sqlx::migrate!("./migrations/postgres")
             .run(&pool)
             .await
@@ -111,6 +126,7 @@ impl PgStore {
         }
         Ok(PgStore {
             pool,
+            soft,
             lease,
             listener: Arc::default(),
             bands_forgotten: Arc::default(),
@@ -132,6 +148,7 @@ impl PgStore {
     /// Closes every connection; the listener's first, as the pool waits for it.
     pub async fn close(&self) {
         self.listener.lock().await.take();
+        self.soft.close().await;
         self.pool.close().await;
     }
 
@@ -181,7 +198,7 @@ impl PgStore {
                 .bind(self.lease.as_secs_f64())
                 .bind(limit.per_host as i32)
                 .bind(self.turn_seconds(limit))
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.soft)
                 .await?;
             if let Some(row) = granted {
                 let mut state = SourceState::from(row);
@@ -202,7 +219,7 @@ impl PgStore {
                 .bind(source_id)
                 .bind(not_polled_since)
                 .bind(limit.per_host as i32)
-                .fetch_one(&self.pool)
+                .fetch_one(&self.soft)
                 .await?;
             if !wanted {
                 return Ok(Some(Claim::Taken(again)));
@@ -249,7 +266,7 @@ impl PgStore {
                 .bind(&token)
                 .bind(self.turn_seconds(limit))
                 .bind(limit.per_host as i32)
-                .fetch_one(&self.pool)
+                .fetch_one(&self.soft)
                 .await?;
             if granted > 0 {
                 return Ok(Some(Turn::Granted(Some(token))));
@@ -260,7 +277,7 @@ impl PgStore {
             )
             .bind(host)
             .bind(limit.per_host as i32)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.soft)
             .await?;
             if let Some(until) = held {
                 return Ok(Some(Turn::Held(until)));
@@ -281,7 +298,7 @@ impl PgStore {
         )
         .bind(host)
         .bind(per_host as i32)
-        .execute(&self.pool)
+        .execute(&self.soft)
         .await?;
         Ok(())
     }
@@ -294,7 +311,7 @@ impl PgStore {
         )
         .bind(host)
         .bind(token)
-        .execute(&self.pool)
+        .execute(&self.soft)
         .await?;
         Ok(())
     }
@@ -304,7 +321,7 @@ impl PgStore {
         sqlx::query(HOLD_HOST)
             .bind(host)
             .bind(wait.as_secs_f64())
-            .execute(&self.pool)
+            .execute(&self.soft)
             .await?;
         Ok(())
     }
@@ -317,7 +334,7 @@ impl PgStore {
         record: &PollRecord,
         feed: Option<&NormalizedFeed>,
     ) -> Result<Counts, StoreError> {
-        let counts = ingest::record_poll(&self.pool, record, feed).await?;
+        let counts = ingest::record_poll(&self.pool, &self.soft, record, feed).await?;
         let due = {
             let mut forgotten = self.bands_forgotten.lock().expect("not poisoned");
             let due = forgotten.is_none_or(|at| at.elapsed() >= FORGET_BANDS_EVERY);
