@@ -24,6 +24,16 @@ fn config(database: &str, listen: &str, settings: &str, sources: &str) -> Instan
     ))
 }
 
+/// Serves the first `feeds` feeds of the workload in `dir`, each answered
+/// after `delay`.
+fn serve_slowly(server: &FeedServer, dir: &std::path::Path, feeds: usize, delay: Duration) {
+    for n in 0..feeds {
+        let path = format!("/feeds/{n:04}.xml");
+        let body = std::fs::read(dir.join(&path[1..])).unwrap();
+        server.set(&path, Reply::feed(body).delayed(delay));
+    }
+}
+
 /// How many times each feed of the workload was requested.
 fn requests_per_feed(server: &FeedServer) -> HashMap<String, usize> {
     let mut requests: HashMap<String, usize> = HashMap::new();
@@ -63,11 +73,7 @@ async fn two_pollers_share_the_sources_and_the_host_limit_and_store_the_truth() 
     let work = tempfile::tempdir().unwrap();
     let truth = workload(work.path(), 60, &format!("http://{}", server.addr), None);
     // Slow enough that each poller alone would have its 4 fetches in flight.
-    for n in 0..60 {
-        let path = format!("/feeds/{n:04}.xml");
-        let body = std::fs::read(work.path().join(&path[1..])).unwrap();
-        server.set(&path, Reply::feed(body).delayed(Duration::from_millis(300)));
-    }
+    serve_slowly(&server, work.path(), 60, Duration::from_millis(300));
     let sources = std::fs::read_to_string(work.path().join("sources.toml")).unwrap();
     let settings = "\n[poll]\ninterval = \"1h\"\nper_host = 4\n";
     let (listen_a, listen_b) = (free_address(), free_address());
@@ -204,11 +210,7 @@ async fn a_killed_pollers_sources_are_taken_over_when_its_lease_ends() {
     let work = tempfile::tempdir().unwrap();
     let truth = workload(work.path(), 12, &format!("http://{}", server.addr), None);
     // Slow feeds: the first poller dies with every fetch in flight.
-    for n in 0..12 {
-        let path = format!("/feeds/{n:04}.xml");
-        let body = std::fs::read(work.path().join(&path[1..])).unwrap();
-        server.set(&path, Reply::feed(body).delayed(Duration::from_secs(4)));
-    }
+    serve_slowly(&server, work.path(), 12, Duration::from_secs(4));
     let sources = std::fs::read_to_string(work.path().join("sources.toml")).unwrap();
     let settings = "lease = \"8s\"\n\n[poll]\ninterval = \"1h\"\nper_host = 16\n";
     let (listen_a, listen_b) = (free_address(), free_address());
