@@ -48,7 +48,8 @@ pub fn main_content(html: &str, url: &Url, selector: Option<&Css>) -> Result<Str
         keep_classes: true,
         ..Default::default()
     };
-    let mut readability = dom_smoothie::Readability::new(html, Some(url.as_str()), Some(config))
+    let marked = mark_sentence_ends(html);
+    let mut readability = dom_smoothie::Readability::new(marked, Some(url.as_str()), Some(config))
         .map_err(|error| ExtractError::NoArticle(error.to_string()))?;
     let article = readability
         .parse()
@@ -56,14 +57,44 @@ pub fn main_content(html: &str, url: &Url, selector: Option<&Css>) -> Result<Str
     Ok(drop_site_blocks(&article.content))
 }
 
+/// The class of the `.` [`mark_sentence_ends`] adds, taken out again by
+/// [`drop_site_blocks`].
+const SENTENCE_END: &str = "tidings-sentence-end";
+
+/// Ends every paragraph that ends a Chinese sentence (`。！？`, maybe
+/// followed by a closing quote or bracket) with a marked `.` as well.
+/// Readability keeps a short paragraph beside the article's container (a
+/// last line, an editor's note) only when it "is a sentence", which it
+/// reads as ending in `.`; Chinese ends sentences otherwise.
+fn mark_sentence_ends(html: &str) -> String {
+    let document = dom_query::Document::from(html);
+    let mut marked = false;
+    for paragraph in document.select("p").nodes() {
+        let text = paragraph.text();
+        let end = text
+            .trim_end()
+            .trim_end_matches(['”', '’', '」', '』', '）', ')', '"', '\'']);
+        if end.ends_with(['。', '！', '？']) {
+            paragraph.append_html(format!(r#"<span class="{SENTENCE_END}">.</span>"#));
+            marked = true;
+        }
+    }
+    if marked {
+        document.html().to_string()
+    } else {
+        html.to_string()
+    }
+}
+
 /// Drops what sites put inside the article's own container and Readability
-/// keeps: lists of other stories' headlines (相关新闻, 推荐阅读), share bars,
+/// keeps (and the marks of [`mark_sentence_ends`]): lists of other stories' headlines (相关新闻, 推荐阅读), share bars,
 /// ad slots, tags. A block goes when its class or id names one of those, or
 /// when most of its text is links with headline-long texts (a paragraph
 /// that links a few stock names keeps them). No block holding half of the
 /// article's text is dropped, whatever its name.
 fn drop_site_blocks(html: &str) -> String {
     let document = dom_query::Document::fragment(html);
+    document.select(&format!("span.{SENTENCE_END}")).remove();
     let root = document.html_root();
     let article_chars = visible_chars(&root.text());
     for element in root.descendants() {
@@ -201,6 +232,26 @@ mod tests {
         for dropped in ["相关新闻", "北向资金连续三日", "延伸阅读", "微博"] {
             assert!(!text.contains(dropped), "{dropped} kept in {text}");
         }
+    }
+
+    #[test]
+    fn short_closing_paragraphs_that_end_a_chinese_sentence_stay() {
+        let url = Url::parse("https://www.stcn.com/article/detail/1.html").unwrap();
+        let html = format!(
+            r#"<html><body><div class="nav"><a href="/">首页</a></div>
+            <div class="wrap"><div class="body">{STORY}</div>
+            <p>（本文作者为某基金公司研究员。）</p><p>编辑：张三！</p><p>风险自负？</p></div></body></html>"#
+        );
+        let text = crate::text::html_to_text(&main_content(&html, &url, None).unwrap());
+        for kept in [
+            "完善相关制度",
+            "本文作者为某基金公司研究员",
+            "编辑：张三",
+            "风险自负",
+        ] {
+            assert!(text.contains(kept), "{kept} missing from {text}");
+        }
+        assert!(!text.contains("。."), "the marker leaked: {text}");
     }
 
     #[test]
