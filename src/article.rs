@@ -77,6 +77,10 @@ pub struct NormalizedFeed {
     /// What reading the feed took (repairs, a relabelled charset, skipped
     /// entries): recorded on the source so that nothing is forgiven silently.
     pub warnings: Vec<String>,
+    /// For a list page or an API: how many items each field matched, which
+    /// `tidings parse` shows to whoever writes the selectors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matches: Option<crate::scrape::Matches>,
 }
 
 fn optional_date<S: Serializer>(date: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {

@@ -37,6 +37,9 @@ pub enum Fetched {
     NotModified { cache: CacheHints },
     /// A body, at most `max_body_bytes` long after decompression.
     Body {
+        /// Where the body was found, after redirects: relative links in a
+        /// list page are relative to it.
+        url: Url,
         status: u16,
         bytes: Vec<u8>,
         /// The Content-Type charset, for the decoder.
@@ -156,12 +159,21 @@ impl Fetcher {
         })
     }
 
-    /// Fetches a feed, conditionally when validators are known.
-    pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
+    /// Fetches a source's body, conditionally when validators are known,
+    /// with the source's own request `headers`.
+    pub async fn fetch(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        headers: &[(String, String)],
+    ) -> Result<Fetched, FetchError> {
         if url.scheme() == "file" {
             return self.fetch_file(url, validators).await;
         }
         let mut request = self.client.get(url.clone());
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
         if let Some(etag) = &validators.etag {
             request = request.header(header::IF_NONE_MATCH, etag);
         }
@@ -244,6 +256,7 @@ impl Fetcher {
     /// to the size limit.
     async fn read(&self, mut response: reqwest::Response) -> Result<Fetched, FetchError> {
         let status = response.status();
+        let url = response.url().clone();
         let headers = response.headers().clone();
         let cache = cache_hints(&headers);
         match status {
@@ -289,6 +302,7 @@ impl Fetcher {
                 .map(String::from)
         };
         Ok(Fetched::Body {
+            url,
             status: status.as_u16(),
             bytes,
             charset: text_header(header::CONTENT_TYPE)
@@ -325,6 +339,7 @@ impl Fetcher {
             });
         }
         Ok(Fetched::Body {
+            url: url.clone(),
             status: 200,
             bytes: tokio::fs::read(&path).await.map_err(file_error)?,
             charset: None,

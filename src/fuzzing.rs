@@ -8,7 +8,8 @@ use url::Url;
 
 use crate::dedup::{self, TrackingParams};
 use crate::normalize::{self, SourceContext};
-use crate::parse::{self, ParseHints};
+use crate::parse::ParseHints;
+use crate::scrape::Reading;
 
 static SOURCE: LazyLock<SourceContext> = LazyLock::new(|| SourceContext {
     name: "证券时报网".into(),
@@ -33,10 +34,10 @@ pub fn feed(bytes: &[u8]) {
         timezone: chrono_tz::Asia::Shanghai,
         max_entries: usize::MAX,
     };
-    let Ok(parsed) = parse::parse(bytes, hints) else {
+    let Ok(read) = normalize::read_body(bytes, hints, &Reading::Feed, &SOURCE.url, &SOURCE) else {
         return;
     };
-    for article in normalize::normalize(&parsed, &SOURCE).articles {
+    for article in read.feed.articles {
         assert!(!article.key.is_empty());
         assert!(article.published.is_none_or(|d| d <= SOURCE.now));
         assert_eq!(crate::text::xml_safe(&article.title), article.title);

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tidings::config::{Config, ConfigError};
+use tidings::config::{Config, ConfigError, SourceConfig};
 use tidings::fetch::{Fetched, Fetcher, Validators};
 use tidings::normalize::{self, SourceContext};
 use tidings::parse::{self, ParseHints};
@@ -44,10 +44,16 @@ enum Command {
     /// Serve the merged feeds without polling: a reader of a database that
     /// other machines poll (PostgreSQL).
     Serve,
-    /// Print a feed as tidings normalizes it (JSON), without touching the database.
+    /// Print a feed (or a list page or API, with --source) as tidings
+    /// normalizes it (JSON), without touching the database.
     Parse {
         /// A file path or an http(s) URL.
         feed: String,
+        /// Read it as this source of the config does (its list or json table,
+        /// headers, timezone, encoding, rewrite rules): a name, `NAME/CHANNEL`,
+        /// a recipe or the source's URL.
+        #[arg(long)]
+        source: Option<String>,
         /// The source name (default: the feed's title).
         #[arg(long)]
         name: Option<String>,
@@ -62,6 +68,14 @@ enum Command {
         #[arg(long)]
         encoding: Option<String>,
     },
+    /// Find the feeds a site offers; where it offers none, propose a `list`
+    /// table that reads the page.
+    Discover {
+        /// The page: a site's home or a section's list page.
+        url: String,
+    },
+    /// List the recipes: sources shipped for known sites without feeds.
+    Recipes,
     /// List the sources with their last status, error, article count and next poll.
     Sources {
         /// Print the sources as OPML 2.0 instead, for other readers.
@@ -140,7 +154,9 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "tidings=info".into()),
         )
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours for a person at a terminal; a journal or a file gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match cli.log_format {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().init(),
@@ -171,6 +187,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Poll => poll(&Config::load(&cli.config)?).await,
         Command::Parse {
             feed,
+            source,
             name,
             category,
             channel,
@@ -178,24 +195,56 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             encoding,
         } => {
             let config = config_or_defaults(&cli.config)?;
+            let configured = source
+                .map(|wanted| find_source(&config, &wanted, &feed))
+                .transpose()?;
             let timezone = match timezone {
                 Some(name) => tidings::config::parse_timezone(&name).map_err(anyhow::Error::msg)?,
-                None => config.poll.timezone,
+                None => configured
+                    .map(|s| config.timezone_of(s))
+                    .unwrap_or(config.poll.timezone),
             };
             let encoding = encoding
                 .map(|label| {
                     tidings::charset::encoding_for_label(&label)
                         .with_context(|| format!("unknown encoding `{label}`"))
                 })
-                .transpose()?;
+                .transpose()?
+                .or(configured.and_then(|s| s.encoding));
             let source = ParseSource {
-                name,
-                category,
-                channel,
+                name: name.or(configured.map(|s| s.name.clone())),
+                category: configured
+                    .map(|s| s.category.clone())
+                    .filter(|_| category.is_empty())
+                    .unwrap_or(category),
+                channel: channel.or(configured.and_then(|s| s.channel.clone())),
                 timezone,
                 encoding,
+                configured: configured.cloned(),
             };
             parse_command(&config, source, &feed).await
+        }
+        Command::Discover { url } => {
+            let config = config_or_defaults(&cli.config)?;
+            discover_command(&config, &url).await
+        }
+        Command::Recipes => {
+            println!("{:<16} {:<5} {:<8} URL", "RECIPE", "KIND", "CHANNEL");
+            let mut site = String::new();
+            for recipe in tidings::config::recipes() {
+                if recipe.site != site {
+                    site.clone_from(&recipe.site);
+                    println!("# {site}");
+                }
+                println!(
+                    "{:<16} {:<5} {:<8} {}",
+                    recipe.name,
+                    recipe.kind,
+                    recipe.channel.as_deref().unwrap_or(""),
+                    recipe.url.as_deref().unwrap_or("")
+                );
+            }
+            Ok(())
         }
         Command::Sources { opml: true } => {
             let config = Config::load(&cli.config)?;
@@ -498,58 +547,237 @@ fn print_story(members: &[tidings::store::StoryMember], zone: chrono_tz::Tz) {
     }
 }
 
-/// What `parse` knows of the source, from its options.
+/// What `parse` knows of the source, from its options and the config.
 struct ParseSource {
     name: Option<String>,
     category: String,
     channel: Option<String>,
     timezone: chrono_tz::Tz,
     encoding: Option<&'static encoding_rs::Encoding>,
+    /// The config's source named by `--source`: how it is read and edited.
+    configured: Option<SourceConfig>,
 }
 
-async fn parse_command(config: &Config, source: ParseSource, feed: &str) -> anyhow::Result<()> {
-    let url = match Url::parse(feed) {
-        Ok(url) if matches!(url.scheme(), "http" | "https" | "file") => url,
+/// The source `--source` names: by URL (the one being parsed, or the one
+/// given), `NAME/CHANNEL`, recipe or name. Of several of one name, the first,
+/// with a note saying how to name another.
+fn find_source<'a>(
+    config: &'a Config,
+    wanted: &str,
+    parsing: &str,
+) -> anyhow::Result<&'a SourceConfig> {
+    let sources = &config.sources;
+    let by_url = |url: &str| sources.iter().find(|s| s.url.as_str() == url);
+    let named = |s: &&SourceConfig| {
+        s.name == wanted
+            || s.recipe.as_deref() == Some(wanted)
+            || s.channel
+                .as_ref()
+                .is_some_and(|channel| format!("{}/{channel}", s.name) == wanted)
+    };
+    let candidates: Vec<&SourceConfig> = sources.iter().filter(named).collect();
+    if let Some(source) = by_url(wanted).or_else(|| {
+        candidates
+            .iter()
+            .copied()
+            .find(|s| Url::parse(parsing).is_ok_and(|url| url == s.url))
+    }) {
+        return Ok(source);
+    }
+    match candidates.as_slice() {
+        [] => anyhow::bail!("no source named `{wanted}` in the config"),
+        [one] => Ok(one),
+        [first, ..] => {
+            eprintln!(
+                "note: {} sources are named `{wanted}`; reading as the first ({}); name another as {}",
+                candidates.len(),
+                first.url,
+                candidates
+                    .iter()
+                    .filter_map(|s| s.channel.as_ref().map(|c| format!("`{}/{c}`", s.name)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            Ok(first)
+        }
+    }
+}
+
+/// A file path or URL as a URL.
+fn url_of(feed: &str) -> anyhow::Result<Url> {
+    match Url::parse(feed) {
+        Ok(url) if matches!(url.scheme(), "http" | "https" | "file") => Ok(url),
         _ => {
             let path =
                 std::fs::canonicalize(feed).with_context(|| format!("cannot open {feed}"))?;
-            Url::from_file_path(&path).map_err(|_| anyhow::anyhow!("cannot open {feed}"))?
+            Url::from_file_path(&path).map_err(|_| anyhow::anyhow!("cannot open {feed}"))
         }
-    };
+    }
+}
+
+async fn parse_command(config: &Config, source: ParseSource, feed: &str) -> anyhow::Result<()> {
+    let url = url_of(feed)?;
+    let configured = source.configured.as_ref();
+    let headers = configured.map_or(&[][..], |s| s.headers.as_slice());
     let fetched = Fetcher::new(&config.poll)?
-        .fetch(&url, &Validators::default())
+        .fetch(&url, &Validators::default(), headers)
         .await?;
-    let Fetched::Body { bytes, charset, .. } = fetched else {
+    let Fetched::Body {
+        url: found_at,
+        bytes,
+        charset,
+        ..
+    } = fetched
+    else {
         anyhow::bail!("{url} answered 304 Not Modified to an unconditional request");
     };
     let hints = ParseHints {
         forced_encoding: source.encoding,
         http_charset: charset.as_deref(),
-        host: url.host_str(),
+        host: found_at.host_str(),
         timezone: source.timezone,
         max_entries: config.poll.max_entries,
     };
-    let parsed = parse::parse(&bytes, hints)?;
-    let name = source.name.unwrap_or_else(|| {
-        parsed
-            .feed
-            .title
-            .as_ref()
-            .map(|t| tidings::text::html_to_text(&t.content))
-            .unwrap_or_else(|| url.host_str().unwrap_or("feed").to_string())
-    });
-    let context = SourceContext {
-        name,
-        url,
+    let reading = configured.map(|s| s.reading.clone()).unwrap_or_default();
+    let mut context = SourceContext {
+        name: source.name.clone().unwrap_or_default(),
+        url: url.clone(),
         category: source.category,
         channel: source.channel,
         timezone: source.timezone,
         tracking: tidings::dedup::TrackingParams::new(&config.poll.tracking_params),
+        rewrite: configured.map(|s| s.rewrite.clone()).unwrap_or_default(),
+        now: chrono::Utc::now(),
+    };
+    if source.name.is_none() {
+        // Without a name, the feed's own title names the source.
+        let parsed = parse::read(&bytes, hints, &reading, &found_at, context.now)?;
+        context.name = parsed
+            .feed
+            .title
+            .as_ref()
+            .map(|t| tidings::text::html_to_text(&t.content))
+            .unwrap_or_else(|| url.host_str().unwrap_or("feed").to_string());
+    }
+    let read = normalize::read_body(&bytes, hints, &reading, &found_at, &context)?;
+    if let Some(matches) = &read.feed.matches {
+        eprintln!("{}", describe_matches(matches));
+    }
+    println!("{}", serde_json::to_string_pretty(&read.feed)?);
+    Ok(())
+}
+
+/// How many items each field matched, for a person writing selectors.
+fn describe_matches(matches: &tidings::scrape::Matches) -> String {
+    let fields: Vec<String> = matches
+        .fields
+        .iter()
+        .map(|f| format!("{} {}/{}", f.field, f.matched, matches.items))
+        .collect();
+    format!("{} items; {}", matches.items, fields.join(", "))
+}
+
+async fn discover_command(config: &Config, page: &str) -> anyhow::Result<()> {
+    let url = url_of(page)?;
+    let found = tidings::discover::discover(&url, &config.poll).await?;
+    if let Some(feed) = &found.itself {
+        println!(
+            "{url} is a feed:
+  {}",
+            feed.line()
+        );
+        return Ok(());
+    }
+    for (heading, feeds) in [
+        ("feeds the page advertises", &found.advertised),
+        ("feeds at the usual places", &found.usual),
+    ] {
+        if !feeds.is_empty() {
+            println!("{heading}:");
+            for feed in feeds {
+                println!("  {}", feed.line());
+            }
+        }
+    }
+    if !found.advertised.is_empty() || !found.usual.is_empty() {
+        return Ok(());
+    }
+    let (
+        Some(proposal),
+        Some(Fetched::Body {
+            bytes,
+            charset,
+            url: found_at,
+            ..
+        }),
+    ) = (&found.proposal, &found.page)
+    else {
+        println!(
+            "no feed found, and no list of headlines on the page to propose selectors for \
+             (a page that builds its list with JavaScript cannot be read)"
+        );
+        return Ok(());
+    };
+    println!(
+        "no feed found; a `list` table reads {} items from the page (check it with \
+         `tidings parse {url} --source NAME`):\n",
+        proposal.count
+    );
+    let host = url.host_str().unwrap_or("site");
+    println!(
+        "[[sources]]\nname = \"{host}\"\nurl = \"{url}\"\ncategory = \"CATEGORY\"\n{}\n",
+        proposal.toml()
+    );
+    let text = format!(
+        "[[sources]]\nname = \"x\"\nurl = \"{url}\"\ncategory = \"x\"\n{}\n",
+        proposal.toml()
+    );
+    let proposed = Config::from_toml(&text, Path::new(".")).map_err(anyhow::Error::msg)?;
+    let hints = ParseHints {
+        forced_encoding: None,
+        http_charset: charset.as_deref(),
+        host: found_at.host_str(),
+        timezone: config.poll.timezone,
+        max_entries: config.poll.max_entries,
+    };
+    let context = SourceContext {
+        name: host.to_string(),
+        url: url.clone(),
+        category: String::new(),
+        channel: None,
+        timezone: config.poll.timezone,
+        tracking: tidings::dedup::TrackingParams::new(&config.poll.tracking_params),
         rewrite: Default::default(),
         now: chrono::Utc::now(),
     };
-    let normalized = normalize::normalize(&parsed, &context);
-    println!("{}", serde_json::to_string_pretty(&normalized)?);
+    let read = normalize::read_body(
+        bytes,
+        hints,
+        &proposed.sources[0].reading,
+        found_at,
+        &context,
+    )?;
+    if let Some(matches) = &read.feed.matches {
+        println!("what it reads: {}", describe_matches(matches));
+    }
+    for article in &read.feed.articles {
+        let when = article
+            .published
+            .map(|d| {
+                d.with_timezone(&config.poll.timezone)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "(no date)".into());
+        println!(
+            "  {when}  {}  {}",
+            article.title,
+            article.link.as_deref().unwrap_or("")
+        );
+    }
+    for warning in &read.feed.warnings {
+        println!("warning: {warning}");
+    }
     Ok(())
 }
 

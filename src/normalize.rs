@@ -20,8 +20,9 @@ use crate::article::{Article, FeedInfo, NormalizedFeed};
 use crate::cluster;
 use crate::dates;
 use crate::dedup::{self, TrackingParams};
-use crate::parse::Parsed;
+use crate::parse::{self, ParseError, ParseHints, Parsed};
 use crate::rewrite::Rewrite;
+use crate::scrape::Reading;
 use crate::text::{collapse_whitespace, html_to_text, truncate_chars, xml_safe};
 
 /// Characters kept in an article's plain-text summary.
@@ -50,6 +51,39 @@ pub struct SourceContext {
     pub now: DateTime<Utc>,
 }
 
+/// A body read as its source says and normalized, with what the poll's
+/// metrics count of it.
+#[derive(Debug)]
+pub struct ReadBody {
+    pub feed: NormalizedFeed,
+    /// Entries the body had, before one feed's repeats were taken as one.
+    pub entries: usize,
+    /// Entries that could not be read, and were skipped.
+    pub unreadable: usize,
+    /// Whether the end of the body cut an entry off before its link.
+    pub cut_short: bool,
+}
+
+/// Bytes to articles: read as a feed, a list page or an API (`parse::read`)
+/// from `url`, then normalized. The one way from a body to articles, for the
+/// poller, `tidings parse` and the fuzzer. CPU work: run it off the async
+/// workers.
+pub fn read_body(
+    bytes: &[u8],
+    hints: ParseHints<'_>,
+    reading: &Reading,
+    url: &Url,
+    source: &SourceContext,
+) -> Result<ReadBody, ParseError> {
+    let parsed = parse::read(bytes, hints, reading, url, source.now)?;
+    Ok(ReadBody {
+        feed: normalize(&parsed, source),
+        entries: parsed.feed.entries.len(),
+        unreadable: parsed.skipped,
+        cut_short: parsed.incomplete.is_some(),
+    })
+}
+
 /// Normalizes every entry of a feed. Entries that are the same story (same key)
 /// within one feed are kept once: the first, as feeds list the newest first.
 pub fn normalize(parsed: &Parsed, source: &SourceContext) -> NormalizedFeed {
@@ -62,7 +96,12 @@ pub fn normalize(parsed: &Parsed, source: &SourceContext) -> NormalizedFeed {
         .enumerate()
         .map(|(index, entry)| Article {
             incomplete: parsed.incomplete == Some(index),
-            ..article(entry, feed_link.as_ref(), source)
+            ..article(
+                entry,
+                feed_link.as_ref(),
+                source,
+                parsed.rough_dates.contains(&index),
+            )
         })
         .filter(|article| seen.insert(article.key.clone()))
         .collect();
@@ -74,10 +113,19 @@ pub fn normalize(parsed: &Parsed, source: &SourceContext) -> NormalizedFeed {
         },
         articles,
         warnings: parsed.warnings.clone(),
+        matches: parsed.matches.clone(),
     }
 }
 
-fn article(entry: &Entry, feed_link: Option<&Url>, source: &SourceContext) -> Article {
+/// One entry as an article. A `rough_date` (`5分钟前` on a list page) is left
+/// out of the content hash: read again later it comes out a little different,
+/// and the item has not changed.
+fn article(
+    entry: &Entry,
+    feed_link: Option<&Url>,
+    source: &SourceContext,
+    rough_date: bool,
+) -> Article {
     // Relative links are relative to the feed's own address; a feed read from
     // a file has none on the web, so its site's link stands in.
     let link_base = match (source.url.scheme(), feed_link) {
@@ -164,7 +212,7 @@ fn article(entry: &Entry, feed_link: Option<&Url>, source: &SourceContext) -> Ar
         &article.title,
         article.link.as_deref(),
         &article.author,
-        article.published,
+        article.published.filter(|_| !rough_date),
         &article.content_html,
         article.image.as_deref(),
     );

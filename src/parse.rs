@@ -10,13 +10,16 @@
 //! skipped comes back as a warning, and a body that has entries but yields
 //! none is an error.
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use encoding_rs::Encoding;
 use feed_rs::model::{Feed, FeedType};
+use url::Url;
 
 use crate::charset::{self, Labels};
 use crate::dates;
 use crate::repair;
+use crate::scrape::{self, Matches, PageContext, Reading, ScrapeError};
 
 /// Why a body was not read. The message is shown to the user as the source's error.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +30,9 @@ pub enum ParseError {
     TooManyEntries { found: usize, limit: usize },
     #[error("the body has {found} entries but none could be read: {why}")]
     NoEntries { found: usize, why: String },
+    /// A list page or API that gave no items (see `scrape`).
+    #[error(transparent)]
+    Scrape(#[from] ScrapeError),
 }
 
 /// How to read one body: what the source and the HTTP response say about it.
@@ -55,6 +61,58 @@ pub struct Parsed {
     pub incomplete: Option<usize>,
     /// Entries the second reading could not read, and skipped.
     pub skipped: usize,
+    /// For a list page or an API: how many items each field matched.
+    pub matches: Option<Matches>,
+    /// The indexes in `feed.entries` of entries whose date is only roughly
+    /// known (`5分钟前`, see `scrape`).
+    pub rough_dates: Vec<usize>,
+}
+
+/// Reads a source's body as its config says: a feed (see [`parse`]), or a
+/// list page or JSON API (see `scrape`), fetched from `url` and read at
+/// `now`. The one way in for the poller and `tidings parse`.
+pub fn read(
+    bytes: &[u8],
+    hints: ParseHints<'_>,
+    reading: &Reading,
+    url: &Url,
+    now: DateTime<Utc>,
+) -> Result<Parsed, ParseError> {
+    if let Reading::Feed = reading {
+        return parse(bytes, hints);
+    }
+    let decoded = charset::decode(
+        bytes,
+        Labels {
+            forced: hints.forced_encoding,
+            http: hints.http_charset,
+            host: hints.host,
+        },
+    );
+    let page = PageContext {
+        url,
+        timezone: hints.timezone,
+        now,
+    };
+    let scraped = scrape::read(&decoded.text, reading, page)?;
+    if scraped.feed.entries.len() > hints.max_entries {
+        return Err(ParseError::TooManyEntries {
+            found: scraped.feed.entries.len(),
+            limit: hints.max_entries,
+        });
+    }
+    Ok(Parsed {
+        feed: scraped.feed,
+        warnings: decoded
+            .warning
+            .into_iter()
+            .chain(scraped.warnings)
+            .collect(),
+        incomplete: None,
+        skipped: 0,
+        matches: Some(scraped.matches),
+        rough_dates: scraped.rough_dates,
+    })
 }
 
 /// Parses a feed body. Entries whose feed gave no id come back with an empty id,
@@ -151,6 +209,8 @@ pub fn parse(bytes: &[u8], hints: ParseHints<'_>) -> Result<Parsed, ParseError> 
         warnings,
         incomplete,
         skipped,
+        matches: None,
+        rough_dates: Vec::new(),
     })
 }
 

@@ -18,10 +18,11 @@ use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
 use crate::metrics::{
     ChangeLabels, ClaimLabels, OutcomeLabels, PageLabels, ReasonLabels, SourceLabels, metrics,
 };
-use crate::normalize::{self, SourceContext};
+use crate::normalize::{self, ReadBody, SourceContext};
 use crate::pages::{self, PageCounts, PageOutcome};
 use crate::parse::{self, ParseHints};
 use crate::schedule::{self, Cadence, HostGate};
+use crate::scrape::Reading;
 use crate::store::{
     Claim, Counts, DuePage, HostLimit, Outcome, PollRecord, SourceState, Store, StoreError, Turn,
     Wanted,
@@ -176,6 +177,7 @@ impl Poller {
             bytes,
             etag: None,
             last_modified: None,
+            body_hash: None,
             error: None,
             error_count: 0,
             next_due: started_at,
@@ -186,11 +188,19 @@ impl Poller {
         };
         let interval = record.cadence.interval;
         let feed = match result {
-            Ok(Polled::NotModified { fresh_for }) => {
+            Ok(Polled::NotModified {
+                status,
+                validators,
+                fresh_for,
+            }) => {
                 record.outcome = Outcome::NotModified;
-                record.http_status = Some(304);
-                record.etag = state.etag.clone();
-                record.last_modified = state.last_modified.clone();
+                record.http_status = Some(status);
+                let validators = validators.unwrap_or_else(|| Validators {
+                    etag: state.etag.clone(),
+                    last_modified: state.last_modified.clone(),
+                });
+                record.etag = validators.etag;
+                record.last_modified = validators.last_modified;
                 record.next_due = schedule::next_after_success(started_at, interval, fresh_for);
                 if let Some(reason) = asked_for_longer(interval, None, fresh_for) {
                     record.cadence.reason = reason;
@@ -202,10 +212,12 @@ impl Poller {
                 feed,
                 validators,
                 fresh_for,
+                body_hash,
             }) => {
                 record.http_status = Some(status);
                 record.etag = validators.etag;
                 record.last_modified = validators.last_modified;
+                record.body_hash = body_hash;
                 if configured == Interval::Auto {
                     record.cadence = schedule::auto_interval(
                         feed.articles.iter().filter_map(|a| a.published),
@@ -288,6 +300,9 @@ impl Poller {
         if matches!(record.outcome, Outcome::Ok | Outcome::NotModified) {
             state.etag = record.etag.clone();
             state.last_modified = record.last_modified.clone();
+            if record.body_hash.is_some() {
+                state.body_hash = record.body_hash.clone();
+            }
             if source.full_content != FullContent::Never {
                 pages = self.read_pages(source, state.id).await?;
             }
@@ -502,7 +517,10 @@ impl Poller {
                 return failed(PollError::Held(until));
             }
             metrics().fetches_in_flight.inc();
-            let fetched = self.fetcher.fetch(&source.url, &validators).await;
+            let fetched = self
+                .fetcher
+                .fetch(&source.url, &validators, &source.headers)
+                .await;
             metrics().fetches_in_flight.dec();
             self.end_turn(host, state.lease.as_deref()).await;
             let backlog = self
@@ -519,82 +537,77 @@ impl Poller {
                 .expect("never closed");
             (fetched, backlog, cpu)
         };
-        let fetched = match fetched {
-            Ok(fetched) => fetched,
-            Err(error) => return failed(PollError::Fetch(error)),
-        };
-        let (status, bytes, charset, validators, cache) = match fetched {
-            Fetched::NotModified { cache } => {
+        let body = match fetched {
+            Ok(Fetched::Body {
+                url,
+                status,
+                bytes,
+                charset,
+                validators,
+                cache,
+            }) => Body {
+                // List pages and APIs seldom send validators; feeds do.
+                hash: (!matches!(source.reading, Reading::Feed))
+                    .then(|| blake3::hash(&bytes).to_hex()[..32].to_string()),
+                url,
+                status,
+                bytes,
+                charset,
+                validators,
+                fresh_for: cache.fresh_for,
+            },
+            Ok(Fetched::NotModified { cache }) => {
                 return Attempt {
                     result: Ok(Polled::NotModified {
+                        status: 304,
+                        validators: None,
                         fresh_for: cache.fresh_for,
                     }),
                     bytes: 0,
                     backlog: None,
                 };
             }
-            Fetched::Body {
-                status,
-                bytes,
-                charset,
-                validators,
-                cache,
-            } => (status, bytes, charset, validators, cache),
+            Err(error) => return failed(PollError::Fetch(error)),
         };
-        let size = bytes.len() as u64;
-        let context = SourceContext {
-            name: source.name.clone(),
-            url: source.url.clone(),
-            category: source.category.clone(),
-            channel: source.channel.clone(),
-            timezone: self.config.timezone_of(source),
-            tracking: self.tracking.clone(),
-            rewrite: source.rewrite.clone(),
-            now,
-        };
-        let forced_encoding = source.encoding;
-        let max_entries = self.config.poll.max_entries;
-        let host = source.url.host_str().map(str::to_ascii_lowercase);
+        let size = body.bytes.len() as u64;
+        // The same bytes as last time read as the same articles: a page
+        // served without an ETag costs no parsing either.
+        if body.hash.is_some() && state.body_hash == body.hash {
+            return Attempt {
+                result: Ok(Polled::NotModified {
+                    status: body.status,
+                    validators: Some(body.validators),
+                    fresh_for: body.fresh_for,
+                }),
+                bytes: size,
+                backlog: None,
+            };
+        }
+        let context = self.source_context(source, now);
+        let reading = source.reading.clone();
+        let (forced_encoding, max_entries) = (source.encoding, self.config.poll.max_entries);
         // Parsing and sanitizing are CPU work: keep them off the async workers.
         let parsed = tokio::task::spawn_blocking(move || {
             let hints = ParseHints {
                 forced_encoding,
-                http_charset: charset.as_deref(),
-                host: host.as_deref(),
+                http_charset: body.charset.as_deref(),
+                host: body.url.host_str(),
                 timezone: context.timezone,
                 max_entries,
             };
-            let parsed = parse::parse(&bytes, hints)?;
-            let mut feed = normalize::normalize(&parsed, &context);
-            let dropped = |reason, count: usize| {
-                if count > 0 {
-                    metrics()
-                        .entries_dropped
-                        .get_or_create(&ReasonLabels { reason })
-                        .inc_by(count as u64);
-                }
-            };
-            dropped("duplicate", parsed.feed.entries.len() - feed.articles.len());
-            dropped("unreadable", parsed.skipped);
-            let before = feed.articles.len();
-            feed.articles.retain(|article| !article.incomplete);
-            dropped("incomplete", before - feed.articles.len());
-            if feed.articles.is_empty() && parsed.incomplete.is_some() {
-                return Err(parse::ParseError::NoEntries {
-                    found: parsed.feed.entries.len(),
-                    why: "the body ends inside its only entry, before the entry's link".into(),
-                });
-            }
-            Ok(feed)
+            let read = normalize::read_body(&body.bytes, hints, &reading, &body.url, &context)?;
+            let feed = keep_whole_entries(read)?;
+            Ok(Polled::Feed {
+                status: body.status,
+                feed,
+                validators: body.validators,
+                fresh_for: body.fresh_for,
+                body_hash: body.hash,
+            })
         })
         .await;
         let result = match parsed {
-            Ok(Ok(feed)) => Ok(Polled::Feed {
-                status,
-                feed,
-                validators,
-                fresh_for: cache.fresh_for,
-            }),
+            Ok(Ok(polled)) => Ok(polled),
             Ok(Err(error)) => Err(PollError::Parse(error)),
             Err(panic) => Err(PollError::Crashed(panic.to_string())),
         };
@@ -604,6 +617,66 @@ impl Poller {
             backlog: Some(backlog),
         }
     }
+
+    /// What the source contributes to each of its articles in a poll at `now`.
+    fn source_context(&self, source: &SourceConfig, now: DateTime<Utc>) -> SourceContext {
+        SourceContext {
+            name: source.name.clone(),
+            url: source.url.clone(),
+            category: source.category.clone(),
+            channel: source.channel.clone(),
+            timezone: self.config.timezone_of(source),
+            tracking: self.tracking.clone(),
+            rewrite: source.rewrite.clone(),
+            now,
+        }
+    }
+}
+
+/// A read body's articles without the entry the end of the body cut off
+/// before its link (stored without its identity, it would come back as a
+/// second story), counting what was dropped; a body whose only entry was
+/// cut is an error.
+fn keep_whole_entries(read: ReadBody) -> Result<NormalizedFeed, parse::ParseError> {
+    let ReadBody {
+        mut feed,
+        entries,
+        unreadable,
+        cut_short,
+    } = read;
+    let dropped = |reason, count: usize| {
+        if count > 0 {
+            metrics()
+                .entries_dropped
+                .get_or_create(&ReasonLabels { reason })
+                .inc_by(count as u64);
+        }
+    };
+    dropped("duplicate", entries - feed.articles.len());
+    dropped("unreadable", unreadable);
+    let before = feed.articles.len();
+    feed.articles.retain(|article| !article.incomplete);
+    dropped("incomplete", before - feed.articles.len());
+    if feed.articles.is_empty() && cut_short {
+        return Err(parse::ParseError::NoEntries {
+            found: entries,
+            why: "the body ends inside its only entry, before the entry's link".into(),
+        });
+    }
+    Ok(feed)
+}
+
+/// A fetched body on its way to the parser.
+struct Body {
+    /// Where it was found, after redirects.
+    url: Url,
+    status: u16,
+    bytes: Vec<u8>,
+    charset: Option<String>,
+    validators: Validators,
+    fresh_for: Option<std::time::Duration>,
+    /// See [`PollRecord::body_hash`]; kept for list pages and APIs.
+    hash: Option<String>,
 }
 
 impl Poller {
@@ -666,7 +739,11 @@ struct Attempt {
 }
 
 enum Polled {
+    /// A 304, or the same bytes as the last body read.
     NotModified {
+        status: u16,
+        /// The response's validators; `None` for a 304, which keeps the last ones.
+        validators: Option<Validators>,
         fresh_for: Option<std::time::Duration>,
     },
     Feed {
@@ -674,6 +751,7 @@ enum Polled {
         feed: NormalizedFeed,
         validators: Validators,
         fresh_for: Option<std::time::Duration>,
+        body_hash: Option<String>,
     },
 }
 

@@ -39,6 +39,11 @@ impl Css {
     pub fn select<'a>(&self, document: &'a Document) -> dom_query::Selection<'a> {
         document.select_matcher(&self.matcher)
     }
+
+    /// The elements below `within` it selects, in document order.
+    pub fn select_in<'a>(&self, within: &dom_query::Selection<'a>) -> dom_query::Selection<'a> {
+        within.select_matcher(&self.matcher)
+    }
 }
 
 impl TryFrom<String> for Css {

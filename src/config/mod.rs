@@ -5,6 +5,9 @@
 //! touches the database. Unknown keys are errors too: a typo in a key must not
 //! silently fall back to a default.
 
+mod recipes;
+mod source;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,7 +16,8 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
-use crate::rewrite::{Css, Rewrite};
+pub use recipes::{RecipeInfo, all as recipes};
+pub use source::{FullContent, SourceConfig};
 
 /// The category of OPML feeds outside any folder.
 pub const UNCATEGORIZED: &str = "未分类";
@@ -33,7 +37,10 @@ pub struct Config {
     /// OPML files whose feed outlines become sources too.
     #[serde(default)]
     pub opml: Vec<PathBuf>,
-    #[serde(default)]
+    /// The `[[sources]]` tables as written, before recipes complete them.
+    #[serde(default, rename = "sources")]
+    written_sources: Vec<toml::Spanned<source::WrittenSource>>,
+    #[serde(skip)]
     pub sources: Vec<SourceConfig>,
 }
 
@@ -228,102 +235,6 @@ impl Default for Output {
     }
 }
 
-/// One `[[sources]]` table.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SourceConfig {
-    pub name: String,
-    /// The feed URL: http(s), `file:///absolute/path`, or `file:relative/path`
-    /// (read from the config file's folder).
-    #[serde(skip, default = "unresolved_url")]
-    pub url: Url,
-    #[serde(rename = "url")]
-    written_url: toml::Spanned<String>,
-    pub category: String,
-    #[serde(default)]
-    pub channel: Option<String>,
-    #[serde(default)]
-    pub interval: Option<Interval>,
-    #[serde(default, deserialize_with = "optional_timezone")]
-    pub timezone: Option<Tz>,
-    /// Forces the charset, for feeds that declare the wrong one.
-    #[serde(default, deserialize_with = "optional_encoding")]
-    pub encoding: Option<&'static encoding_rs::Encoding>,
-    /// Whether new articles take their content from their page (see `pages`).
-    #[serde(default)]
-    pub full_content: FullContent,
-    /// Where the article is on its pages, when Readability guesses wrong.
-    #[serde(default)]
-    pub content_selector: Option<Css>,
-    /// Lets this source's pages be fetched from private addresses: for a
-    /// feed on an intranet whose articles link to other intranet hosts.
-    #[serde(default)]
-    pub allow_private_pages: bool,
-    /// The user's edits to this source's articles, before sanitizing.
-    #[serde(default)]
-    pub rewrite: Rewrite,
-    /// Whether this source's articles join stories with other outlets'
-    /// reprints (`false`: each stands alone, in the feeds and the database).
-    #[serde(default = "yes")]
-    pub cluster: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// When a source's new articles take their content from their page: feeds
-/// that carry a title and a sentence leave the story on the site.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FullContent {
-    /// Every new article.
-    Always,
-    /// New articles whose feed content is shorter than
-    /// [`FullContent::SHORT_CHARS`] characters of text.
-    IfShort,
-    /// Never: the feed's content is the article.
-    #[default]
-    Never,
-}
-
-impl FullContent {
-    /// Under this many characters of text, an article is a summary: a
-    /// Chinese news story runs to many hundreds.
-    pub const SHORT_CHARS: usize = 300;
-
-    /// Whether a new article with this plain text should be read from its page.
-    pub fn wants_page(self, text: &str) -> bool {
-        match self {
-            FullContent::Always => true,
-            FullContent::IfShort => text.chars().nth(Self::SHORT_CHARS).is_none(),
-            FullContent::Never => false,
-        }
-    }
-}
-
-impl SourceConfig {
-    /// Changes whenever the user edits this source's table.
-    pub fn fingerprint(&self) -> String {
-        let text = format!(
-            "{}\n{}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}\n{}\n{}",
-            self.name,
-            self.url,
-            self.category,
-            self.channel,
-            self.interval,
-            self.timezone,
-            self.encoding.map(|e| e.name()),
-            self.full_content,
-            self.content_selector.as_ref().map(Css::as_str),
-            self.allow_private_pages,
-            self.rewrite.fingerprint(),
-            self.cluster,
-        );
-        blake3::hash(text.as_bytes()).to_hex()[..16].to_string()
-    }
-}
-
 /// A config that could not be used, with everything the user needs to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -373,11 +284,13 @@ impl Config {
     pub fn from_toml(text: &str, base: &Path) -> Result<Config, String> {
         let mut config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
         let line = |span: std::ops::Range<usize>| text[..span.start].lines().count().max(1);
-        for source in &mut config.sources {
-            let written = &source.written_url;
-            source.url = feed_url(written.get_ref(), base)
-                .map_err(|e| format!("line {}, key sources.url: {e}", line(written.span())))?;
-        }
+        config.sources = std::mem::take(&mut config.written_sources)
+            .into_iter()
+            .map(|table| {
+                let span = table.span();
+                table.into_inner().resolve(span, base, &line)
+            })
+            .collect::<Result<_, _>>()?;
         config.validate(&line)?;
         Ok(config)
     }
@@ -392,23 +305,14 @@ impl Config {
             if self.sources.iter().any(|s| s.url == url) {
                 continue;
             }
-            self.sources.push(SourceConfig {
-                name: outline.name,
+            self.sources.push(SourceConfig::feed(
+                outline.name,
                 url,
-                category: outline
+                outline
                     .category
                     .unwrap_or_else(|| UNCATEGORIZED.to_string()),
-                channel: outline.channel,
-                interval: None,
-                timezone: None,
-                encoding: None,
-                full_content: FullContent::Never,
-                content_selector: None,
-                allow_private_pages: false,
-                rewrite: Rewrite::default(),
-                cluster: true,
-                written_url: toml::Spanned::new(0..0, outline.xml_url),
-            });
+                outline.channel,
+            ));
         }
     }
 
@@ -443,7 +347,7 @@ impl Config {
         for source in &self.sources {
             // Counted only for an error: counting lines for every source of a
             // long config would cost time quadratic in its length.
-            let at = || line(source.written_url.span());
+            let at = || line(source.span.clone());
             if !seen.insert(source.url.as_str()) {
                 return Err(format!(
                     "line {}, key sources.url: {} is listed twice",
@@ -516,10 +420,6 @@ fn optional_encoding<'de, D: Deserializer<'de>>(
     crate::charset::encoding_for_label(&label)
         .map(Some)
         .ok_or_else(|| serde::de::Error::custom(format!("unknown encoding `{label}`")))
-}
-
-fn unresolved_url() -> Url {
-    Url::parse("file:///").expect("a valid URL")
 }
 
 fn feed_url(text: &str, base: &Path) -> Result<Url, String> {

@@ -67,7 +67,8 @@ const NO_LIMIT: i64 = i64::MAX;
 /// (see [`SourceRow`]).
 pub(super) fn state_columns(dialect: Dialect, prefix: &str) -> String {
     format!(
-        "{prefix}id, {prefix}etag, {prefix}last_modified, {prefix}error_count, {}, {prefix}last_status,
+        "{prefix}id, {prefix}etag, {prefix}last_modified, {prefix}body_hash, {prefix}error_count, {},
+         {prefix}last_status,
          {prefix}interval_seconds, {prefix}interval_reason",
         dialect.time_text(&format!("{prefix}next_due"))
     )
@@ -110,6 +111,8 @@ impl Store {
                     next_due = CASE WHEN sources.last_status = 'gone'
                                      AND sources.config_hash IS DISTINCT FROM $5
                                     THEN NULL ELSE sources.next_due END,
+                    body_hash = CASE WHEN sources.config_hash IS DISTINCT FROM $5
+                                     THEN NULL ELSE sources.body_hash END,
                     config_hash = $5
                  RETURNING {}",
                 state_columns(dialect, "")

@@ -97,6 +97,8 @@ pub struct SourceState {
     pub id: i64,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// A hash of the last body read (see [`PollRecord::body_hash`]).
+    pub body_hash: Option<String>,
     pub error_count: u32,
     pub next_due: Option<DateTime<Utc>>,
     pub gone: bool,
@@ -120,6 +122,9 @@ pub struct PollRecord {
     pub bytes: u64,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// A hash of the body this poll read, so the same bytes are not read
+    /// again (`None` when it read none).
+    pub body_hash: Option<String>,
     pub error: Option<String>,
     pub error_count: u32,
     pub next_due: DateTime<Utc>,
@@ -200,10 +205,11 @@ pub(super) fn cadence(seconds: Option<i64>, reason: Option<String>) -> Option<Ca
 }
 
 /// A source's state as both engines read it (`reads::state_columns`): id,
-/// etag, last_modified, error_count, next_due as text, last_status,
-/// interval_seconds, interval_reason.
+/// etag, last_modified, body_hash, error_count, next_due as text,
+/// last_status, interval_seconds, interval_reason.
 pub(super) type SourceRow = (
     i64,
+    Option<String>,
     Option<String>,
     Option<String>,
     i64,
@@ -215,11 +221,12 @@ pub(super) type SourceRow = (
 
 impl From<SourceRow> for SourceState {
     fn from(row: SourceRow) -> SourceState {
-        let (id, etag, last_modified, errors, next_due, status, seconds, reason) = row;
+        let (id, etag, last_modified, body_hash, errors, next_due, status, seconds, reason) = row;
         SourceState {
             id,
             etag,
             last_modified,
+            body_hash,
             error_count: errors as u32,
             next_due: next_due.as_deref().and_then(crate::dates::from_db),
             gone: status.as_deref() == Some("gone"),

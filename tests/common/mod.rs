@@ -27,6 +27,9 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     /// How long the server takes to answer.
     pub delay: Duration,
+    /// A request header the server insists on (an API that answers only
+    /// `X-Requested-With: XMLHttpRequest`): without it, 403.
+    pub only_with: Option<(String, String)>,
 }
 
 impl Reply {
@@ -40,6 +43,7 @@ impl Reply {
             content_type: "application/rss+xml".into(),
             headers: Vec::new(),
             delay: Duration::ZERO,
+            only_with: None,
         }
     }
 
@@ -51,6 +55,7 @@ impl Reply {
             etag: None,
             headers: Vec::new(),
             delay: Duration::ZERO,
+            only_with: None,
         }
     }
 
@@ -71,6 +76,17 @@ impl Reply {
 
     pub fn header(mut self, name: &str, value: &str) -> Reply {
         self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn body(mut self, body: Vec<u8>) -> Reply {
+        self.body = body;
+        self
+    }
+
+    /// Answers only requests that carry this header (else 403).
+    pub fn only_with(mut self, name: &str, value: &str) -> Reply {
+        self.only_with = Some((name.into(), value.into()));
         self
     }
 }
@@ -173,9 +189,18 @@ impl FeedServer {
                 .map(String::from)
         };
         let if_none_match = text(request.headers(), header::IF_NONE_MATCH);
-        let reply = self
+        let mut reply = self
             .reply_for(&path)
             .unwrap_or_else(|| Reply::status(404, "not found"));
+        if let Some((name, value)) = &reply.only_with
+            && request
+                .headers()
+                .get(name.as_str())
+                .and_then(|v| v.to_str().ok())
+                != Some(value.as_str())
+        {
+            reply = Reply::status(403, "forbidden");
+        }
         tokio::time::sleep(reply.delay).await;
         let not_modified = reply.etag.is_some() && reply.etag == if_none_match;
         let status = if not_modified { 304 } else { reply.status };

@@ -453,6 +453,7 @@ async fn update_source(
                  next_due = now() + make_interval(secs => $11),
                  last_warnings = CASE WHEN $2 THEN $12 ELSE last_warnings END,
                  interval_seconds = $13, interval_reason = $14,
+                 body_hash = CASE WHEN $2 THEN $22 ELSE body_hash END,
                  lease_token = NULL, lease_until = NULL
                WHERE id = $1 AND ($15::text IS NULL OR lease_token = $15)
              RETURNING id)
@@ -484,6 +485,7 @@ async fn update_source(
     .bind(counts.new as i64)
     .bind(counts.updated as i64)
     .bind(counts.unchanged as i64)
+    .bind(&record.body_hash)
     .fetch_optional(db)
     .await?;
     Ok(logged.is_some())

@@ -535,7 +535,8 @@ fn update_sources(db: &rusqlite::Connection, polls: &[PollToWrite]) -> rusqlite:
              last_success = CASE WHEN ?5 THEN ?8 ELSE last_success END,
              last_status = ?9, last_error = ?10, error_count = ?11, next_due = ?12,
              last_warnings = CASE WHEN ?2 THEN ?13 ELSE last_warnings END,
-             interval_seconds = ?14, interval_reason = ?15
+             interval_seconds = ?14, interval_reason = ?15,
+             body_hash = CASE WHEN ?2 THEN ?16 ELSE body_hash END
            WHERE id = ?1",
     )?;
     for poll in polls {
@@ -557,6 +558,7 @@ fn update_sources(db: &rusqlite::Connection, polls: &[PollToWrite]) -> rusqlite:
             poll.feed.as_ref().and_then(warnings_text),
             record.cadence.interval.as_secs() as i64,
             record.cadence.reason,
+            record.body_hash,
         ])?;
     }
     Ok(())

@@ -1,0 +1,168 @@
+//! `tidings discover URL`: the feeds a site offers, or, where it offers
+//! none, a `list` table that reads the page.
+//!
+//! The page is fetched; the feeds it advertises (`<link rel="alternate">`)
+//! and those at the usual places (`/feed`, `/rss.xml`, `/atom.xml`,
+//! `/index.xml`, ...) are fetched in turn and kept when they read as feeds.
+//! When there is none, `scrape::discover` proposes a `list` table, and what
+//! it reads is shown. No JavaScript runs: a page that builds its list in the
+//! browser has nothing to propose.
+
+use chrono::Utc;
+use futures::StreamExt;
+use url::Url;
+
+use crate::charset::{self, Labels};
+use crate::config::PollDefaults;
+use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
+use crate::parse::{self, ParseHints};
+use crate::scrape::discover::{Proposal, advertised_feeds, propose, usual_places};
+
+/// A feed found for a page.
+#[derive(Debug, Clone)]
+pub struct FoundFeed {
+    pub url: Url,
+    /// RSS, Atom, JSON Feed.
+    pub kind: &'static str,
+    pub title: Option<String>,
+    pub entries: usize,
+}
+
+/// What `discover` found for a page.
+#[derive(Debug)]
+pub struct Discovery {
+    /// The page itself, when it is a feed.
+    pub itself: Option<FoundFeed>,
+    /// The feeds the page advertises.
+    pub advertised: Vec<FoundFeed>,
+    /// Feeds at the usual places of the site, not advertised.
+    pub usual: Vec<FoundFeed>,
+    /// A `list` table for the page, when it has no feed.
+    pub proposal: Option<Proposal>,
+    /// The page, for reading the proposal with.
+    pub page: Option<Fetched>,
+}
+
+/// Looks for the feeds of the page at `url` (as `tidings discover`).
+pub async fn discover(url: &Url, poll: &PollDefaults) -> Result<Discovery, FetchError> {
+    let fetcher = Fetcher::new(poll).map_err(|error| FetchError::Network(error.to_string()))?;
+    let fetched = fetcher.fetch(url, &Validators::default(), &[]).await?;
+    let Fetched::Body {
+        url: page_url,
+        bytes,
+        charset,
+        ..
+    } = &fetched
+    else {
+        return Err(FetchError::Status(304));
+    };
+    let itself = as_feed(page_url, bytes, charset.as_deref(), poll);
+    let text = charset::decode(
+        bytes,
+        Labels {
+            forced: None,
+            http: charset.as_deref(),
+            host: page_url.host_str(),
+        },
+    )
+    .text
+    .into_owned();
+    if itself.is_some() {
+        return Ok(Discovery {
+            itself,
+            advertised: Vec::new(),
+            usual: Vec::new(),
+            proposal: None,
+            page: None,
+        });
+    }
+    let advertised_urls = advertised_feeds(&text, page_url);
+    let usual_urls: Vec<Url> = usual_places(page_url)
+        .into_iter()
+        .filter(|place| place != page_url && !advertised_urls.contains(place))
+        .collect();
+    let advertised = feeds_at(&fetcher, advertised_urls, poll).await;
+    let mut usual = feeds_at(&fetcher, usual_urls, poll).await;
+    // `/feed` and `/feed/` are often one feed: keep the first of a redirect's ends.
+    usual.retain(|feed| !advertised.iter().any(|a| a.url == feed.url));
+    let proposal = (advertised.is_empty() && usual.is_empty())
+        .then(|| propose(&text, poll.timezone, Utc::now()))
+        .flatten();
+    Ok(Discovery {
+        itself,
+        advertised,
+        usual,
+        proposal,
+        page: Some(fetched),
+    })
+}
+
+/// The feeds among `urls`, fetched a few at a time.
+async fn feeds_at(fetcher: &Fetcher, urls: Vec<Url>, poll: &PollDefaults) -> Vec<FoundFeed> {
+    let fetches = urls.into_iter().map(|url| async move {
+        match fetcher.fetch(&url, &Validators::default(), &[]).await {
+            Ok(Fetched::Body {
+                url: found,
+                bytes,
+                charset,
+                ..
+            }) => as_feed(&found, &bytes, charset.as_deref(), poll),
+            _ => None,
+        }
+    });
+    let mut found: Vec<FoundFeed> = futures::stream::iter(fetches)
+        .buffered(poll.per_host.max(1))
+        .filter_map(|feed| async move { feed })
+        .collect()
+        .await;
+    found.dedup_by(|a, b| a.url == b.url);
+    found
+}
+
+/// The body as a feed, when it reads as one.
+fn as_feed(
+    url: &Url,
+    bytes: &[u8],
+    charset: Option<&str>,
+    poll: &PollDefaults,
+) -> Option<FoundFeed> {
+    let hints = ParseHints {
+        forced_encoding: None,
+        http_charset: charset,
+        host: url.host_str(),
+        timezone: poll.timezone,
+        max_entries: poll.max_entries,
+    };
+    let parsed = parse::parse(bytes, hints).ok()?;
+    let feed = &parsed.feed;
+    Some(FoundFeed {
+        url: url.clone(),
+        kind: match feed.feed_type {
+            feed_rs::model::FeedType::Atom => "Atom",
+            feed_rs::model::FeedType::JSON => "JSON Feed",
+            _ => "RSS",
+        },
+        title: feed
+            .title
+            .as_ref()
+            .map(|t| crate::text::html_to_text(&t.content))
+            .filter(|t| !t.is_empty()),
+        entries: feed.entries.len(),
+    })
+}
+
+impl FoundFeed {
+    /// One line of `tidings discover`'s report.
+    pub fn line(&self) -> String {
+        format!(
+            "{}  ({}, {} entries{})",
+            self.url,
+            self.kind,
+            self.entries,
+            self.title
+                .as_ref()
+                .map(|t| format!(": {t}"))
+                .unwrap_or_default()
+        )
+    }
+}
