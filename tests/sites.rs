@@ -636,6 +636,14 @@ async fn parse_with_a_source_shows_what_each_field_matched() {
         "{parsed}"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("3 items; title 3/3, link 3/3"));
+    let recipes = app.run(&["recipes"]).await;
+    let recipes = String::from_utf8_lossy(&recipes.stdout);
+    assert!(
+        recipes
+            .lines()
+            .any(|l| l.starts_with("stcn/kx") && l.contains("json") && l.contains("快讯")),
+        "{recipes}"
+    );
     // Without its header the API refuses, as the real one does.
     let out = common::tidings(&["parse", &url], &app.config()).await;
     assert!(!out.status.success());
