@@ -24,7 +24,7 @@
 //! `modified`, `tagline`, `copyright`, `mode="base64"` and `mode="escaped"`,
 //! MIME types on text constructs), RSS of any version or none is read as
 //! RSS 2.0, RSS 0.90's namespace as RSS 1.0's, a bare `<channel>` root is
-//! wrapped; per entry, `dc:title` stands in for a missing title, `dcterms`
+//! wrapped, RSS 1.1 (a `<Channel>` root holding its `<items>`) is RSS 2.0; per entry, `dc:title` stands in for a missing title, `dcterms`
 //! dates for missing dates, the guid (unless `isPermaLink="false"`), the
 //! RSS 1.0 `rdf:about` or the Atom id for a missing link when it is an http(s)
 //! URL; text constructs of unknown type are text.
@@ -47,6 +47,7 @@ const ATOM: &str = "http://www.w3.org/2005/Atom";
 const ATOM_03: &str = "http://purl.org/atom/ns#";
 const RSS_10: &str = "http://purl.org/rss/1.0/";
 const RSS_090: &str = "http://my.netscape.com/rdf/simple/0.9/";
+const RSS_11: &str = "http://purl.org/net/rss1.1#";
 const RDF: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
 const DC: &str = "http://purl.org/dc/elements/1.1/";
 const DCTERMS: &str = "http://purl.org/dc/terms/";
@@ -153,7 +154,8 @@ struct TextType {
 struct OpenElement {
     /// As written in the input, to match its end tag.
     source_name: String,
-    /// As written in the output.
+    /// As written in the output; empty for an element whose tags are left
+    /// out and whose content stays (RSS 1.1's `<items>`).
     name: String,
     /// Tags inside are text: the element holds text or escaped HTML.
     text_only: bool,
@@ -215,6 +217,9 @@ struct Writer {
     dialect: Option<Dialect>,
     /// A `<channel>` root, wrapped in `<rss>`.
     wrapped_channel: bool,
+    /// RSS 1.1: its `<Channel>` root is read as RSS 2.0's channel, its
+    /// `<items>` list unwrapped, its namespace left out.
+    rss11: bool,
     entry: Option<EntryFacts>,
     entries: Vec<Range<usize>>,
     /// Output offset just before the root start tag's `>`, for declarations.
@@ -231,6 +236,7 @@ impl Writer {
             bindings: Vec::new(),
             dialect: None,
             wrapped_channel: false,
+            rss11: false,
             entry: None,
             entries: Vec::new(),
             root_attributes_end: 0,
@@ -300,12 +306,17 @@ impl Writer {
     }
 
     fn root(&mut self, name: &str, attributes: &[Attribute<'_>]) {
-        let local = local_name(name);
+        let mut local = local_name(name);
         self.dialect = Some(match local {
             "feed" => Dialect::Atom,
             "RDF" => Dialect::Rss1,
             _ => Dialect::Rss2,
         });
+        if local == "Channel" && attributes.iter().any(|a| a.value.trim() == RSS_11) {
+            self.rss11 = true;
+            local = "channel";
+        }
+        let name = if self.rss11 { "channel" } else { name };
         if local == "channel" {
             self.wrapped_channel = true;
             self.out.push_str("<rss version=\"2.0\">");
@@ -373,6 +384,20 @@ impl Writer {
     }
 
     fn start(&mut self, source_name: &str, attributes: &[Attribute<'_>], self_closing: bool) {
+        if self.rss11 && self.stack.len() == 1 && local_name(source_name) == "items" {
+            if !self_closing {
+                self.stack.push(OpenElement {
+                    source_name: source_name.into(),
+                    name: String::new(),
+                    text_only: false,
+                    bindings: 0,
+                    field: None,
+                    captured: String::new(),
+                    base64_from: None,
+                });
+            }
+            return;
+        }
         // RSS whose channel elements stand right under `<rss>`: give them their channel.
         if self.dialect == Some(Dialect::Rss2)
             && self.stack.len() == 1
@@ -409,6 +434,10 @@ impl Writer {
                 let uri = unescape(&value).trim().to_string();
                 if uri.is_empty() && !prefix.is_empty() {
                     self.repairs.bad_attributes += 1;
+                    continue;
+                }
+                if uri == RSS_11 {
+                    // RSS 1.1's elements are RSS 2.0's, which have no namespace.
                     continue;
                 }
                 // Atom 0.3 and RSS 0.90 are read as their successors; the
@@ -701,7 +730,9 @@ impl Writer {
         if ends_entry {
             self.supply_missing();
         }
-        let _ = write!(self.out, "</{}>", element.name);
+        if !element.name.is_empty() {
+            let _ = write!(self.out, "</{}>", element.name);
+        }
         if let Some(field) = element.field {
             self.record(field, element.captured);
         }
@@ -1016,7 +1047,10 @@ fn vocabulary_of(uri: &str) -> Vocabulary {
 }
 
 fn is_root(name: &str) -> bool {
-    matches!(local_name(name), "rss" | "RDF" | "feed" | "channel")
+    matches!(
+        local_name(name),
+        "rss" | "RDF" | "feed" | "channel" | "Channel"
+    )
 }
 
 /// Elements whose content is text (or escaped HTML), never child elements.
