@@ -14,6 +14,12 @@ use crate::cluster::Fingerprint;
 pub struct Article {
     /// The identity key (see `dedup`): the same story has the same key in every feed.
     pub key: String,
+    /// Keys this entry may already be stored under, from before its fragment
+    /// told it apart from its feed's other entries (or stopped having to):
+    /// the store takes one where this source stored the entry with the same
+    /// guid, so that no entry is stored twice (see `dedup::settle`).
+    #[serde(skip)]
+    pub earlier_keys: Vec<String>,
     /// Entities decoded, tags dropped, whitespace collapsed.
     pub title: String,
     /// The canonical link, when the entry has a usable one.

@@ -3,13 +3,25 @@
 //! One story is one row however many feeds carry it, so the key must come out
 //! the same from every feed and on every poll. In order of preference:
 //! 1. the canonical link (`https://host/path?sorted&params`, tracking parameters
-//!    and the fragment dropped, http and https alike);
+//!    dropped, http and https alike);
 //! 2. the guid, scoped to its source, when there is no usable link;
 //! 3. a hash of source, title and date, when there is neither.
 //!
+//! The fragment goes when it only points into the page (`#comments`, a
+//! tracking `#xtor=`), so the same story from two feeds has one key; it stays
+//! when it tells entries apart: a hash route (`#/news/1`, `#!/a/9`) is the
+//! page, a guid that is the link with its fragment (a weblog's permalinks
+//! into one day's page) says so, and entries of one feed whose links differ
+//! only there are different entries ([`settle`]). Entries of one feed are
+//! never merged without a warning.
+//!
 //! Never a random id: a random id would make the entry new on every poll.
 
+use chrono::{DateTime, Utc};
+use hashbrown::HashMap;
 use url::Url;
+
+use crate::article::Article;
 
 /// Query parameters that never change what a link points at (`utm_*` style
 /// patterns match by prefix).
@@ -32,8 +44,9 @@ impl TrackingParams {
     }
 }
 
-/// The link users should follow: absolute http(s), no fragment, no tracking
-/// parameters, remaining parameters sorted. `None` for anything else.
+/// The link users should follow: absolute http(s), no tracking parameters,
+/// remaining parameters sorted, and no fragment unless it is a hash route
+/// (`#/news/1`, `#!/a/9`: the page itself). `None` for anything else.
 pub fn canonical_link(link: &str, base: Option<&Url>, tracking: &TrackingParams) -> Option<Url> {
     let link = link.trim();
     if link.is_empty() {
@@ -46,7 +59,9 @@ pub fn canonical_link(link: &str, base: Option<&Url>, tracking: &TrackingParams)
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
         return None;
     }
-    url.set_fragment(None);
+    if !url.fragment().is_some_and(is_route) {
+        url.set_fragment(None);
+    }
     let mut params: Vec<(String, String)> = url
         .query_pairs()
         .filter(|(name, _)| !tracking.is_tracking(name))
@@ -59,6 +74,36 @@ pub fn canonical_link(link: &str, base: Option<&Url>, tracking: &TrackingParams)
         url.query_pairs_mut().clear().extend_pairs(params);
     }
     Some(url)
+}
+
+/// A fragment that names a page of a single-page site rather than a place in one.
+fn is_route(fragment: &str) -> bool {
+    fragment.starts_with('/') || fragment.starts_with('!')
+}
+
+/// The fragment of `link` that may tell entries apart: not a route (which
+/// [`canonical_link`] keeps), not empty, and not one that only points into
+/// the page (`#comments`, `#respond`, `#more-12`, `#top`) or carries
+/// parameters (`#xtor=RSS-3208`, `#:~:text=`).
+pub fn fragment_of(link: &str) -> Option<String> {
+    let (_, fragment) = link.trim().split_once('#')?;
+    const FURNITURE: [&str; 9] = [
+        "comment", "respond", "reply", "more", "top", "content", "main", "disqus", "replies",
+    ];
+    let lower = fragment.to_ascii_lowercase();
+    let furniture = fragment.is_empty()
+        || is_route(fragment)
+        || fragment.contains('=')
+        || FURNITURE.iter().any(|word| lower.starts_with(word));
+    (!furniture).then(|| fragment.to_string())
+}
+
+/// A canonical link with `fragment` put back: the key of an entry whose
+/// fragment tells it apart.
+pub fn with_fragment(canonical: &Url, fragment: &str) -> Url {
+    let mut url = canonical.clone();
+    url.set_fragment(Some(fragment));
+    url
 }
 
 /// The key of an entry that has a usable link: http and https are one story.
@@ -83,6 +128,180 @@ pub fn content_key(source_url: &str, title: &str, date: Option<&str>) -> String 
         hasher.update(&[0]);
     }
     format!("hash:{}", &hasher.finalize().to_hex()[..32])
+}
+
+/// An article of one feed, and the fragment its link lost (see [`settle`]).
+pub struct Candidate {
+    pub article: Article,
+    pub fragment: Option<String>,
+}
+
+/// Entries of one feed that came out with one key, settled: when their guids
+/// differ they are different entries, told apart by their fragment or by
+/// their guid (scoped to the feed); entries with one guid (RSS) or id (Atom)
+/// are one entry, as the specifications say, of which the latest version is
+/// kept, in the place of the first. Every merge is a warning that says which
+/// entries and why. A guid that three or more entries linking to different
+/// pages share names none of them (a broken template), and is said too.
+pub fn settle(
+    candidates: Vec<Candidate>,
+    source_url: &str,
+    warnings: &mut Vec<String>,
+) -> Vec<Article> {
+    let mut articles: Vec<Article> = Vec::with_capacity(candidates.len());
+    let mut fragments: Vec<Option<String>> = Vec::with_capacity(candidates.len());
+    for candidate in candidates {
+        articles.push(candidate.article);
+        fragments.push(candidate.fragment);
+    }
+    // Entries the key took as one whose guids differ: tell them apart.
+    for members in groups(&articles, |a| Some(a.key.clone())) {
+        let guids = distinct(members.iter().filter_map(|&i| articles[i].guid.as_deref()));
+        if guids < 2 {
+            continue;
+        }
+        for &i in &members {
+            let unique_fragment = fragments[i].as_ref().filter(|fragment| {
+                members
+                    .iter()
+                    .filter(|&&j| fragments[j].as_ref() == Some(fragment))
+                    .count()
+                    == 1
+            });
+            let article = &mut articles[i];
+            let plain = article.key.clone();
+            match (unique_fragment, &article.guid, &article.link) {
+                (Some(fragment), _, Some(link)) => {
+                    let link = with_fragment(&Url::parse(link).expect("a stored link"), fragment);
+                    article.key = link_key(&link);
+                    article.link = Some(link.into());
+                }
+                (None, Some(guid), _) => article.key = guid_key(source_url, guid),
+                _ => continue,
+            }
+            article.earlier_keys = vec![plain];
+        }
+    }
+    // A guid shared by entries linking to three or more pages is no identity.
+    let mut broken: Vec<String> = Vec::new();
+    for members in groups(&articles, |a| a.guid.clone()) {
+        let links = distinct(members.iter().filter_map(|&i| articles[i].link.as_deref()));
+        if links >= 3 {
+            let guid = articles[members[0]].guid.clone().unwrap_or_default();
+            warnings.push(format!(
+                "{} have the same guid `{guid}` but link to {links} pages: told apart by their links",
+                entries_named(&members)
+            ));
+            broken.push(guid);
+        }
+    }
+    let identity = |article: &Article| match &article.guid {
+        Some(guid) if !broken.contains(guid) => format!("guid\0{guid}"),
+        _ => format!("key\0{}", article.key),
+    };
+    // One entry, several times: the latest version, in the first one's place.
+    let mut same: Vec<Vec<usize>> = groups(&articles, |a| Some(identity(a)));
+    let by_key = groups(&articles, |a| Some(a.key.clone()));
+    merge_overlapping(&mut same, by_key);
+    let mut keep = vec![true; articles.len()];
+    for members in same {
+        let latest = *members
+            .iter()
+            .rev()
+            .max_by_key(|&&i| version_time(&articles[i]))
+            .expect("a group has members");
+        let first = members[0];
+        let guid = articles[first].guid.clone();
+        let why = match guid {
+            Some(guid)
+                if members
+                    .iter()
+                    .all(|&i| articles[i].guid.as_ref() == Some(&guid)) =>
+            {
+                format!("the same guid `{guid}`")
+            }
+            _ => format!(
+                "the same link {}",
+                articles[first]
+                    .link
+                    .as_deref()
+                    .unwrap_or(&articles[first].key)
+            ),
+        };
+        warnings.push(format!(
+            "{} have {why}: one entry, the latest version kept",
+            entries_named(&members)
+        ));
+        for &i in &members {
+            keep[i] = false;
+        }
+        keep[first] = true;
+        articles.swap(first, latest);
+    }
+    articles
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(article, keep)| keep.then_some(article))
+        .collect()
+}
+
+/// The indexes of the articles that share a value of `by`, for each value
+/// more than one has, in the order of their first members.
+fn groups(articles: &[Article], by: impl Fn(&Article) -> Option<String>) -> Vec<Vec<usize>> {
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, article) in articles.iter().enumerate() {
+        let Some(value) = by(article) else { continue };
+        match index.get(&value) {
+            Some(&group) => groups[group].push(i),
+            None => {
+                index.insert(value, groups.len());
+                groups.push(vec![i]);
+            }
+        }
+    }
+    groups.retain(|members| members.len() > 1);
+    groups
+}
+
+/// Joins `more` into `groups` where they share a member, so an entry that
+/// is one with another by its guid and with a third by its key is one with both.
+fn merge_overlapping(groups: &mut Vec<Vec<usize>>, more: Vec<Vec<usize>>) {
+    for group in more {
+        let mut joined: Vec<usize> = group;
+        groups.retain(|existing| {
+            let overlaps = existing.iter().any(|i| joined.contains(i));
+            if overlaps {
+                joined.extend(existing.iter().copied());
+            }
+            !overlaps
+        });
+        joined.sort_unstable();
+        joined.dedup();
+        groups.push(joined);
+    }
+    groups.sort_by_key(|members| members[0]);
+}
+
+fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> usize {
+    let mut seen: Vec<&str> = values.collect();
+    seen.sort_unstable();
+    seen.dedup();
+    seen.len()
+}
+
+/// When an entry's version was made: updated, else published.
+fn version_time(article: &Article) -> Option<DateTime<Utc>> {
+    article.updated.or(article.published)
+}
+
+/// `entries 2 and 5`, `entries 1, 2 and 7`: counted from 1, as people count.
+fn entries_named(members: &[usize]) -> String {
+    let numbers: Vec<String> = members.iter().map(|i| (i + 1).to_string()).collect();
+    match numbers.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("entries {} and {last}", rest.join(", ")),
+        _ => format!("entry {}", numbers.join("")),
+    }
 }
 
 #[cfg(test)]

@@ -84,27 +84,30 @@ pub fn read_body(
     })
 }
 
-/// Normalizes every entry of a feed. Entries that are the same story (same key)
-/// within one feed are kept once: the first, as feeds list the newest first.
+/// Normalizes every entry of a feed. Entries of one feed that are one entry
+/// (one guid, or one key without differing guids) are kept once, the latest
+/// version, with a warning; entries the key alone would merge are told apart
+/// (see `dedup::settle`).
 pub fn normalize(parsed: &Parsed, source: &SourceContext) -> NormalizedFeed {
     let feed = &parsed.feed;
-    let feed_link = first_alternate(&feed.links).and_then(|l| source.url.join(&l.href).ok());
-    let mut seen = HashSet::new();
-    let articles = feed
+    let feed_link = reader_link(&feed.links).and_then(|l| source.url.join(&l.href).ok());
+    let candidates = feed
         .entries
         .iter()
         .enumerate()
-        .map(|(index, entry)| Article {
-            incomplete: parsed.incomplete == Some(index),
-            ..article(
+        .map(|(index, entry)| {
+            let mut candidate = article(
                 entry,
                 feed_link.as_ref(),
                 source,
                 parsed.rough_dates.contains(&index),
-            )
+            );
+            candidate.article.incomplete = parsed.incomplete == Some(index);
+            candidate
         })
-        .filter(|article| seen.insert(article.key.clone()))
         .collect();
+    let mut warnings = parsed.warnings.clone();
+    let articles = dedup::settle(candidates, source.url.as_str(), &mut warnings);
     NormalizedFeed {
         feed: FeedInfo {
             title: feed.title.as_ref().map(text_of).filter(|t| !t.is_empty()),
@@ -112,7 +115,7 @@ pub fn normalize(parsed: &Parsed, source: &SourceContext) -> NormalizedFeed {
             ttl_minutes: feed.ttl,
         },
         articles,
-        warnings: parsed.warnings.clone(),
+        warnings,
         matches: parsed.matches.clone(),
     }
 }
@@ -125,18 +128,19 @@ fn article(
     feed_link: Option<&Url>,
     source: &SourceContext,
     rough_date: bool,
-) -> Article {
+) -> dedup::Candidate {
     // Relative links are relative to the feed's own address; a feed read from
     // a file has none on the web, so its site's link stands in.
     let link_base = match (source.url.scheme(), feed_link) {
         ("file", Some(site)) => site,
         _ => &source.url,
     };
-    let link = first_alternate(&entry.links)
-        .and_then(|l| dedup::canonical_link(&l.href, Some(link_base), &source.tracking));
     let guid = Some(entry.id.trim())
         .filter(|id| !id.is_empty())
         .map(String::from);
+    let written_link = reader_link(&entry.links).map(|l| l.href.as_str());
+    let (link, fragment, earlier_keys) =
+        link_identity(written_link, guid.as_deref(), link_base, source);
     let published = entry
         .published
         .or(entry.updated)
@@ -190,6 +194,7 @@ fn article(
     };
     let mut article = Article {
         key,
+        earlier_keys,
         title,
         link: link.map(String::from),
         guid,
@@ -216,7 +221,44 @@ fn article(
         &article.content_html,
         article.image.as_deref(),
     );
-    article
+    dedup::Candidate { article, fragment }
+}
+
+/// An entry's canonical link, the fragment it dropped (which may yet tell
+/// it apart from its feed's other entries), and the keys it may be stored
+/// under from before: a hash route keeps its fragment (its key without the
+/// route is an earlier one); so does a link whose guid is the link with that
+/// fragment (a weblog's permalinks into one day's page); a dropped fragment
+/// may have told the entry apart in an earlier poll.
+fn link_identity(
+    written: Option<&str>,
+    guid: Option<&str>,
+    base: &Url,
+    source: &SourceContext,
+) -> (Option<Url>, Option<String>, Vec<String>) {
+    let Some(link) = written.and_then(|l| dedup::canonical_link(l, Some(base), &source.tracking))
+    else {
+        return (None, None, Vec::new());
+    };
+    if link.fragment().is_some() {
+        let mut page = link.clone();
+        page.set_fragment(None);
+        return (Some(link), None, vec![dedup::link_key(&page)]);
+    }
+    let Some(fragment) = written.and_then(dedup::fragment_of) else {
+        return (Some(link), None, Vec::new());
+    };
+    let whole = dedup::with_fragment(&link, &fragment);
+    let guid_is_the_link = guid.is_some_and(|guid| {
+        dedup::fragment_of(guid).as_ref() == Some(&fragment)
+            && dedup::canonical_link(guid, Some(base), &source.tracking).as_ref() == Some(&link)
+    });
+    if guid_is_the_link {
+        (Some(whole), None, vec![dedup::link_key(&link)])
+    } else {
+        let earlier = dedup::link_key(&whole);
+        (Some(link), Some(fragment), vec![earlier])
+    }
 }
 
 /// The plain-text summary of an article whose feed gives none of its own.
@@ -271,12 +313,35 @@ fn categories(entry: &Entry, source: &SourceContext) -> Vec<String> {
     out
 }
 
-/// The link a reader follows: `rel="alternate"` or no rel, else the first.
-fn first_alternate(links: &[Link]) -> Option<&Link> {
-    links
-        .iter()
-        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-        .or(links.first())
+/// The link a person reads, as feedparser picks it: of the `rel="alternate"`
+/// links (or those without a rel), the HTML one, else one without a type,
+/// else the first; without any, the first link that is not an enclosure
+/// (a podcast's audio, a PDF attached) or the feed's own address.
+fn reader_link(links: &[Link]) -> Option<&Link> {
+    let alternates = || {
+        links.iter().filter(|l| {
+            l.rel
+                .as_deref()
+                .is_none_or(|r| r.eq_ignore_ascii_case("alternate"))
+        })
+    };
+    let is_html = |l: &&Link| {
+        l.media_type.as_deref().is_some_and(|t| {
+            let t = t.trim().to_ascii_lowercase();
+            t.starts_with("text/html") || t.starts_with("application/xhtml+xml")
+        })
+    };
+    alternates()
+        .find(is_html)
+        .or_else(|| alternates().find(|l| l.media_type.is_none()))
+        .or_else(|| alternates().next())
+        .or_else(|| {
+            links.iter().find(|l| {
+                !l.rel
+                    .as_deref()
+                    .is_some_and(|r| matches!(r, "enclosure" | "self" | "hub" | "edit"))
+            })
+        })
 }
 
 /// Plain text of a feed text construct, HTML or not.

@@ -423,7 +423,15 @@ async fn nasty_content_and_names_never_reach_the_atom_feed_or_the_hexo_export() 
             ),
         ];
         // Every poll the feed gives its entries new guids.
-        rss("坏", &items).replace("</link>", &format!("</link><guid>{guid}</guid>"))
+        rss("坏", &items)
+            .replace(
+                "passwd</link>",
+                &format!("passwd</link><guid>{guid}-a</guid>"),
+            )
+            .replace(
+                "nasty</link>",
+                &format!("nasty</link><guid>{guid}-b</guid>"),
+            )
     };
     server.set("/nasty.xml", Reply::feed(feed("guid-1")).without_etag());
     let app = Instance::new(

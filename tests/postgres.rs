@@ -675,3 +675,33 @@ async fn a_summary_only_feed_is_read_from_its_pages() {
         ["一句话摘要，已更新。"]
     );
 }
+
+#[tokio::test]
+async fn entries_told_apart_by_their_fragment_stay_apart_when_alone() {
+    let cluster = PgCluster::start();
+    let database = cluster.database("tidings");
+    let server = FeedServer::start().await;
+    let item = |frag: &str, guid: &str| {
+        format!(
+            "<item><title>第{guid}段</title><link>https://a.example/day.html#{frag}</link><guid isPermaLink=\"false\">{guid}</guid></item>"
+        )
+    };
+    let feed = |items: &str| {
+        format!(r#"<rss version="2.0"><channel><title>t</title>{items}</channel></rss>"#)
+    };
+    server.set(
+        "/f.xml",
+        Reply::feed(feed(&(item("a", "1") + &item("b", "2")))),
+    );
+    let sources = format!(
+        "[[sources]]\nname = \"源\"\nurl = \"{}\"\ncategory = \"金融\"\n",
+        server.url("/f.xml")
+    );
+    let app = config(&database, &free_address(), "", &sources);
+    assert_eq!(article_counts(&app.poll().await), (2, 0, 0));
+    // Alone in the feed, the second needs no fragment: it is the article it was.
+    server.set("/f.xml", Reply::feed(feed(&item("b", "2"))));
+    let summary = app.poll().await;
+    assert_eq!(article_counts(&summary).0, 0, "{summary}");
+    assert_eq!(cluster.count("tidings", "SELECT count(*) FROM articles"), 2);
+}

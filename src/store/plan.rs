@@ -145,13 +145,63 @@ pub(in crate::store) struct Plan<'a> {
     pub pages: Vec<PageRow<'a>>,
 }
 
+/// Entries the database has under an earlier key of theirs (see
+/// [`Article::earlier_keys`]), by source and key: the key each is stored under.
+pub(in crate::store) type StoredAs = HashMap<(i64, String), String>;
+
+/// One earlier key to look for: an article stored under `earlier` is this
+/// entry when this source stored it with the entry's guid (or, with no guid
+/// on either side, the same title).
+pub(in crate::store) struct EarlierKey<'a> {
+    pub earlier: &'a str,
+    pub key: &'a str,
+    pub source_id: i64,
+    pub guid: Option<&'a str>,
+    pub title: &'a str,
+}
+
+/// The earlier keys of the group's entries, for the engine to look up.
+pub(in crate::store) fn earlier_keys<'a>(polls: &'a [PollArticles<'a>]) -> Vec<EarlierKey<'a>> {
+    polls
+        .iter()
+        .flat_map(|poll| {
+            poll.articles.iter().flat_map(move |article| {
+                article.earlier_keys.iter().map(move |earlier| EarlierKey {
+                    earlier,
+                    key: &article.key,
+                    source_id: poll.source_id,
+                    guid: article.guid.as_deref(),
+                    title: &article.title,
+                })
+            })
+        })
+        .collect()
+}
+
+/// The key `source`'s entry is stored under: an earlier one the database
+/// has it under ([`StoredAs`]), else its own.
+pub(in crate::store) fn stored_key<'a>(
+    article: &'a Article,
+    source: i64,
+    stored_as: &'a StoredAs,
+) -> &'a str {
+    if article.earlier_keys.is_empty() {
+        return &article.key;
+    }
+    stored_as
+        .get(&(source, article.key.clone()))
+        .unwrap_or(&article.key)
+}
+
 /// Decides what happens to each entry, poll by poll in queue order, so a story
 /// that two polls of the group carry is new in the first and joined in the second.
-/// `known` must hold every key of the group the database has; new articles
-/// take their ids from `new_ids`, in order (one for each key `known` lacks).
+/// `known` must hold every key of the group the database has (each entry's
+/// [`stored_key`]); new articles take their ids from `new_ids`, in order (one
+/// for each key `known` lacks).
 pub(in crate::store) fn plan<'a>(
     polls: &'a [PollArticles<'a>],
     known: &mut HashMap<String, Known>,
+    stored_as: &StoredAs,
     mut new_ids: impl Iterator<Item = i64>,
 ) -> (Plan<'a>, Vec<Counts>) {
     let mut plan = Plan::default();
@@ -174,7 +224,7 @@ pub(in crate::store) fn plan<'a>(
                 seen_at: now,
                 cluster: poll.cluster,
             };
-            let entry = match known.entry_ref(article.key.as_str()) {
+            let entry = match known.entry_ref(stored_key(article, poll.source_id, stored_as)) {
                 EntryRef::Occupied(entry) => {
                     let entry = entry.into_mut();
                     delivery.id = entry.id;

@@ -24,7 +24,10 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::stories;
 use crate::article::NormalizedFeed;
 use crate::dates::to_db;
-use crate::store::plan::{Delivery, Known, LAST_SEEN_STEP, Plan, PollArticles, Story, plan};
+use crate::store::plan::{
+    Delivery, Known, LAST_SEEN_STEP, Plan, PollArticles, StoredAs, Story, earlier_keys, plan,
+    stored_key,
+};
 use crate::store::types::{Counts, Outcome, PollRecord, StoreError};
 
 /// Tries at writing a poll that met a deadlock or a serialization failure.
@@ -134,11 +137,12 @@ async fn write_poll(
     }
     let mut plans = 0;
     let counts = loop {
-        let mut known = look_up_keys(&mut tx, &polls[0]).await?;
+        let stored_as = look_up_earlier_keys(&mut tx, &polls).await?;
+        let mut known = look_up_keys(&mut tx, &polls[0], &stored_as).await?;
         let new_keys: HashSet<&str> = polls[0]
             .articles
             .iter()
-            .map(|a| a.key.as_str())
+            .map(|a| stored_key(a, record.source_id, &stored_as))
             .filter(|key| !known.contains_key(*key))
             .collect();
         let ids: Vec<i64> = if new_keys.is_empty() {
@@ -151,7 +155,7 @@ async fn write_poll(
             .fetch_all(&mut *tx)
             .await?
         };
-        let (plan, counts) = plan(&polls, &mut known, ids.into_iter());
+        let (plan, counts) = plan(&polls, &mut known, &stored_as, ids.into_iter());
         if plan.fresh.is_empty() {
             write_plan(&mut tx, &plan).await?;
             break counts[0];
@@ -179,13 +183,51 @@ async fn write_poll(
     Ok(counts)
 }
 
-/// What the database knows of the poll's keys: the article, what each
-/// source last delivered, and its categories.
+/// The poll's entries stored under an earlier key of theirs (see
+/// `plan::StoredAs`); a query only for polls with entries that have one.
+async fn look_up_earlier_keys(
+    tx: &mut Transaction<'_, Postgres>,
+    polls: &[PollArticles<'_>],
+) -> Result<StoredAs, sqlx::Error> {
+    let wanted = earlier_keys(polls);
+    let mut stored_as = StoredAs::new();
+    if wanted.is_empty() {
+        return Ok(stored_as);
+    }
+    let rows = sqlx::query(
+        "SELECT w.earlier, w.key, w.source_id
+           FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[])
+                AS w (earlier, key, source_id, guid, title)
+           JOIN articles a ON a.key = w.earlier
+           JOIN article_sources x ON x.article_id = a.id AND x.source_id = w.source_id
+          WHERE x.guid = w.guid
+             OR (w.guid IS NULL AND x.guid IS NULL AND a.title = w.title)",
+    )
+    .bind(wanted.iter().map(|w| w.earlier).collect::<Vec<&str>>())
+    .bind(wanted.iter().map(|w| w.key).collect::<Vec<&str>>())
+    .bind(wanted.iter().map(|w| w.source_id).collect::<Vec<i64>>())
+    .bind(wanted.iter().map(|w| w.guid).collect::<Vec<Option<&str>>>())
+    .bind(wanted.iter().map(|w| w.title).collect::<Vec<&str>>())
+    .fetch_all(&mut **tx)
+    .await?;
+    for row in rows {
+        stored_as.insert((row.get(2), row.get(1)), row.get(0));
+    }
+    Ok(stored_as)
+}
+
+/// What the database knows of the poll's keys (each entry's `stored_key`):
+/// the article, what each source last delivered, and its categories.
 async fn look_up_keys(
     tx: &mut Transaction<'_, Postgres>,
     poll: &PollArticles<'_>,
+    stored_as: &StoredAs,
 ) -> Result<HashMap<String, Known>, sqlx::Error> {
-    let keys: Vec<&str> = poll.articles.iter().map(|a| a.key.as_str()).collect();
+    let keys: Vec<&str> = poll
+        .articles
+        .iter()
+        .map(|a| stored_key(a, poll.source_id, stored_as))
+        .collect();
     let mut known: HashMap<String, Known> = HashMap::new();
     if keys.is_empty() {
         return Ok(known);

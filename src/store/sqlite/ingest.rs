@@ -25,7 +25,8 @@ use super::stories;
 use crate::cluster::window::{WINDOW, Window};
 use crate::dates::{from_db, to_db};
 use crate::store::plan::{
-    CategoryRow, Delivery, Known, PageRow, PollArticles, Story, may_join, plan,
+    CategoryRow, Delivery, Known, PageRow, PollArticles, StoredAs, Story, earlier_keys, may_join,
+    plan, stored_key,
 };
 
 /// What the writer learned of the articles it wrote or looked up lately, so
@@ -77,13 +78,14 @@ pub(super) fn store_articles(
     recent: &mut Recent,
 ) -> rusqlite::Result<Vec<Counts>> {
     recent.check(db)?;
-    look_up_keys(db, polls, &mut recent.known)?;
+    let stored_as = look_up_earlier_keys(db, polls)?;
+    look_up_keys(db, polls, &stored_as, &mut recent.known)?;
     let known = &mut recent.known;
     let first_new_id: i64 =
         db.query_row("SELECT coalesce(max(id), 0) + 1 FROM articles", [], |row| {
             row.get(0)
         })?;
-    let (plan, counts) = plan(polls, known, first_new_id..);
+    let (plan, counts) = plan(polls, known, &stored_as, first_new_id..);
     let now = polls
         .first()
         .map_or(0, |poll| from_db(&poll.now).map_or(0, |t| t.timestamp()));
@@ -114,16 +116,50 @@ pub(super) fn store_articles(
     Ok(counts)
 }
 
+/// The entries of the group stored under an earlier key of theirs (see
+/// `plan::StoredAs`); a query only for groups with entries that have one.
+fn look_up_earlier_keys(db: &Connection, polls: &[PollArticles<'_>]) -> rusqlite::Result<StoredAs> {
+    let wanted = earlier_keys(polls);
+    let mut stored_as = StoredAs::new();
+    if wanted.is_empty() {
+        return Ok(stored_as);
+    }
+    let wanted: Vec<serde_json::Value> = wanted
+        .iter()
+        .map(|w| serde_json::json!([w.earlier, w.key, w.source_id, w.guid, w.title]))
+        .collect();
+    let mut query = db.prepare_cached(
+        "SELECT json_extract(w.value, '$[0]'), json_extract(w.value, '$[1]'), x.source_id
+           FROM json_each(?) AS w
+           JOIN articles a ON a.key = json_extract(w.value, '$[0]')
+           JOIN article_sources x ON x.article_id = a.id
+                                 AND x.source_id = json_extract(w.value, '$[2]')
+          WHERE x.guid = json_extract(w.value, '$[3]')
+             OR (json_extract(w.value, '$[3]') IS NULL AND x.guid IS NULL
+                 AND a.title = json_extract(w.value, '$[4]'))",
+    )?;
+    let mut rows = query.query([serde_json::Value::from(wanted).to_string()])?;
+    while let Some(row) = rows.next()? {
+        stored_as.insert((row.get(2)?, row.get(1)?), row.get(0)?);
+    }
+    Ok(stored_as)
+}
+
 /// Adds to `known` what the database knows of every key of the group that it
 /// lacks: the article, what each source last delivered, and its categories.
 fn look_up_keys(
     db: &Connection,
     polls: &[PollArticles<'_>],
+    stored_as: &StoredAs,
     known: &mut HashMap<String, Known>,
 ) -> rusqlite::Result<()> {
     let keys: HashSet<&str> = polls
         .iter()
-        .flat_map(|p| p.articles.iter().map(|a| a.key.as_str()))
+        .flat_map(|p| {
+            p.articles
+                .iter()
+                .map(|a| stored_key(a, p.source_id, stored_as))
+        })
         .filter(|key| !known.contains_key(*key))
         .collect();
     if keys.is_empty() {
