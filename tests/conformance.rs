@@ -123,7 +123,7 @@ for path in sys.argv[1:]:
         "feedparser (python3 -m pip install feedparser): {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let tracking = tidings::dedup::TrackingParams::new(
+    let tracking = tidings::article::dedup::TrackingParams::new(
         &tidings::config::PollDefaults::default().tracking_params,
     );
     let mut differences = Vec::new();
@@ -145,7 +145,7 @@ for path in sys.argv[1:]:
             .map(|a| {
                 a["link"]
                     .as_str()
-                    .and_then(|l| tidings::dedup::canonical_link(l, None, &tracking))
+                    .and_then(|l| tidings::article::dedup::canonical_link(l, None, &tracking))
                     .map(String::from)
             })
             .collect();
@@ -155,7 +155,7 @@ for path in sys.argv[1:]:
             .iter()
             .map(|l| {
                 l.as_str()
-                    .and_then(|l| tidings::dedup::canonical_link(l, None, &tracking))
+                    .and_then(|l| tidings::article::dedup::canonical_link(l, None, &tracking))
                     .map(String::from)
             })
             .collect();

@@ -27,20 +27,20 @@ fn each_input(target: &str, check: fn(&[u8])) -> usize {
 
 #[test]
 fn feed_inputs() {
-    assert!(each_input("feed", tidings::fuzzing::feed) >= 4);
+    assert!(each_input("feed", tidings::tools::fuzzing::feed) >= 4);
 }
 
 #[test]
 fn date_inputs() {
-    assert!(each_input("date", tidings::fuzzing::date) >= 4);
+    assert!(each_input("date", tidings::tools::fuzzing::date) >= 4);
 }
 
 #[test]
 fn link_inputs() {
-    assert!(each_input("link", tidings::fuzzing::link) >= 3);
+    assert!(each_input("link", tidings::tools::fuzzing::link) >= 3);
 }
 
 #[test]
 fn sanitize_inputs() {
-    assert!(each_input("sanitize", tidings::fuzzing::sanitize) >= 1);
+    assert!(each_input("sanitize", tidings::tools::fuzzing::sanitize) >= 1);
 }

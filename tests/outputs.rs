@@ -133,7 +133,7 @@ fn from_feed(xml: &[u8]) -> Vec<Expected> {
                 .iter()
                 .find(|l| l.rel.as_deref() == Some("alternate"))
                 .map(|l| l.href.clone()),
-            published: tidings::dates::to_db(e.published.unwrap()),
+            published: tidings::read::dates::to_db(e.published.unwrap()),
             categories: e.categories.into_iter().map(|c| c.term).collect(),
             content: e.content.unwrap().body.unwrap(),
         })
@@ -465,7 +465,7 @@ async fn opml_files_become_sources_and_sources_export_as_opml() {
         ["甲/金融/要闻", "乙/时政/财经"]
     );
     let out = app.run(&["sources", "--opml"]).await;
-    let outlines = tidings::opml::read(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    let outlines = tidings::config::opml::read(&String::from_utf8_lossy(&out.stdout)).unwrap();
     let urls: Vec<&str> = outlines.iter().map(|o| o.xml_url.as_str()).collect();
     assert_eq!(urls, [server.url("/a.xml"), server.url("/b.xml")]);
     assert_eq!(outlines[1].channel.as_deref(), Some("财经"));

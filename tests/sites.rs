@@ -384,7 +384,7 @@ async fn a_site_without_feeds_is_read_through_its_recipes() {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap_or_else(|e| panic!("{title}: {e}"));
-        assert_eq!(published, tidings::dates::to_db(*when));
+        assert_eq!(published, tidings::read::dates::to_db(*when));
         assert!(
             categories.contains("快讯") && categories.contains("回购"),
             "{categories}"

@@ -8,7 +8,6 @@
 //! its candidates ([`window`]), and the exact check ([`matching`]) decides,
 //! keeping its evidence so that every merge can be explained and undone.
 
-pub mod evaluation;
 pub mod fingerprint;
 pub mod matching;
 pub mod text;

@@ -5,6 +5,7 @@
 //! touches the database. Unknown keys are errors too: a typo in a key must not
 //! silently fall back to a default.
 
+pub mod opml;
 mod recipes;
 mod source;
 
@@ -269,10 +270,11 @@ impl Config {
                 path: file.clone(),
                 source,
             })?;
-            let outlines = crate::opml::read(&text).map_err(|message| ConfigError::Invalid {
-                path: file.clone(),
-                message,
-            })?;
+            let outlines =
+                crate::config::opml::read(&text).map_err(|message| ConfigError::Invalid {
+                    path: file.clone(),
+                    message,
+                })?;
             config.add_outlines(outlines);
         }
         config.output.dir = config.output.dir.map(|dir| base.join(dir));
@@ -296,7 +298,7 @@ impl Config {
     }
 
     /// Adds OPML feeds as sources; a feed the config lists itself keeps its table.
-    fn add_outlines(&mut self, outlines: Vec<crate::opml::Outline>) {
+    fn add_outlines(&mut self, outlines: Vec<crate::config::opml::Outline>) {
         for outline in outlines {
             let Ok(url) = feed_url(&outline.xml_url, Path::new("/")) else {
                 tracing::warn!("skipping OPML outline {}: not a feed URL", outline.xml_url);
@@ -317,10 +319,10 @@ impl Config {
     }
 
     /// The configured sources as OPML outlines, for `tidings sources --opml`.
-    pub fn outlines(&self) -> Vec<crate::opml::Outline> {
+    pub fn outlines(&self) -> Vec<crate::config::opml::Outline> {
         self.sources
             .iter()
-            .map(|s| crate::opml::Outline {
+            .map(|s| crate::config::opml::Outline {
                 name: s.name.clone(),
                 xml_url: s.url.to_string(),
                 category: Some(s.category.clone()),
@@ -417,7 +419,7 @@ fn optional_encoding<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<&'static encoding_rs::Encoding>, D::Error> {
     let label = String::deserialize(d)?;
-    crate::charset::encoding_for_label(&label)
+    crate::read::charset::encoding_for_label(&label)
         .map(Some)
         .ok_or_else(|| serde::de::Error::custom(format!("unknown encoding `{label}`")))
 }

@@ -119,7 +119,10 @@ mod tests {
         assert_eq!(source.url.as_str(), "http://127.0.0.1:9/yw.html");
         assert_eq!(source.category, "财经");
         assert_eq!(source.channel.as_deref(), Some("要闻"));
-        assert!(matches!(source.reading, crate::scrape::Reading::List(_)));
+        assert!(matches!(
+            source.reading,
+            crate::read::scrape::Reading::List(_)
+        ));
         assert_eq!(
             source.content_selector.as_ref().map(|c| c.as_str()),
             Some("div.detail-content")

@@ -14,8 +14,9 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{Interval, optional_encoding, optional_timezone, recipes};
-use crate::rewrite::{Css, Rewrite};
-use crate::scrape::{JsonPaths, ListSelectors, Reading};
+use crate::article::rewrite::Rewrite;
+use crate::read::css::Css;
+use crate::read::scrape::{JsonPaths, ListSelectors, Reading};
 
 /// A configured source, with its recipe's keys filled in.
 #[derive(Debug, Clone)]

@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::article::StoredArticle;
-use crate::dates::to_db;
-use crate::text::xml_safe;
+use crate::read::dates::to_db;
+use crate::text::xml_escape;
 
 /// The id of an article's entry: derived from its identity key, so it never
 /// changes across polls, restarts or database rebuilds.
@@ -94,7 +94,7 @@ pub fn render(head: &Head<'_>, articles: &[StoredArticle]) -> String {
     element(&mut out, "  ", "updated", &to_db(last_changed(articles)));
     out.push_str(&format!(
         "  <link rel=\"self\" type=\"application/atom+xml\" href=\"{}\"/>\n",
-        escape(head.self_url)
+        xml_escape(head.self_url)
     ));
     out.push_str(&format!(
         "  <generator version=\"{}\">tidings</generator>\n",
@@ -115,10 +115,13 @@ fn entry(out: &mut String, article: &StoredArticle) {
     element(out, "    ", "published", &to_db(article.published));
     out.push_str(&format!(
         "    <author><name>{}</name></author>\n",
-        escape(&article.author)
+        xml_escape(&article.author)
     ));
     for category in &article.categories {
-        out.push_str(&format!("    <category term=\"{}\"/>\n", escape(category)));
+        out.push_str(&format!(
+            "    <category term=\"{}\"/>\n",
+            xml_escape(category)
+        ));
     }
     // A story's copies: the earliest is its alternate link, the others
     // related ones.
@@ -137,13 +140,13 @@ fn entry(out: &mut String, article: &StoredArticle) {
         let rel = if n == 0 { "alternate" } else { "related" };
         out.push_str(&format!(
             "    <link rel=\"{rel}\" type=\"text/html\" href=\"{}\"/>\n",
-            escape(link)
+            xml_escape(link)
         ));
     }
     if let Some(image) = &article.image {
         out.push_str(&format!(
             "    <link rel=\"enclosure\" href=\"{}\"/>\n",
-            escape(image)
+            xml_escape(image)
         ));
     }
     if !article.summary.is_empty() {
@@ -151,8 +154,8 @@ fn entry(out: &mut String, article: &StoredArticle) {
     }
     out.push_str(&format!(
         "    <content type=\"html\">{}{}</content>\n",
-        escape(&article.content_html),
-        escape(&also_in(article))
+        xml_escape(&article.content_html),
+        xml_escape(&also_in(article))
     ));
     if let Some(origin) = &article.origin {
         // A feed read from the server's disk (`file:`) must not show its path:
@@ -177,13 +180,13 @@ fn entry(out: &mut String, article: &StoredArticle) {
         if public {
             out.push_str(&format!(
                 "      <link rel=\"self\" href=\"{}\"/>\n",
-                escape(&origin.url)
+                xml_escape(&origin.url)
             ));
         }
         if let Some(site) = &origin.feed_link {
             out.push_str(&format!(
                 "      <link rel=\"alternate\" href=\"{}\"/>\n",
-                escape(site)
+                xml_escape(site)
             ));
         }
         out.push_str("    </source>\n");
@@ -220,24 +223,7 @@ fn also_in(article: &StoredArticle) -> String {
 }
 
 fn element(out: &mut String, indent: &str, name: &str, text: &str) {
-    out.push_str(&format!("{indent}<{name}>{}</{name}>\n", escape(text)));
-}
-
-/// Escapes text for XML content and attributes, dropping characters XML forbids.
-pub fn escape(text: &str) -> String {
-    let text = xml_safe(text);
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
+    out.push_str(&format!("{indent}<{name}>{}</{name}>\n", xml_escape(text)));
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use super::types::StoreError;
 use super::{Store, postgres::PgStore, sqlite::SqliteStore};
 use crate::cluster::window::{Member, WINDOW};
 use crate::cluster::{self, Comparable, Fingerprint, Match};
-use crate::dates::{from_db, to_db};
+use crate::read::dates::{from_db, to_db};
 
 /// How the engines differ in the SQL below.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,7 +19,7 @@ use crate::article::Article;
 use crate::cluster::window::Member;
 use crate::cluster::{Fingerprint, Match};
 use crate::config::FullContent;
-use crate::dates::to_db;
+use crate::read::dates::to_db;
 
 /// One poll's share of a group: who delivered the articles, and when.
 pub(in crate::store) struct PollArticles<'a> {

@@ -13,11 +13,11 @@ use super::types::{
     ArticleFilter, SearchHit, SourceRow, SourceState, SourceSummary, StoreError, cadence,
 };
 use super::{Store, postgres::PgStore, sqlite::SqliteStore};
+use crate::article::pages::PageOutcome;
 use crate::article::{Origin, Reprint, StoredArticle};
 use crate::config::SourceConfig;
-use crate::dates::{from_db, to_db};
-use crate::pages::PageOutcome;
-use crate::schedule::host_of;
+use crate::read::dates::{from_db, to_db};
+use crate::run::schedule::host_of;
 
 /// A page waiting to be fetched.
 #[derive(Debug, Clone)]

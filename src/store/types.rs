@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::article::StoredArticle;
 use crate::config::FullContent;
-use crate::schedule::Cadence;
+use crate::run::schedule::Cadence;
 
 /// The database could not be opened or written.
 #[derive(Debug, thiserror::Error)]
@@ -228,7 +228,7 @@ impl From<SourceRow> for SourceState {
             last_modified,
             body_hash,
             error_count: errors as u32,
-            next_due: next_due.as_deref().and_then(crate::dates::from_db),
+            next_due: next_due.as_deref().and_then(crate::read::dates::from_db),
             gone: status.as_deref() == Some("gone"),
             cadence: cadence(seconds, reason),
             lease: None,

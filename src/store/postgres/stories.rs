@@ -14,7 +14,7 @@ use sqlx::{Postgres, Row, Transaction};
 
 use crate::cluster::window::{Member, WINDOW, Window};
 use crate::cluster::{self, CHECKS, Comparable, Fingerprint};
-use crate::dates::from_db;
+use crate::read::dates::from_db;
 use crate::store::plan::{Delivery, Joined, Story, may_join};
 
 /// Articles read at most for each band key, the newest first: as the

@@ -23,7 +23,7 @@ use rusqlite::{Connection, params};
 use super::Counts;
 use super::stories;
 use crate::cluster::window::{WINDOW, Window};
-use crate::dates::{from_db, to_db};
+use crate::read::dates::{from_db, to_db};
 use crate::store::plan::{
     CategoryRow, Delivery, Known, PageRow, PollArticles, StoredAs, Story, earlier_keys, may_join,
     plan, stored_key,

@@ -27,7 +27,7 @@ mod stories;
 use super::types::{Counts, Outcome, PollRecord, StoreError};
 use crate::article::NormalizedFeed;
 use crate::config::Storage;
-use crate::dates::to_db;
+use crate::read::dates::to_db;
 use crate::store::plan;
 
 /// The database of one tidings instance.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::article::Article;
 use crate::cluster::window::{Member, WINDOW, Window};
 use crate::cluster::{self, Comparable, Fingerprint};
-use crate::dates::{from_db, to_db};
+use crate::read::dates::{from_db, to_db};
 use crate::store::plan::{Delivery, Story, may_join};
 
 /// Adds to `window` the articles stored after article `after` (all of the

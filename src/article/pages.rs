@@ -12,11 +12,12 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::charset::{self, Labels};
-use crate::extract;
+use crate::article::extract;
+use crate::article::normalize;
+use crate::article::rewrite::Rewrite;
 use crate::fetch::{FetchError, Page};
-use crate::normalize;
-use crate::rewrite::{Css, Rewrite};
+use crate::read::charset::{self, Labels};
+use crate::read::css::Css;
 
 /// Times a page is fetched before the feed's content is kept for good.
 pub const ATTEMPTS: u32 = 4;

@@ -6,21 +6,72 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
+
 use crate::emit::hexo;
-use crate::feeds::write_atomically;
+use crate::serve::feeds::write_atomically;
 use crate::store::{ArticleFilter, Store};
+
+/// What `tidings export` writes.
+#[derive(clap::Subcommand)]
+pub(super) enum Format {
+    /// One Markdown post per article, in the front-matter format of Hexo.
+    Hexo {
+        /// The folder the posts are written to.
+        #[arg(long)]
+        out: PathBuf,
+        /// Only articles with this category label.
+        #[arg(long)]
+        category: Option<String>,
+        /// Only articles published since this date (e.g. 2022-01-26), read in the config's timezone.
+        #[arg(long)]
+        since: Option<String>,
+    },
+}
+
+/// `tidings export hexo`: the posts, and how many were written.
+pub(super) async fn export(config_path: &Path, format: Format) -> anyhow::Result<()> {
+    let Format::Hexo {
+        out,
+        category,
+        since,
+    } = format;
+    super::with_store(config_path, async |config, store| {
+        let since = since
+            .map(|text| {
+                crate::read::dates::parse_date(&text, config.poll.timezone)
+                    .with_context(|| format!("--since {text}: not a date"))
+            })
+            .transpose()?;
+        let filter = ArticleFilter {
+            label: category.as_deref(),
+            since,
+            ..Default::default()
+        };
+        let done = hexo(store, &out, &filter).await?;
+        println!(
+            "{} posts written, {} unchanged, {} replaced (in {})",
+            done.written,
+            done.unchanged,
+            done.replaced,
+            out.display()
+        );
+        Ok(())
+    })
+    .await
+}
 
 /// What an export did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct ExportSummary {
-    pub written: usize,
-    pub unchanged: usize,
+struct ExportSummary {
+    written: usize,
+    unchanged: usize,
     /// Old files of articles whose file name changed.
-    pub replaced: usize,
+    replaced: usize,
 }
 
 /// Writes the posts of the articles `filter` selects into `dir`.
-pub async fn hexo(
+async fn hexo(
     store: &Store,
     dir: &Path,
     filter: &ArticleFilter<'_>,

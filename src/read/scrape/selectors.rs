@@ -9,7 +9,7 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::rewrite::Css;
+use crate::read::css::Css;
 
 /// One field of a list item: a CSS selector inside the item (empty for the
 /// item itself) and, after `@`, the attribute to take (`div.tt a@href`);

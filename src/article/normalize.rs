@@ -16,13 +16,13 @@ use feed_rs::model::{Entry, Link, Text};
 use regex::Regex;
 use url::Url;
 
+use crate::article::dedup::{self, TrackingParams};
+use crate::article::rewrite::Rewrite;
 use crate::article::{Article, FeedInfo, NormalizedFeed};
 use crate::cluster;
-use crate::dates;
-use crate::dedup::{self, TrackingParams};
-use crate::parse::{self, ParseError, ParseHints, Parsed};
-use crate::rewrite::Rewrite;
-use crate::scrape::Reading;
+use crate::read::dates;
+use crate::read::parse::{self, ParseError, ParseHints, Parsed};
+use crate::read::scrape::Reading;
 use crate::text::{collapse_whitespace, html_to_text, truncate_chars, xml_safe};
 
 /// Characters kept in an article's plain-text summary.
@@ -574,7 +574,7 @@ fn nesting_depth(html: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::{ParseHints, parse};
+    use crate::read::parse::{ParseHints, parse};
 
     fn source() -> SourceContext {
         SourceContext {

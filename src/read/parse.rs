@@ -16,10 +16,10 @@ use encoding_rs::Encoding;
 use feed_rs::model::{Feed, FeedType};
 use url::Url;
 
-use crate::charset::{self, Labels};
-use crate::dates;
-use crate::repair;
-use crate::scrape::{self, Matches, PageContext, Reading, ScrapeError};
+use crate::read::charset::{self, Labels};
+use crate::read::dates;
+use crate::read::repair;
+use crate::read::scrape::{self, Matches, PageContext, Reading, ScrapeError};
 
 /// Why a body was not read. The message is shown to the user as the source's error.
 #[derive(Debug, thiserror::Error)]

@@ -18,10 +18,10 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::{Config, SourceConfig};
-use crate::feeds::Feeds;
 use crate::fetch::Fetcher;
-use crate::poll::{Poller, SourceReport};
-use crate::schedule::{HostGate, host_of};
+use crate::run::poll::{Poller, SourceReport};
+use crate::run::schedule::{HostGate, host_of};
+use crate::serve::feeds::Feeds;
 use crate::store::{Outcome, SourceState, Store, StoreError, Wanted};
 
 /// How often the config file is checked for edits, and the longest sleep.
@@ -188,7 +188,7 @@ impl Daemon {
         let mut hangup = signal(SignalKind::hangup())?;
         loop {
             self.start_due_polls();
-            crate::metrics::metrics()
+            crate::run::metrics::metrics()
                 .sources_due
                 .set(self.in_flight.len() as i64);
             let sleep = self.time_to_next_due().min(CONFIG_CHECK);
@@ -275,7 +275,7 @@ impl Daemon {
             }
             Err(error) => {
                 tracing::error!("{url}: could not store the poll: {error}");
-                state.next_due = Some(crate::schedule::after(Utc::now(), STORE_RETRY));
+                state.next_due = Some(crate::run::schedule::after(Utc::now(), STORE_RETRY));
             }
         }
         // A source removed by a reload while in flight is simply dropped.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::cluster::window::{Member, WINDOW, Window};
 use crate::cluster::{self, Comparable, Fingerprint, matching};
-use crate::dates::to_db;
+use crate::read::dates::to_db;
 use crate::store::{Store, StoreError};
 
 /// Articles read a batch.
@@ -23,7 +23,7 @@ const TEXTS: usize = 1024;
 
 /// What a regroup did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Regrouped {
+struct Regrouped {
     pub articles: u64,
     /// Stories of more than one article.
     pub stories: u64,
@@ -31,9 +31,27 @@ pub struct Regrouped {
     pub joined: u64,
 }
 
+/// `tidings regroup`: every story decided anew, and how many there are.
+pub(super) async fn command(config: &crate::config::Config, store: &Store) -> anyhow::Result<()> {
+    let states = store.sync_sources(&config.sources).await?;
+    let apart: Vec<i64> = config
+        .sources
+        .iter()
+        .zip(&states)
+        .filter(|(source, _)| !source.cluster)
+        .map(|(_, state)| state.id)
+        .collect();
+    let done = regroup(store, &apart).await?;
+    println!(
+        "{} articles fingerprinted, {} stories of several articles ({} articles joined one)",
+        done.articles, done.stories, done.joined
+    );
+    Ok(())
+}
+
 /// Regroups every article; those of `apart_sources` (sources with `cluster
 /// = false`) stand alone.
-pub async fn regroup(store: &Store, apart_sources: &[i64]) -> Result<Regrouped, StoreError> {
+async fn regroup(store: &Store, apart_sources: &[i64]) -> Result<Regrouped, StoreError> {
     let overrides = store.story_overrides().await?;
     let apart: HashSet<(i64, i64)> = overrides
         .iter()

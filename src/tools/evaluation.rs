@@ -14,8 +14,8 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use hashbrown::HashMap;
 
-use super::window::{Member, Window};
-use super::{Fingerprint, comparable_article, find_story, matching};
+use crate::cluster::window::{Member, Window};
+use crate::cluster::{Fingerprint, comparable_article, find_story, matching};
 use std::sync::Arc;
 
 /// One generated article and the story it really belongs to.
@@ -47,7 +47,7 @@ pub struct Scores {
 
 /// The workload's generator, with what drawing sentences takes: the same
 /// seed, the same corpus.
-struct Random(crate::workload::Random);
+struct Random(crate::tools::workload::Random);
 
 impl Random {
     fn below(&mut self, n: usize) -> usize {
@@ -260,7 +260,7 @@ fn reprint(
 /// A corpus of `stories` stories (a third of them flash news), each with up
 /// to three reprints from other outlets, and traps among them.
 pub fn corpus(seed: u64, stories: usize) -> Vec<Labelled> {
-    let mut random = Random(crate::workload::Random::new(seed, 0));
+    let mut random = Random(crate::tools::workload::Random::new(seed, 0));
     let epoch = DateTime::parse_from_rfc3339("2026-11-20T01:00:00Z")
         .expect("a date")
         .to_utc();

@@ -5,6 +5,8 @@
 //! tidings, a timeout, a redirect limit and a cap on the decompressed body, so a
 //! slow, huge or compressed-bomb response ends in a clear error, not in memory.
 
+pub mod guard;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -240,7 +242,7 @@ impl Fetcher {
                         open: builder().build()?,
                         public: builder()
                             .no_proxy()
-                            .dns_resolver(Arc::new(crate::guard::PublicOnly))
+                            .dns_resolver(Arc::new(crate::fetch::guard::PublicOnly))
                             .build()?,
                     })
                 };
@@ -307,7 +309,7 @@ impl Fetcher {
             bytes,
             charset: text_header(header::CONTENT_TYPE)
                 .as_deref()
-                .and_then(crate::charset::charset_of_content_type)
+                .and_then(charset_of_content_type)
                 .map(String::from),
             validators: Validators {
                 etag: text_header(header::ETAG),
@@ -371,11 +373,21 @@ fn page_client<'a>(
         _ => None,
     };
     match literal {
-        Some(address) if !crate::guard::is_public(address) => Err(FetchError::Refused(format!(
-            "{url} is at a private or reserved address, and not at the feed's own origin"
-        ))),
+        Some(address) if !crate::fetch::guard::is_public(address) => Err(FetchError::Refused(
+            format!("{url} is at a private or reserved address, and not at the feed's own origin"),
+        )),
         _ => Ok(&clients.public),
     }
+}
+
+/// The charset parameter of a Content-Type header value.
+pub fn charset_of_content_type(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"'))
+    })
 }
 
 fn network_error(error: reqwest::Error) -> FetchError {
@@ -384,7 +396,7 @@ fn network_error(error: reqwest::Error) -> FetchError {
     }
     let mut source = std::error::Error::source(&error);
     while let Some(cause) = source {
-        if let Some(not_public) = cause.downcast_ref::<crate::guard::NotPublic>() {
+        if let Some(not_public) = cause.downcast_ref::<crate::fetch::guard::NotPublic>() {
             return FetchError::Refused(not_public.to_string());
         }
         source = cause.source();
@@ -436,4 +448,18 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     }
     let at: DateTime<Utc> = httpdate::parse_http_date(value).ok()?.into();
     (at - Utc::now()).to_std().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_type_charset() {
+        assert_eq!(
+            charset_of_content_type("application/rss+xml; charset=\"GBK\""),
+            Some("GBK")
+        );
+        assert_eq!(charset_of_content_type("text/xml"), None);
+    }
 }

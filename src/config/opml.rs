@@ -4,7 +4,7 @@
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
-use crate::emit::atom::escape;
+use crate::text::xml_escape;
 
 /// A feed outline, with the category and channel its nesting or its
 /// `category` attribute gives it.
@@ -108,14 +108,14 @@ pub fn write(title: &str, outlines: &[Outline]) -> String {
     }
     let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n  <head><title>{}</title></head>\n  <body>\n",
-        escape(title)
+        xml_escape(title)
     );
     for category in categories {
         let indent = if category.is_some() { "      " } else { "    " };
         if let Some(category) = category {
             out += &format!(
                 "    <outline text=\"{0}\" title=\"{0}\">\n",
-                escape(category)
+                xml_escape(category)
             );
         }
         for outline in outlines
@@ -129,9 +129,9 @@ pub fn write(title: &str, outlines: &[Outline]) -> String {
                 .join("/");
             out += &format!(
                 "{indent}<outline type=\"rss\" text=\"{0}\" title=\"{0}\" xmlUrl=\"{1}\" category=\"{2}\"/>\n",
-                escape(&outline.name),
-                escape(&outline.xml_url),
-                escape(&path)
+                xml_escape(&outline.name),
+                xml_escape(&outline.xml_url),
+                xml_escape(&path)
             );
         }
         if category.is_some() {

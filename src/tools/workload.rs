@@ -22,7 +22,7 @@ use std::path::Path;
 use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::emit::atom::escape;
+use crate::text::xml_escape;
 
 /// What to write (also the options of `tidings workload`).
 #[derive(Debug, Clone, clap::Args)]
@@ -320,9 +320,9 @@ fn rss(feed: &Feed, items: &[(&Story, String)], encoding: &str, ttl: u32) -> Str
     let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"{encoding}\"?>\n<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\"><channel>\n\
          <title>{}</title><link>{}</link>\n<description>{} - 由聚合服务生成</description><language>zh-cn</language>\n",
-        escape(&feed.title),
+        xml_escape(&feed.title),
         feed.site,
-        escape(&feed.title)
+        xml_escape(&feed.title)
     );
     if ttl > 0 {
         let _ = writeln!(xml, "<ttl>{ttl}</ttl>");
@@ -338,7 +338,7 @@ fn rss(feed: &Feed, items: &[(&Story, String)], encoding: &str, ttl: u32) -> Str
             story.published.format("%a, %d %b %Y %H:%M:%S GMT"),
             story.outlet,
             feed.channel,
-            link = escape(link),
+            link = xml_escape(link),
         );
     }
     xml.push_str("</channel></rss>\n");
@@ -355,7 +355,7 @@ fn atom(feed: &Feed, items: &[(&Story, String)]) -> String {
     let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n\
          <title>{}</title>\n<link href=\"{}\"/><id>{}/{}</id><updated>{}</updated>\n",
-        escape(&feed.title),
+        xml_escape(&feed.title),
         feed.site,
         feed.site,
         feed.channel,
@@ -367,12 +367,12 @@ fn atom(feed: &Feed, items: &[(&Story, String)]) -> String {
             "<entry><title>{}</title><link rel=\"alternate\" href=\"{link}\"/><id>{link}</id>\
              <updated>{}</updated><author><name>{}</name></author><category term=\"{}\"/>\
              <content type=\"html\">{}</content></entry>",
-            escape(&story.title),
+            xml_escape(&story.title),
             story.published.with_timezone(&beijing).to_rfc3339(),
             story.outlet,
             feed.channel,
-            escape(&story.body),
-            link = escape(link),
+            xml_escape(&story.body),
+            link = xml_escape(link),
         );
     }
     xml.push_str("</feed>\n");
@@ -399,7 +399,7 @@ fn write_lists(out: &Path, feeds: &[Feed]) -> std::io::Result<()> {
             feed.site,
             feed.category,
             feed.channel,
-            title = escape(&feed.title),
+            title = xml_escape(&feed.title),
         );
     }
     opml.push_str("</body></opml>\n");

@@ -17,6 +17,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use crate::article::StoredArticle;
 use crate::emit::atom;
 use crate::store::{ArticleFilter, Store, StoreError};
+use crate::text::xml_escape;
 
 /// The name of the feed of everything; no category label can take it.
 pub const ALL: &str = "all";
@@ -174,19 +175,18 @@ impl Feeds {
 
     /// The human index of the feeds, with counts.
     pub fn index_html(&self, labels: &[(String, i64)]) -> String {
-        let escape = |text: &str| atom::escape(text);
         let mut html = String::from(
             "<!doctype html>\n<html lang=\"zh\"><head><meta charset=\"utf-8\"><title>tidings feeds</title></head>\n<body>\n<h1>tidings feeds</h1>\n<ul>\n",
         );
         html += &format!(
             "<li><a href=\"{}\">{ALL}</a></li>\n",
-            escape(&self.url_of(None))
+            xml_escape(&self.url_of(None))
         );
         for (label, count) in labels {
             html += &format!(
                 "<li><a href=\"{}\">{}</a> ({count})</li>\n",
-                escape(&self.url_of(Some(label))),
-                escape(label)
+                xml_escape(&self.url_of(Some(label))),
+                xml_escape(label)
             );
         }
         html + "</ul>\n</body></html>\n"

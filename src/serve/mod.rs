@@ -7,6 +7,8 @@
 //! `GET /metrics` (Prometheus). Feeds carry ETag and Last-Modified and a
 //! conditional request for an unchanged feed gets 304 without a body.
 
+pub mod feeds;
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -17,8 +19,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 
-use crate::feeds::{ALL, Feeds, RenderedFeed};
-use crate::metrics::{RequestLabels, metrics};
+use crate::run::metrics::{RequestLabels, metrics};
+use crate::serve::feeds::{ALL, Feeds, RenderedFeed};
 
 /// The routes, over the shared feed builder.
 pub fn router(feeds: Arc<Feeds>) -> Router {

@@ -6,10 +6,10 @@ use std::sync::LazyLock;
 
 use url::Url;
 
-use crate::dedup::{self, TrackingParams};
-use crate::normalize::{self, SourceContext};
-use crate::parse::ParseHints;
-use crate::scrape::Reading;
+use crate::article::dedup::{self, TrackingParams};
+use crate::article::normalize::{self, SourceContext};
+use crate::read::parse::ParseHints;
+use crate::read::scrape::Reading;
 
 static SOURCE: LazyLock<SourceContext> = LazyLock::new(|| SourceContext {
     name: "证券时报网".into(),
@@ -51,10 +51,10 @@ pub fn date(bytes: &[u8]) {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return;
     };
-    if let Some(date) = crate::dates::parse_date(text, chrono_tz::Asia::Shanghai) {
-        let stored = crate::dates::to_db(date);
+    if let Some(date) = crate::read::dates::parse_date(text, chrono_tz::Asia::Shanghai) {
+        let stored = crate::read::dates::to_db(date);
         assert_eq!(
-            crate::dates::from_db(&stored).map(crate::dates::to_db),
+            crate::read::dates::from_db(&stored).map(crate::read::dates::to_db),
             Some(stored)
         );
     }

@@ -1,5 +1,5 @@
 //! Finding a site's feeds, and proposing a `list` table for a page that has
-//! none (`tidings discover`). Pure: page text in; `crate::discover` fetches.
+//! none (`tidings discover`). Pure: page text in; `crate::cli::discover` fetches.
 //!
 //! A proposal is the largest group of like sibling elements that each hold a
 //! headline-length link (navigation holds short ones, ad slots images), with
@@ -201,7 +201,7 @@ fn date_element<'a>(item: &NodeRef<'a>, timezone: Tz, now: DateTime<Utc>) -> Opt
         .find(|node| {
             let text = crate::text::collapse_whitespace(&node.text());
             text.chars().count() <= 40
-                && crate::dates::parse_listed(&text, timezone, now, None).is_some()
+                && crate::read::dates::parse_listed(&text, timezone, now, None).is_some()
         })
 }
 
@@ -379,7 +379,7 @@ mod tests {
                <div class="main"><ul class="news">{}</ul></div></body></html>"#,
             (1..=6).map(item).collect::<String>()
         );
-        let now = crate::dates::from_db("2025-06-15T04:00:00Z").unwrap();
+        let now = crate::read::dates::from_db("2025-06-15T04:00:00Z").unwrap();
         let proposal = propose(&html, chrono_tz::Asia::Shanghai, now).unwrap();
         assert_eq!(proposal.items, "ul.news > li.item");
         assert_eq!(proposal.link, "div.tt a@href");

@@ -10,9 +10,9 @@
 
 use url::Url;
 
+use crate::article::normalize;
+use crate::article::rewrite::Rewrite;
 use crate::config::SourceConfig;
-use crate::normalize;
-use crate::rewrite::Rewrite;
 use crate::store::{NewContent, Store, StoreError, StoredContent};
 
 /// Articles read, and rewritten, a transaction.
@@ -20,14 +20,45 @@ const BATCH: usize = 500;
 
 /// What `tidings reprocess` did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Reprocessed {
-    pub read: u64,
-    pub changed: u64,
+struct Reprocessed {
+    read: u64,
+    changed: u64,
+}
+
+/// `tidings reprocess [--source NAME]`: the rules of the named sources (or
+/// of every source) applied, and how many articles changed.
+pub(super) async fn command(
+    config: &crate::config::Config,
+    store: &Store,
+    source: Option<&str>,
+) -> anyhow::Result<()> {
+    let named = |s: &&SourceConfig| source.is_none_or(|name| s.name == name);
+    if let Some(name) = source
+        && !config.sources.iter().any(|s| named(&s))
+    {
+        anyhow::bail!("no source named `{name}` in the config");
+    }
+    let states = store.sync_sources(&config.sources).await?;
+    let ids: Vec<_> = config
+        .sources
+        .iter()
+        .zip(&states)
+        .filter(|(s, _)| named(s))
+        .map(|(s, state)| (s, state.id))
+        .collect();
+    let done = reprocess(store, &ids).await?;
+    println!(
+        "{} articles of {} sources read, {} changed",
+        done.read,
+        ids.len(),
+        done.changed
+    );
+    Ok(())
 }
 
 /// Applies each source's rules to the articles it stored first.
 /// `sources` pairs each source's config with its id in the database.
-pub async fn reprocess(
+async fn reprocess(
     store: &Store,
     sources: &[(&SourceConfig, i64)],
 ) -> Result<Reprocessed, StoreError> {

@@ -12,17 +12,17 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use crate::article::NormalizedFeed;
+use crate::article::dedup::TrackingParams;
+use crate::article::normalize::{self, ReadBody, SourceContext};
+use crate::article::pages::{self, PageCounts, PageOutcome};
 use crate::config::{Config, FullContent, Interval, SourceConfig};
-use crate::dedup::TrackingParams;
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
-use crate::metrics::{
+use crate::read::parse::{self, ParseHints};
+use crate::read::scrape::Reading;
+use crate::run::metrics::{
     ChangeLabels, ClaimLabels, OutcomeLabels, PageLabels, ReasonLabels, SourceLabels, metrics,
 };
-use crate::normalize::{self, ReadBody, SourceContext};
-use crate::pages::{self, PageCounts, PageOutcome};
-use crate::parse::{self, ParseHints};
-use crate::schedule::{self, Cadence, HostGate};
-use crate::scrape::Reading;
+use crate::run::schedule::{self, Cadence, HostGate};
 use crate::store::{
     Claim, Counts, DuePage, HostLimit, Outcome, PollRecord, SourceState, Store, StoreError, Turn,
     Wanted,

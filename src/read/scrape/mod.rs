@@ -188,7 +188,8 @@ fn finish(listing: Listing, date_format: Option<&str>, page: PageContext<'_>) ->
             continue;
         }
         let published = item.date.as_deref().and_then(|text| {
-            let listed = crate::dates::parse_listed(text, page.timezone, page.now, date_format);
+            let listed =
+                crate::read::dates::parse_listed(text, page.timezone, page.now, date_format);
             if listed.is_none() {
                 undated.push(text.to_string());
             }

@@ -245,16 +245,6 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(haystack, needle)
 }
 
-/// The charset parameter of a Content-Type header value.
-pub fn charset_of_content_type(content_type: &str) -> Option<&str> {
-    content_type.split(';').skip(1).find_map(|param| {
-        let (name, value) = param.split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| value.trim().trim_matches('"'))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,14 +386,5 @@ mod tests {
         assert!(decoded.text.contains(TITLE));
         assert_eq!(decoded.text.matches('\u{FFFD}').count(), 1);
         assert!(decoded.warning.unwrap().contains("U+FFFD"));
-    }
-
-    #[test]
-    fn content_type_charset() {
-        assert_eq!(
-            charset_of_content_type("application/rss+xml; charset=\"GBK\""),
-            Some("GBK")
-        );
-        assert_eq!(charset_of_content_type("text/xml"), None);
     }
 }

@@ -1,5 +1,5 @@
 //! `tidings discover URL`: the feeds a site offers, or, where it offers
-//! none, a `list` table that reads the page.
+//! none, a `list` table that reads the page, and what it reads.
 //!
 //! The page is fetched; the feeds it advertises (`<link rel="alternate">`)
 //! and those at the usual places (`/feed`, `/rss.xml`, `/atom.xml`,
@@ -12,39 +12,43 @@ use chrono::Utc;
 use futures::StreamExt;
 use url::Url;
 
-use crate::charset::{self, Labels};
-use crate::config::PollDefaults;
+use std::path::Path;
+
+use crate::article::dedup::TrackingParams;
+use crate::article::normalize::{self, SourceContext};
+use crate::config::{Config, PollDefaults};
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
-use crate::parse::{self, ParseHints};
-use crate::scrape::discover::{Proposal, advertised_feeds, propose, usual_places};
+use crate::read::charset::{self, Labels};
+use crate::read::parse::{self, ParseHints};
+use crate::read::scrape::discover::{Proposal, advertised_feeds, propose, usual_places};
 
 /// A feed found for a page.
 #[derive(Debug, Clone)]
-pub struct FoundFeed {
-    pub url: Url,
+struct FoundFeed {
+    url: Url,
     /// RSS, Atom, JSON Feed.
-    pub kind: &'static str,
-    pub title: Option<String>,
-    pub entries: usize,
+    kind: &'static str,
+    title: Option<String>,
+    entries: usize,
 }
 
 /// What `discover` found for a page.
 #[derive(Debug)]
-pub struct Discovery {
+struct Discovery {
     /// The page itself, when it is a feed.
-    pub itself: Option<FoundFeed>,
+    itself: Option<FoundFeed>,
     /// The feeds the page advertises.
-    pub advertised: Vec<FoundFeed>,
+    advertised: Vec<FoundFeed>,
     /// Feeds at the usual places of the site, not advertised.
-    pub usual: Vec<FoundFeed>,
+    usual: Vec<FoundFeed>,
     /// A `list` table for the page, when it has no feed.
-    pub proposal: Option<Proposal>,
+    proposal: Option<Proposal>,
     /// The page, for reading the proposal with.
-    pub page: Option<Fetched>,
+    page: Option<Fetched>,
 }
 
-/// Looks for the feeds of the page at `url` (as `tidings discover`).
-pub async fn discover(url: &Url, poll: &PollDefaults) -> Result<Discovery, FetchError> {
+/// Looks for the feeds of the page at `url`.
+async fn find(url: &Url, poll: &PollDefaults) -> Result<Discovery, FetchError> {
     let fetcher = Fetcher::new(poll).map_err(|error| FetchError::Network(error.to_string()))?;
     let fetched = fetcher.fetch(url, &Validators::default(), &[]).await?;
     let Fetched::Body {
@@ -153,7 +157,7 @@ fn as_feed(
 
 impl FoundFeed {
     /// One line of `tidings discover`'s report.
-    pub fn line(&self) -> String {
+    fn line(&self) -> String {
         format!(
             "{}  ({}, {} entries{})",
             self.url,
@@ -165,4 +169,104 @@ impl FoundFeed {
                 .unwrap_or_default()
         )
     }
+}
+
+/// Prints the feeds of the page at `page`, or a `list` table for it and what
+/// that reads.
+pub(super) async fn discover(config: &Config, page: &str) -> anyhow::Result<()> {
+    let url = super::parse::url_of(page)?;
+    let found = find(&url, &config.poll).await?;
+    if let Some(feed) = &found.itself {
+        println!("{url} is a feed:\n  {}", feed.line());
+        return Ok(());
+    }
+    for (heading, feeds) in [
+        ("feeds the page advertises", &found.advertised),
+        ("feeds at the usual places", &found.usual),
+    ] {
+        if !feeds.is_empty() {
+            println!("{heading}:");
+            for feed in feeds {
+                println!("  {}", feed.line());
+            }
+        }
+    }
+    if !found.advertised.is_empty() || !found.usual.is_empty() {
+        return Ok(());
+    }
+    match (&found.proposal, &found.page) {
+        (Some(proposal), Some(page)) => show_proposal(config, &url, proposal, page),
+        _ => {
+            println!(
+                "no feed found, and no list of headlines on the page to propose selectors for \
+                 (a page that builds its list with JavaScript cannot be read)"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Prints a proposed `list` table as a source to paste, and the articles it
+/// reads from `page`.
+fn show_proposal(
+    config: &Config,
+    url: &Url,
+    proposal: &Proposal,
+    page: &Fetched,
+) -> anyhow::Result<()> {
+    let Fetched::Body {
+        url: found_at,
+        bytes,
+        charset,
+        ..
+    } = page
+    else {
+        return Ok(());
+    };
+    let host = url.host_str().unwrap_or("site");
+    println!(
+        "no feed found; a `list` table reads {} items from the page (check it with \
+         `tidings parse {url} --source NAME`):\n",
+        proposal.count
+    );
+    let table = format!(
+        "[[sources]]\nname = \"{host}\"\nurl = \"{url}\"\ncategory = \"CATEGORY\"\n{}\n",
+        proposal.toml()
+    );
+    println!("{table}");
+    let proposed = Config::from_toml(&table, Path::new(".")).map_err(anyhow::Error::msg)?;
+    let hints = ParseHints {
+        forced_encoding: None,
+        http_charset: charset.as_deref(),
+        host: found_at.host_str(),
+        timezone: config.poll.timezone,
+        max_entries: config.poll.max_entries,
+    };
+    let context = SourceContext {
+        name: host.to_string(),
+        url: url.clone(),
+        category: String::new(),
+        channel: None,
+        timezone: config.poll.timezone,
+        tracking: TrackingParams::new(&config.poll.tracking_params),
+        rewrite: Default::default(),
+        now: Utc::now(),
+    };
+    let reading = &proposed.sources[0].reading;
+    let read = normalize::read_body(bytes, hints, reading, found_at, &context)?;
+    if let Some(matches) = &read.feed.matches {
+        println!("what it reads: {}", super::parse::describe_matches(matches));
+    }
+    for article in &read.feed.articles {
+        let when = article.published.map_or("(no date)".to_string(), |date| {
+            let local = date.with_timezone(&config.poll.timezone);
+            local.format("%Y-%m-%d %H:%M").to_string()
+        });
+        let link = article.link.as_deref().unwrap_or("");
+        println!("  {when}  {}  {link}", article.title);
+    }
+    for warning in &read.feed.warnings {
+        println!("warning: {warning}");
+    }
+    Ok(())
 }

@@ -4,6 +4,12 @@
 //! plus what an aggregator needs to keep: the identity key, the original link
 //! and guid, a plain-text summary and a fingerprint of the content.
 
+pub mod dedup;
+pub mod extract;
+pub mod normalize;
+pub mod pages;
+pub mod rewrite;
+
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
@@ -86,12 +92,12 @@ pub struct NormalizedFeed {
     /// For a list page or an API: how many items each field matched, which
     /// `tidings parse` shows to whoever writes the selectors.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub matches: Option<crate::scrape::Matches>,
+    pub matches: Option<crate::read::scrape::Matches>,
 }
 
 fn optional_date<S: Serializer>(date: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
     match date {
-        Some(date) => s.serialize_str(&crate::dates::to_db(*date)),
+        Some(date) => s.serialize_str(&crate::read::dates::to_db(*date)),
         None => s.serialize_none(),
     }
 }

@@ -1,0 +1,9 @@
+//! Running the flow: one poll of a source (`poll`), the service that polls
+//! each source when it is due and serves the feeds (`daemon`), when a source
+//! is due and how failures back off (`schedule`), and what it all counts
+//! (`metrics`).
+
+pub mod daemon;
+pub mod metrics;
+pub mod poll;
+pub mod schedule;
