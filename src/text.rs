@@ -174,6 +174,11 @@ pub fn xml_escape(text: &str) -> String {
     out
 }
 
+/// A duration as people write it, to the second: `33m 36s`.
+pub fn to_the_second(duration: std::time::Duration) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(duration.as_secs())).to_string()
+}
+
 /// The first `max_chars` characters, with an ellipsis when something was cut.
 pub fn truncate_chars(text: &str, max_chars: usize) -> String {
     match text.char_indices().nth(max_chars) {

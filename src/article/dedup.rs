@@ -309,7 +309,10 @@ mod tests {
     use super::*;
 
     fn tracking() -> TrackingParams {
-        TrackingParams::new(&crate::config::PollDefaults::default().tracking_params)
+        let patterns = [
+            "utm_*", "spm", "from", "fbclid", "gclid", "yclid", "mc_cid", "mc_eid",
+        ];
+        TrackingParams::new(&patterns.map(String::from))
     }
 
     fn key(link: &str) -> String {

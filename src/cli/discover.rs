@@ -49,7 +49,8 @@ struct Discovery {
 
 /// Looks for the feeds of the page at `url`.
 async fn find(url: &Url, poll: &PollDefaults) -> Result<Discovery, FetchError> {
-    let fetcher = Fetcher::new(poll).map_err(|error| FetchError::Network(error.to_string()))?;
+    let fetcher = Fetcher::new(&poll.fetch_limits())
+        .map_err(|error| FetchError::Network(error.to_string()))?;
     let fetched = fetcher.fetch(url, &Validators::default(), &[]).await?;
     let Fetched::Body {
         url: page_url,

@@ -60,7 +60,7 @@ pub(super) async fn parse(config: &Config, options: Options) -> anyhow::Result<(
         .or(configured.and_then(|s| s.encoding));
     let url = url_of(&options.feed)?;
     let headers = configured.map_or(&[][..], |s| s.headers.as_slice());
-    let fetched = Fetcher::new(&config.poll)?
+    let fetched = Fetcher::new(&config.poll.fetch_limits())?
         .fetch(&url, &Validators::default(), headers)
         .await?;
     let Fetched::Body {

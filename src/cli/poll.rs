@@ -13,8 +13,8 @@ use crate::store::{Outcome, Store};
 pub(super) async fn poll(config: &Config) -> anyhow::Result<()> {
     let clock = Instant::now();
     // The client's TLS setup is read while the database opens.
-    let defaults = config.poll.clone();
-    let fetcher = tokio::task::spawn_blocking(move || Fetcher::new(&defaults));
+    let limits = config.poll.fetch_limits();
+    let fetcher = tokio::task::spawn_blocking(move || Fetcher::new(&limits));
     let store = Store::open(&config.storage).await?;
     let polled = poll_with(config, &store, fetcher.await??).await;
     store.close().await;

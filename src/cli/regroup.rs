@@ -11,7 +11,7 @@ use hashbrown::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::cluster::window::{Member, WINDOW, Window};
-use crate::cluster::{self, Comparable, Fingerprint, matching};
+use crate::cluster::{self, Comparable, Fingerprint, Newcomer, Texts, matching};
 use crate::read::dates::to_db;
 use crate::store::{Store, StoreError};
 
@@ -63,11 +63,14 @@ async fn regroup(store: &Store, apart_sources: &[i64]) -> Result<Regrouped, Stor
     let mut window = Window::default();
     // The members of each story of several articles, for splits.
     let mut members: HashMap<i64, Vec<i64>> = HashMap::new();
-    let mut texts = quick_cache::unsync::Cache::<i64, Arc<Comparable>>::new(TEXTS);
+    let mut texts = CachedTexts {
+        store,
+        cache: quick_cache::unsync::Cache::new(TEXTS),
+    };
     let mut done = Regrouped::default();
     let mut after = 0;
     loop {
-        let batch = store.ungrouped(after, BATCH).await?;
+        let batch = store.articles_after(after, BATCH).await?;
         let Some(last) = batch.last() else { break };
         after = last.id;
         for article in &batch {
@@ -75,13 +78,7 @@ async fn regroup(store: &Store, apart_sources: &[i64]) -> Result<Regrouped, Stor
             let comparable = Arc::new(cluster::comparable_article(&article.title, &article.text));
             let clusters = !apart_sources.contains(&article.source_id)
                 && comparable.chars.len() >= matching::MIN_CHARS;
-            if !clusters {
-                regrouping
-                    .assign(article, None, article.id, None, &now)
-                    .await?;
-                continue;
-            }
-            let fingerprint = Fingerprint::of(&comparable);
+            let fingerprint = clusters.then(|| Fingerprint::of(&comparable));
             window.forget_before(article.stored - WINDOW.num_seconds());
             let kept_apart = |member: &Member| {
                 let story = members.get(&member.story_id).map_or(&[][..], Vec::as_slice);
@@ -89,57 +86,31 @@ async fn regroup(store: &Store, apart_sources: &[i64]) -> Result<Regrouped, Stor
                     .chain(story.iter().copied())
                     .any(|other| apart.contains(&(article.id.min(other), article.id.max(other))))
             };
-            // The texts the check may need, read ahead: it cannot wait.
-            let candidates = window
-                .candidates(&fingerprint, article.source_id, article.published)
-                .into_iter()
-                .filter(|candidate| !kept_apart(&candidate.member))
-                .take(cluster::CHECKS);
-            for candidate in candidates {
-                let id = candidate.member.id;
-                if texts.get(&id).is_none()
-                    && let Some(text) = store.comparable(id).await?
-                {
-                    texts.insert(id, Arc::new(text));
-                }
-            }
-            let joined = cluster::find_story(
-                &window,
-                &fingerprint,
-                article.source_id,
-                article.published,
-                || comparable.clone(),
-                |member| texts.get(&member.id).cloned(),
-                kept_apart,
-            );
-            let story_id = joined.as_ref().map_or(article.id, |(m, _)| m.story_id);
-            if joined.is_some() {
-                done.joined += 1;
-                let story = members.entry(story_id).or_insert_with(|| vec![story_id]);
-                if story.len() == 1 {
-                    done.stories += 1;
-                }
-                story.push(article.id);
-            }
-            texts.insert(article.id, comparable);
-            regrouping
-                .assign(
-                    article,
-                    Some(&fingerprint),
-                    story_id,
-                    joined.as_ref().map(|(m, found)| (m, *found)),
-                    &now,
-                )
-                .await?;
-            let member = Member {
+            let newcomer = Newcomer {
                 id: article.id,
                 source_id: article.source_id,
-                story_id,
+                title: &article.title,
+                text: &article.text,
+                fingerprint: fingerprint.as_ref(),
                 published: article.published,
                 stored: article.stored,
-                numbers: fingerprint.numbers.clone().into(),
+                comparable: Some(comparable.clone()),
             };
-            window.add(member, &fingerprint);
+            let story = cluster::assign(&mut window, &mut texts, &newcomer, kept_apart).await?;
+            if fingerprint.is_some() {
+                texts.keep(article.id, comparable);
+            }
+            if story.joined.is_some() {
+                done.joined += 1;
+                let members = members.entry(story.id).or_insert_with(|| vec![story.id]);
+                if members.len() == 1 {
+                    done.stories += 1;
+                }
+                members.push(article.id);
+            }
+            regrouping
+                .assign(article, fingerprint.as_ref(), &story, &now)
+                .await?;
         }
     }
     for (a, b, together) in overrides {
@@ -149,4 +120,35 @@ async fn regroup(store: &Store, apart_sources: &[i64]) -> Result<Regrouped, Stor
     }
     regrouping.commit().await?;
     Ok(done)
+}
+
+/// The texts of regrouped articles, read from the database as a check needs
+/// them and kept while they are likely to be compared again (templates
+/// bring the same few back again and again).
+struct CachedTexts<'s> {
+    store: &'s Store,
+    cache: quick_cache::unsync::Cache<i64, Arc<Comparable>>,
+}
+
+impl Texts for CachedTexts<'_> {
+    type Error = StoreError;
+
+    async fn read_ahead(&mut self, members: &[Member]) -> Result<(), StoreError> {
+        for member in members {
+            if self.cache.get(&member.id).is_none()
+                && let Some(text) = self.store.comparable(member.id).await?
+            {
+                self.cache.insert(member.id, Arc::new(text));
+            }
+        }
+        Ok(())
+    }
+
+    fn text(&mut self, member: &Member) -> Option<Arc<Comparable>> {
+        self.cache.get(&member.id).cloned()
+    }
+
+    fn keep(&mut self, id: i64, text: Arc<Comparable>) {
+        self.cache.insert(id, text);
+    }
 }

@@ -5,19 +5,20 @@
 //! their own prefix, footer and small edits. Each new article is fingerprinted
 //! ([`fingerprint`], from the text as [`text`] reads it), the articles of other
 //! sources stored in the last days that share a band of its signature are
-//! its candidates ([`window`]), and the exact check ([`matching`]) decides,
-//! keeping its evidence so that every merge can be explained and undone.
+//! its candidates ([`window`]), and the exact check ([`matching`]) decides
+//! ([`assign`]: the one loop every writer of stories runs), keeping its
+//! evidence so that every merge can be explained and undone.
 
+pub mod assign;
 pub mod fingerprint;
 pub mod matching;
 pub mod text;
 pub mod window;
 
+pub use assign::{Joined, Newcomer, Story, Texts, assign};
 pub use fingerprint::Fingerprint;
 pub use matching::Match;
 pub use text::Comparable;
-
-use std::sync::Arc;
 
 /// The text of an article as stories compare it: its body (its title and
 /// body when the body alone is too short to tell), the numbers both state,
@@ -68,31 +69,3 @@ pub fn article_fingerprint(
 /// first: a template that many articles share must not make one ingest cost
 /// hundreds of exact checks.
 pub const CHECKS: usize = 8;
-
-/// The story a new article joins, if any: the likeliest candidate of the
-/// window whose text passes the exact check, with why. `comparable` makes
-/// the article's comparable text (only when there is a candidate); `text_of` gives a
-/// member's comparable text (`None` if it cannot be read); `refused` says
-/// which members the article must stay apart from. Texts are shared, not
-/// copied: callers keep them to compare later articles with.
-pub fn find_story(
-    window: &window::Window,
-    fingerprint: &Fingerprint,
-    source_id: i64,
-    published: i64,
-    comparable: impl Fn() -> Arc<Comparable>,
-    mut text_of: impl FnMut(&window::Member) -> Option<Arc<Comparable>>,
-    refused: impl Fn(&window::Member) -> bool,
-) -> Option<(window::Member, Match)> {
-    let mine = std::cell::OnceCell::new();
-    window
-        .candidates(fingerprint, source_id, published)
-        .into_iter()
-        .filter(|candidate| !refused(&candidate.member))
-        .take(CHECKS)
-        .find_map(|candidate| {
-            let theirs = text_of(&candidate.member)?;
-            matching::same_story(mine.get_or_init(&comparable), &theirs)
-                .map(|found| (candidate.member, found))
-        })
-}

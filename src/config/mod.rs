@@ -187,6 +187,19 @@ impl Default for PollDefaults {
     }
 }
 
+impl PollDefaults {
+    /// What the fetcher keeps to.
+    pub fn fetch_limits(&self) -> crate::fetch::Limits {
+        crate::fetch::Limits {
+            user_agent: self.user_agent.clone(),
+            timeout: self.timeout,
+            per_host: self.per_host,
+            max_body_bytes: self.max_body_bytes,
+            max_redirects: self.max_redirects,
+        }
+    }
+}
+
 /// The HTTP server of `tidings run`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -290,7 +303,16 @@ impl Config {
             .into_iter()
             .map(|table| {
                 let span = table.span();
-                table.into_inner().resolve(span, base, &line)
+                let written = table.into_inner();
+                let written = match written.recipe() {
+                    Some(name) => {
+                        let recipe = recipes::recipe(name)
+                            .map_err(|e| format!("line {}: {e}", line(span.clone())))?;
+                        written.over(recipe)
+                    }
+                    None => written,
+                };
+                written.resolve(span, base, &line)
             })
             .collect::<Result<_, _>>()?;
         config.validate(&line)?;

@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use url::Url;
 
-use super::{Interval, optional_encoding, optional_timezone, recipes};
+use super::{Interval, optional_encoding, optional_timezone};
 use crate::article::rewrite::Rewrite;
 use crate::read::css::Css;
 use crate::read::scrape::{JsonPaths, ListSelectors, Reading};
@@ -203,8 +203,14 @@ impl WrittenSource {
         }
     }
 
-    /// The source this table makes, with its recipe under it; `table` is
-    /// where it is in the config text, `line` turns that into a line number.
+    /// The recipe it names, if any.
+    pub(super) fn recipe(&self) -> Option<&str> {
+        self.recipe.as_deref()
+    }
+
+    /// The source this table (with its recipe's keys under it) makes;
+    /// `table` is where it is in the config text, `line` turns that into a
+    /// line number.
     pub(super) fn resolve(
         self,
         table: Range<usize>,
@@ -212,13 +218,7 @@ impl WrittenSource {
         line: &dyn Fn(Range<usize>) -> usize,
     ) -> Result<SourceConfig, String> {
         let at = || format!("line {}", line(table.clone()));
-        let written = match &self.recipe {
-            Some(name) => {
-                let recipe = recipes::recipe(name).map_err(|e| format!("{}: {e}", at()))?;
-                self.over(recipe)
-            }
-            None => self,
-        };
+        let written = self;
         let missing = |key: &str| {
             format!(
                 "{}: the source needs a `{key}`{}",

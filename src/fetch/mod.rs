@@ -16,8 +16,6 @@ use reqwest::{StatusCode, redirect};
 use tokio::sync::OnceCell;
 use url::Url;
 
-use crate::config::PollDefaults;
-
 /// The validators a previous response gave for this URL.
 #[derive(Debug, Clone, Default)]
 pub struct Validators {
@@ -95,6 +93,16 @@ impl FetchError {
     }
 }
 
+/// The politeness key of a URL: host and port, so two sites never share limits
+/// and a site's own ports (8080, 443) are one site each.
+pub fn host_key(url: &url::Url) -> String {
+    match (url.host_str(), url.port_or_known_default()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_string(),
+        (None, _) => String::new(),
+    }
+}
+
 /// An article page, as fetched for full content.
 #[derive(Debug)]
 pub struct Page {
@@ -114,7 +122,7 @@ pub struct Fetcher {
     /// The clients of article pages, made when the first page is fetched:
     /// most configs fetch none, and making a client costs a tenth of a second.
     pages: Arc<OnceCell<PageClients>>,
-    poll: Arc<PollDefaults>,
+    limits: Arc<Limits>,
 }
 
 /// Article pages follow redirects one at a time, so each hop is checked.
@@ -126,8 +134,21 @@ struct PageClients {
     public: reqwest::Client,
 }
 
+/// What keeps fetching polite and bounded, from the config's `[poll]`.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub user_agent: String,
+    /// The whole request, body included.
+    pub timeout: Duration,
+    /// Fetches in flight to one host: idle connections kept per host.
+    pub per_host: usize,
+    /// Largest body accepted, after decompression.
+    pub max_body_bytes: u64,
+    pub max_redirects: usize,
+}
+
 /// The client settings feeds and pages share.
-fn client_builder(poll: &PollDefaults) -> reqwest::ClientBuilder {
+fn client_builder(poll: &Limits) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .user_agent(&poll.user_agent)
         .timeout(poll.timeout)
@@ -139,7 +160,7 @@ fn client_builder(poll: &PollDefaults) -> reqwest::ClientBuilder {
 }
 
 impl Fetcher {
-    pub fn new(poll: &PollDefaults) -> Result<Fetcher, reqwest::Error> {
+    pub fn new(poll: &Limits) -> Result<Fetcher, reqwest::Error> {
         let max_redirects = poll.max_redirects;
         let policy = redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() > max_redirects {
@@ -157,7 +178,7 @@ impl Fetcher {
             max_body_bytes: poll.max_body_bytes,
             max_redirects,
             pages: Arc::default(),
-            poll: Arc::new(poll.clone()),
+            limits: Arc::new(poll.clone()),
         })
     }
 
@@ -235,7 +256,7 @@ impl Fetcher {
     async fn page_clients(&self) -> Result<&PageClients, FetchError> {
         self.pages
             .get_or_try_init(|| async {
-                let poll = self.poll.clone();
+                let poll = self.limits.clone();
                 let build = move || -> Result<PageClients, reqwest::Error> {
                     let builder = || client_builder(&poll).redirect(redirect::Policy::none());
                     Ok(PageClients {

@@ -19,8 +19,9 @@ use tokio::task::JoinSet;
 
 use crate::config::{Config, SourceConfig};
 use crate::fetch::Fetcher;
+use crate::fetch::host_key;
 use crate::run::poll::{Poller, SourceReport};
-use crate::run::schedule::{HostGate, host_of};
+use crate::run::schedule::HostGate;
 use crate::serve::feeds::Feeds;
 use crate::store::{Outcome, SourceState, Store, StoreError, Wanted};
 
@@ -167,7 +168,7 @@ impl Daemon {
                 config.clone(),
                 store.clone(),
                 hosts.clone(),
-                Fetcher::new(&config.poll)?,
+                Fetcher::new(&config.poll.fetch_limits())?,
             ),
             config,
             store,
@@ -188,7 +189,7 @@ impl Daemon {
         let mut hangup = signal(SignalKind::hangup())?;
         loop {
             self.start_due_polls();
-            crate::run::metrics::metrics()
+            crate::serve::metrics::metrics()
                 .sources_due
                 .set(self.in_flight.len() as i64);
             let sleep = self.time_to_next_due().min(CONFIG_CHECK);
@@ -295,7 +296,7 @@ impl Daemon {
             }
         };
         let config = Arc::new(config);
-        match Fetcher::new(&config.poll) {
+        match Fetcher::new(&config.poll.fetch_limits()) {
             Ok(fetcher) => {
                 self.poller = Poller::new(
                     config.clone(),
@@ -369,7 +370,7 @@ fn due_at(
     }
     let own = state.next_due.unwrap_or(DateTime::UNIX_EPOCH);
     hosts
-        .held_until(&host_of(&source.url), now)
+        .held_until(&host_key(&source.url), now)
         .map_or(own, |held| own.max(held))
 }
 

@@ -1,9 +1,7 @@
 //! Running the flow: one poll of a source (`poll`), the service that polls
 //! each source when it is due and serves the feeds (`daemon`), when a source
-//! is due and how failures back off (`schedule`), and what it all counts
-//! (`metrics`).
+//! is due and how failures back off (`schedule`).
 
 pub mod daemon;
-pub mod metrics;
 pub mod poll;
 pub mod schedule;

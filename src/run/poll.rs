@@ -19,10 +19,11 @@ use crate::config::{Config, FullContent, Interval, SourceConfig};
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
 use crate::read::parse::{self, ParseHints};
 use crate::read::scrape::Reading;
-use crate::run::metrics::{
+use crate::run::schedule::{self, HostGate};
+use crate::serve::metrics::{
     ChangeLabels, ClaimLabels, OutcomeLabels, PageLabels, ReasonLabels, SourceLabels, metrics,
 };
-use crate::run::schedule::{self, Cadence, HostGate};
+use crate::store::Cadence;
 use crate::store::{
     Claim, Counts, DuePage, HostLimit, Outcome, PollRecord, SourceState, Store, StoreError, Turn,
     Wanted,
@@ -127,7 +128,7 @@ impl Poller {
         state: &mut SourceState,
         wanted: Wanted,
     ) -> Result<Option<SourceReport>, StoreError> {
-        let host = schedule::host_of(&source.url);
+        let host = crate::fetch::host_key(&source.url);
         // Claimed with the slots in hand, so that pollers sharing a database
         // share its sources as each is ready to fetch.
         let unclaimed: &SourceState = state;
@@ -256,7 +257,7 @@ impl Poller {
                 } else {
                     record.cadence.reason = match error.retry_after() {
                         Some(wait) => {
-                            format!("Retry-After asks for {}", schedule::to_the_second(wait))
+                            format!("Retry-After asks for {}", crate::text::to_the_second(wait))
                         }
                         None => format!(
                             "backing off after {} failures in a row",
@@ -376,7 +377,7 @@ impl Poller {
                 return Some((page.article_id, PageOutcome::KeepFeed { error }));
             }
         };
-        let host = schedule::host_of(&url);
+        let host = crate::fetch::host_key(&url);
         let fetched = {
             let turn = self
                 .slots_and(&host, || self.store.take_turn(&host, self.host_limit()))
@@ -715,11 +716,11 @@ fn asked_for_longer(
     match (ttl, fresh_for) {
         (Some(ttl), _) if ttl > interval && Some(ttl) >= fresh_for => Some(format!(
             "the feed's <ttl> asks for {}",
-            schedule::to_the_second(ttl)
+            crate::text::to_the_second(ttl)
         )),
         (_, Some(asked)) if asked > interval => Some(format!(
             "Cache-Control asks for {}",
-            schedule::to_the_second(asked)
+            crate::text::to_the_second(asked)
         )),
         _ => None,
     }

@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+
+use crate::store::Cadence;
 use rand::Rng;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -26,29 +28,6 @@ pub fn next_after_success(
 ) -> DateTime<Utc> {
     let wait = asked_by_feed.into_iter().fold(interval, Duration::max);
     after(now, jittered(wait, 0.0, 0.05))
-}
-
-/// How often a source is polled, and why, as `tidings sources` shows it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Cadence {
-    pub interval: Duration,
-    pub reason: String,
-}
-
-impl std::fmt::Display for Cadence {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "every {} ({})",
-            to_the_second(self.interval),
-            self.reason
-        )
-    }
-}
-
-/// A duration as people write it, to the second: `33m 36s`.
-pub fn to_the_second(duration: Duration) -> String {
-    humantime::format_duration(Duration::from_secs(duration.as_secs())).to_string()
 }
 
 /// `interval = "auto"`: a week divided by the entries the feed published in
@@ -103,16 +82,6 @@ fn jittered(wait: Duration, low: f64, high: f64) -> Duration {
 pub fn after(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
     let year = Duration::from_secs(365 * 24 * 60 * 60);
     now + chrono::Duration::from_std(wait.min(year)).expect("a year fits")
-}
-
-/// The politeness key of a URL: host and port, so two sites never share limits
-/// and a site's own ports (8080, 443) are one site each.
-pub fn host_of(url: &url::Url) -> String {
-    match (url.host_str(), url.port_or_known_default()) {
-        (Some(host), Some(port)) => format!("{host}:{port}"),
-        (Some(host), None) => host.to_string(),
-        (None, _) => String::new(),
-    }
 }
 
 /// Per-host politeness: a cap on concurrent fetches, and a hold while the host

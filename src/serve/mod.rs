@@ -8,6 +8,7 @@
 //! conditional request for an unchanged feed gets 304 without a body.
 
 pub mod feeds;
+pub mod metrics;
 
 use std::sync::Arc;
 
@@ -19,8 +20,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 
-use crate::run::metrics::{RequestLabels, metrics};
 use crate::serve::feeds::{ALL, Feeds, RenderedFeed};
+use crate::serve::metrics::{RequestLabels, metrics};
 
 /// The routes, over the shared feed builder.
 pub fn router(feeds: Arc<Feeds>) -> Router {

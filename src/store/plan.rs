@@ -16,10 +16,9 @@ use hashbrown::hash_map::EntryRef;
 
 use super::Counts;
 use crate::article::Article;
-use crate::cluster::window::Member;
-use crate::cluster::{Fingerprint, Match};
+use crate::cluster::Newcomer;
 use crate::config::FullContent;
-use crate::read::dates::to_db;
+use crate::read::dates::{from_db, to_db};
 
 /// One poll's share of a group: who delivered the articles, and when.
 pub(in crate::store) struct PollArticles<'a> {
@@ -93,22 +92,22 @@ impl Delivery<'_> {
             .map(to_db)
             .unwrap_or_else(|| self.seen_at.to_string())
     }
+}
 
-    /// The new article as a member of the window, in story `story_id`.
-    pub(in crate::store) fn member(
-        &self,
-        story_id: i64,
-        published: i64,
-        stored: i64,
-        fingerprint: &Fingerprint,
-    ) -> Member {
-        Member {
+impl<'a> Delivery<'a> {
+    /// The new article as stories see it (see `cluster::assign`): out of
+    /// them when its source keeps apart or its text says too little.
+    pub(in crate::store) fn newcomer(&self) -> Newcomer<'a> {
+        let stored = from_db(self.seen_at).map_or(0, |t| t.timestamp());
+        Newcomer {
             id: self.id,
             source_id: self.source_id,
-            story_id,
-            published,
+            title: &self.article.title,
+            text: &self.article.text,
+            fingerprint: self.article.fingerprint.as_ref().filter(|_| self.cluster),
+            published: self.article.published.map_or(stored, |t| t.timestamp()),
             stored,
-            numbers: fingerprint.numbers.clone().into(),
+            comparable: None,
         }
     }
 }
@@ -296,48 +295,8 @@ pub(in crate::store) fn plan<'a>(
     (plan, counts)
 }
 
-/// The story a new article is stored in.
-pub(in crate::store) struct Story {
-    pub id: i64,
-    /// Why it joined another article's story; `None` when it starts its own.
-    pub joined: Option<Joined>,
-}
-
-impl Story {
-    pub(in crate::store) fn alone(id: i64) -> Story {
-        Story { id, joined: None }
-    }
-
-    /// The story `id` of `matched`, which a new article published at
-    /// `published` (unix seconds) was `found` alike.
-    pub(in crate::store) fn joining(
-        id: i64,
-        matched: &Member,
-        found: Match,
-        published: i64,
-    ) -> Story {
-        let minutes_apart = (published - matched.published).abs() / 60;
-        Story {
-            id,
-            joined: Some(Joined {
-                matched: matched.id,
-                found,
-                minutes_apart,
-            }),
-        }
-    }
-}
-
 /// Whether a new article may join a story: its source lets it, and its text
 /// says enough.
 pub(in crate::store) fn may_join(new: &Delivery<'_>) -> bool {
     new.cluster && new.article.fingerprint.is_some()
-}
-
-/// Why a new article joined a story.
-pub(in crate::store) struct Joined {
-    /// The article of the window it matched.
-    pub matched: i64,
-    pub found: Match,
-    pub minutes_apart: i64,
 }

@@ -8,16 +8,13 @@ use futures::TryStreamExt;
 use hashbrown::HashMap;
 use sqlx::AssertSqlSafe;
 
-use super::commands::{Dialect, reading, writing};
-use super::types::{
-    ArticleFilter, SearchHit, SourceRow, SourceState, SourceSummary, StoreError, cadence,
-};
-use super::{Store, postgres::PgStore, sqlite::SqliteStore};
+use super::engine::{Store, reading, writing};
+use super::sql::{Dialect, SourceRow, state_columns};
+use super::types::{ArticleFilter, SearchHit, SourceState, SourceSummary, StoreError, cadence};
 use crate::article::pages::PageOutcome;
 use crate::article::{Origin, Reprint, StoredArticle};
 use crate::config::SourceConfig;
 use crate::read::dates::{from_db, to_db};
-use crate::run::schedule::host_of;
 
 /// A page waiting to be fetched.
 #[derive(Debug, Clone)]
@@ -63,17 +60,6 @@ const SEARCH_CANDIDATES: usize = 50_000;
 /// that differently).
 const NO_LIMIT: i64 = i64::MAX;
 
-/// The columns a source's state is read with, `prefix` naming `sources`
-/// (see [`SourceRow`]).
-pub(super) fn state_columns(dialect: Dialect, prefix: &str) -> String {
-    format!(
-        "{prefix}id, {prefix}etag, {prefix}last_modified, {prefix}body_hash, {prefix}error_count, {},
-         {prefix}last_status,
-         {prefix}interval_seconds, {prefix}interval_reason",
-        dialect.time_text(&format!("{prefix}next_due"))
-    )
-}
-
 impl Store {
     /// Makes the `sources` table match the config: new sources are added, changed
     /// ones updated, and ones no longer configured marked inactive (their
@@ -85,26 +71,15 @@ impl Store {
         &self,
         sources: &[SourceConfig],
     ) -> Result<Vec<SourceState>, StoreError> {
-        let rows: Vec<SourceRow> = writing!(self, |tx, dialect| {
-            if dialect == Dialect::Postgres {
-                // Pollers starting at once would otherwise deadlock on the rows.
-                sqlx::query("LOCK TABLE sources IN SHARE ROW EXCLUSIVE MODE")
-                    .execute(&mut *tx)
-                    .await?;
-            }
+        let rows: Vec<SourceRow> = writing!(self, |tx, dialect, engine| {
+            engine::lock_sources(&mut tx).await?;
             sqlx::query("UPDATE sources SET active = FALSE")
                 .execute(&mut *tx)
                 .await?;
-            // PostgreSQL's pollers share Retry-After holds by host.
-            let (host_column, host_value, host_update) = match dialect {
-                Dialect::Sqlite => ("", "", ""),
-                Dialect::Postgres => (", host", ", $6", "host = $6,"),
-            };
             let sql = format!(
-                "INSERT INTO sources (url, name, category, channel, config_hash{host_column})
-                 VALUES ($1, $2, $3, $4, $5{host_value})
+                "INSERT INTO sources (url, name, category, channel, config_hash)
+                 VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (url) DO UPDATE SET name = $2, category = $3, channel = $4, active = TRUE,
-                    {host_update}
                     last_status = CASE WHEN sources.last_status = 'gone'
                                         AND sources.config_hash IS DISTINCT FROM $5
                                        THEN NULL ELSE sources.last_status END,
@@ -125,12 +100,9 @@ impl Store {
                     .bind(&source.category)
                     .bind(&source.channel)
                     .bind(source.fingerprint());
-                let query = match dialect {
-                    Dialect::Sqlite => query,
-                    Dialect::Postgres => query.bind(host_of(&source.url)),
-                };
                 rows.push(query.fetch_one(&mut *tx).await?);
             }
+            engine::note_hosts(&mut tx, sources).await?;
             rows
         });
         Ok(rows.into_iter().map(SourceState::from).collect())

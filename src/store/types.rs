@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 
 use crate::article::StoredArticle;
 use crate::config::FullContent;
-use crate::run::schedule::Cadence;
 
 /// The database could not be opened or written.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +28,24 @@ pub enum StoreError {
     /// not written.
     #[error("source {0} was claimed by another poller; this poll is dropped")]
     LeaseLost(i64),
+}
+
+/// How often a source is polled, and why, as `tidings sources` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cadence {
+    pub interval: Duration,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Cadence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "every {} ({})",
+            crate::text::to_the_second(self.interval),
+            self.reason
+        )
+    }
 }
 
 /// Which sources a poller may claim.
@@ -202,36 +219,4 @@ pub(super) fn cadence(seconds: Option<i64>, reason: Option<String>) -> Option<Ca
         interval: Duration::from_secs(seconds?.max(0) as u64),
         reason: reason?,
     })
-}
-
-/// A source's state as both engines read it (`reads::state_columns`): id,
-/// etag, last_modified, body_hash, error_count, next_due as text,
-/// last_status, interval_seconds, interval_reason.
-pub(super) type SourceRow = (
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-);
-
-impl From<SourceRow> for SourceState {
-    fn from(row: SourceRow) -> SourceState {
-        let (id, etag, last_modified, body_hash, errors, next_due, status, seconds, reason) = row;
-        SourceState {
-            id,
-            etag,
-            last_modified,
-            body_hash,
-            error_count: errors as u32,
-            next_due: next_due.as_deref().and_then(crate::read::dates::from_db),
-            gone: status.as_deref() == Some("gone"),
-            cadence: cadence(seconds, reason),
-            lease: None,
-        }
-    }
 }

@@ -15,7 +15,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use hashbrown::HashMap;
 
 use crate::cluster::window::{Member, Window};
-use crate::cluster::{Fingerprint, comparable_article, find_story, matching};
+use crate::cluster::{
+    Comparable, Fingerprint, Newcomer, Texts, assign, comparable_article, matching,
+};
 use std::sync::Arc;
 
 /// One generated article and the story it really belongs to.
@@ -320,36 +322,25 @@ pub fn score(articles: &[Labelled]) -> Scores {
         .iter()
         .map(|a| Arc::new(comparable_article(&a.title, &a.text)))
         .collect();
+    let mut texts = Corpus(&comparables);
     let mut story_of: Vec<i64> = Vec::with_capacity(articles.len());
     for (id, (article, comparable)) in articles.iter().zip(&comparables).enumerate() {
-        let id = id as i64;
-        let mut story = id;
-        if comparable.chars.len() >= matching::MIN_CHARS {
-            let fingerprint = Fingerprint::of(comparable);
-            let published = article.published.timestamp();
-            let found = find_story(
-                &window,
-                &fingerprint,
-                article.source,
-                published,
-                || comparable.clone(),
-                |member| comparables.get(member.id as usize).cloned(),
-                |_| false,
-            );
-            if let Some((member, _)) = found {
-                story = member.story_id;
-            }
-            let member = Member {
-                id,
-                source_id: article.source,
-                story_id: story,
-                published,
-                stored: published,
-                numbers: fingerprint.numbers.clone().into(),
-            };
-            window.add(member, &fingerprint);
-        }
-        story_of.push(story);
+        let fingerprint =
+            (comparable.chars.len() >= matching::MIN_CHARS).then(|| Fingerprint::of(comparable));
+        let published = article.published.timestamp();
+        let newcomer = Newcomer {
+            id: id as i64,
+            source_id: article.source,
+            title: &article.title,
+            text: &article.text,
+            fingerprint: fingerprint.as_ref(),
+            published,
+            stored: published,
+            comparable: Some(comparable.clone()),
+        };
+        let assigned = assign(&mut window, &mut texts, &newcomer, |_| false);
+        let Ok(story) = futures::executor::block_on(assigned);
+        story_of.push(story.id);
     }
     let mut counts: HashMap<bool, (usize, usize, usize)> = HashMap::new();
     for i in 0..articles.len() {
@@ -388,6 +379,26 @@ pub fn score(articles: &[Labelled]) -> Scores {
         long: score(false),
         flash: score(true),
     }
+}
+
+/// The corpus's texts, all made before grouping: nothing to read.
+struct Corpus<'a>(&'a [Arc<Comparable>]);
+
+impl Texts for Corpus<'_> {
+    type Error = std::convert::Infallible;
+
+    fn read_ahead(
+        &mut self,
+        _members: &[Member],
+    ) -> impl std::future::Future<Output = Result<(), Self::Error>> + Send {
+        std::future::ready(Ok(()))
+    }
+
+    fn text(&mut self, member: &Member) -> Option<Arc<Comparable>> {
+        self.0.get(member.id as usize).cloned()
+    }
+
+    fn keep(&mut self, _id: i64, _text: Arc<Comparable>) {}
 }
 
 #[cfg(test)]

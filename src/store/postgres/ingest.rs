@@ -23,10 +23,10 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::stories;
 use crate::article::NormalizedFeed;
+use crate::cluster::Story;
 use crate::read::dates::to_db;
 use crate::store::plan::{
-    Delivery, Known, LAST_SEEN_STEP, Plan, PollArticles, StoredAs, Story, earlier_keys, plan,
-    stored_key,
+    Delivery, Known, LAST_SEEN_STEP, Plan, PollArticles, StoredAs, earlier_keys, plan, stored_key,
 };
 use crate::store::types::{Counts, Outcome, PollRecord, StoreError};
 

@@ -21,11 +21,8 @@ use tokio::sync::Mutex;
 mod ingest;
 mod stories;
 
-use super::commands::Dialect;
-use super::reads::state_columns;
-use super::types::{
-    Claim, Counts, HostLimit, PollRecord, SourceRow, SourceState, StoreError, Turn, Wanted,
-};
+use super::sql::{Dialect, SourceRow, state_columns};
+use super::types::{Claim, Counts, HostLimit, PollRecord, SourceState, StoreError, Turn, Wanted};
 use crate::article::NormalizedFeed;
 
 /// The database of tidings instances that share PostgreSQL.
@@ -405,4 +402,76 @@ impl PgStore {
             }
         }
     }
+}
+
+/// Locks the sources while a poller makes them match its config: pollers
+/// starting at once would otherwise deadlock on the rows.
+pub(in crate::store) async fn lock_sources(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("LOCK TABLE sources IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Each source's host, by which pollers share Retry-After holds and turns.
+pub(in crate::store) async fn note_hosts(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    sources: &[crate::config::SourceConfig],
+) -> Result<(), sqlx::Error> {
+    let urls: Vec<&str> = sources.iter().map(|s| s.url.as_str()).collect();
+    let hosts: Vec<String> = sources
+        .iter()
+        .map(|s| crate::fetch::host_key(&s.url))
+        .collect();
+    sqlx::query(
+        "UPDATE sources s SET host = v.host
+           FROM UNNEST($1::text[], $2::text[]) AS v (url, host)
+          WHERE s.url = v.url AND s.host IS DISTINCT FROM v.host",
+    )
+    .bind(&urls)
+    .bind(&hosts)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Forgets the band keys, the window's index, before `tidings regroup`
+/// makes every fingerprint anew.
+pub(in crate::store) async fn forget_bands(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM article_bands")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The band keys of a regrouped article stored within the window, in one
+/// statement (the keys as a JSON list).
+pub(in crate::store) async fn add_bands(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    article: &crate::store::ArticleText,
+    fingerprint: &crate::cluster::Fingerprint,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO article_bands (band_key, article_id, source_id, published, stored)
+         SELECT DISTINCT key::bigint, $2, $3, to_timestamp($4), to_timestamp($5)
+           FROM jsonb_array_elements_text($1::jsonb) AS key
+          WHERE to_timestamp($5) >= now() - make_interval(secs => $6)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(
+        serde_json::to_string(&fingerprint.bands().map(|key| key as i64))
+            .expect("a list of numbers is JSON"),
+    )
+    .bind(article.id)
+    .bind(article.source_id)
+    .bind(article.published as f64)
+    .bind(article.stored as f64)
+    .bind(crate::cluster::window::WINDOW.num_seconds() as f64)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -1,5 +1,5 @@
 //! Stories on PostgreSQL: which story each new article of a poll joins,
-//! decided as on SQLite (`cluster::find_story` over a window of candidates),
+//! decided as on SQLite (`cluster::assign` over a window of candidates),
 //! but with the candidates read from the database (`article_bands`), since
 //! other pollers store articles too: the newest few articles of each of the
 //! new articles' band keys, stored within the last [`WINDOW`]. The band keys
@@ -12,10 +12,10 @@ use chrono::{DateTime, Utc};
 use hashbrown::{HashMap, HashSet};
 use sqlx::{Postgres, Row, Transaction};
 
+use crate::article::Article;
 use crate::cluster::window::{Member, WINDOW, Window};
-use crate::cluster::{self, CHECKS, Comparable, Fingerprint};
-use crate::read::dates::from_db;
-use crate::store::plan::{Delivery, Joined, Story, may_join};
+use crate::cluster::{self, Comparable, Fingerprint, Joined, Story, Texts};
+use crate::store::plan::{Delivery, may_join};
 
 /// Articles read at most for each band key, the newest first: as the
 /// in-memory window's `PER_BAND`, a key many articles share must not make
@@ -31,81 +31,77 @@ pub(super) async fn assign(
     if fresh.iter().any(may_join) {
         fill_window(tx, fresh, &mut window).await?;
     }
-    let in_group: HashMap<i64, &Delivery<'_>> = fresh.iter().map(|new| (new.id, new)).collect();
-    let mut texts: HashMap<i64, Arc<Comparable>> = HashMap::new();
-    // The story each stored article read for a check is in now.
-    let mut stored_stories: HashMap<i64, i64> = HashMap::new();
+    let mut texts = PollTexts {
+        tx,
+        in_group: fresh.iter().map(|new| (new.id, new.article)).collect(),
+        texts: HashMap::new(),
+        stories: HashMap::new(),
+    };
     let mut stories = Vec::with_capacity(fresh.len());
     for new in fresh {
-        let (true, Some(fingerprint)) = (new.cluster, &new.article.fingerprint) else {
-            stories.push(Story::alone(new.id));
-            continue;
-        };
-        let stored = from_db(new.seen_at).map_or(0, |t| t.timestamp());
-        let published = new.article.published.map_or(stored, |t| t.timestamp());
-        // The texts the check may need, read ahead: it cannot wait.
-        let wanted: Vec<i64> = window
-            .candidates(fingerprint, new.source_id, published)
-            .into_iter()
-            .take(CHECKS)
-            .map(|candidate| candidate.member.id)
-            .filter(|id| !texts.contains_key(id))
-            .collect();
-        for id in &wanted {
-            if let Some(member) = in_group.get(id) {
-                let text = cluster::comparable_article(&member.article.title, &member.article.text);
-                texts.insert(*id, Arc::new(text));
-            }
-        }
-        let stored_ids: Vec<i64> = wanted
-            .into_iter()
-            .filter(|id| !in_group.contains_key(id))
-            .collect();
-        if !stored_ids.is_empty() {
-            for row in sqlx::query(
-                "SELECT id, story_id, title, plain_text FROM articles WHERE id = ANY($1)",
-            )
-            .bind(&stored_ids)
-            .fetch_all(&mut **tx)
-            .await?
-            {
-                let text = cluster::comparable_article(row.get(2), row.get(3));
-                texts.insert(row.get(0), Arc::new(text));
-                stored_stories.insert(row.get(0), row.get(1));
-            }
-        }
-        let comparable = || {
-            Arc::new(cluster::comparable_article(
-                &new.article.title,
-                &new.article.text,
-            ))
-        };
-        let found = cluster::find_story(
-            &window,
-            fingerprint,
-            new.source_id,
-            published,
-            comparable,
-            |member| texts.get(&member.id).cloned(),
-            |_| false,
-        );
-        let story = match found {
-            Some((matched, found)) => {
-                let story_id = stored_stories
-                    .get(&matched.id)
-                    .copied()
-                    .unwrap_or(matched.story_id);
-                Story::joining(story_id, &matched, found, published)
-            }
-            None => Story::alone(new.id),
-        };
-        window.add(
-            new.member(story.id, published, stored, fingerprint),
-            fingerprint,
-        );
-        stories.push(story);
+        stories.push(cluster::assign(&mut window, &mut texts, &new.newcomer(), |_| false).await?);
     }
     Ok(stories)
+}
+
+/// The texts of a poll's candidates: its own new articles, else the
+/// database's, read a check's worth at once (with the stories they are in
+/// now, which splits and merges move).
+struct PollTexts<'t, 'c, 'a> {
+    tx: &'t mut Transaction<'c, Postgres>,
+    in_group: HashMap<i64, &'a Article>,
+    texts: HashMap<i64, Arc<Comparable>>,
+    stories: HashMap<i64, i64>,
+}
+
+impl Texts for PollTexts<'_, '_, '_> {
+    type Error = sqlx::Error;
+
+    async fn read_ahead(&mut self, members: &[Member]) -> Result<(), sqlx::Error> {
+        let mut stored = Vec::new();
+        for member in members {
+            if self.texts.contains_key(&member.id) {
+                continue;
+            }
+            match self.in_group.get(&member.id) {
+                Some(article) => {
+                    let text = cluster::comparable_article(&article.title, &article.text);
+                    self.texts.insert(member.id, Arc::new(text));
+                }
+                None => stored.push(member.id),
+            }
+        }
+        if stored.is_empty() {
+            return Ok(());
+        }
+        let rows =
+            sqlx::query("SELECT id, story_id, title, plain_text FROM articles WHERE id = ANY($1)")
+                .bind(&stored)
+                .fetch_all(&mut **self.tx)
+                .await?;
+        for row in rows {
+            let text = cluster::comparable_article(row.get(2), row.get(3));
+            self.texts.insert(row.get(0), Arc::new(text));
+            self.stories.insert(row.get(0), row.get(1));
+        }
+        Ok(())
+    }
+
+    fn text(&mut self, member: &Member) -> Option<Arc<Comparable>> {
+        self.texts.get(&member.id).cloned()
+    }
+
+    fn story_of(&mut self, member: &Member) -> Result<i64, sqlx::Error> {
+        Ok(self
+            .stories
+            .get(&member.id)
+            .copied()
+            .unwrap_or(member.story_id))
+    }
+
+    fn keep(&mut self, id: i64, text: Arc<Comparable>) {
+        self.texts.insert(id, text);
+    }
 }
 
 /// Adds to `window`, oldest first, the stored articles that share a band

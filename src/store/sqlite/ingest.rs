@@ -22,11 +22,12 @@ use rusqlite::{Connection, params};
 
 use super::Counts;
 use super::stories;
+use crate::cluster::Story;
 use crate::cluster::window::{WINDOW, Window};
 use crate::read::dates::{from_db, to_db};
 use crate::store::plan::{
-    CategoryRow, Delivery, Known, PageRow, PollArticles, StoredAs, Story, earlier_keys, may_join,
-    plan, stored_key,
+    CategoryRow, Delivery, Known, PageRow, PollArticles, StoredAs, earlier_keys, may_join, plan,
+    stored_key,
 };
 
 /// What the writer learned of the articles it wrote or looked up lately, so

@@ -3,16 +3,17 @@
 //! (see `cluster`), with the evidence of each join. What people do with
 //! stories is `store::commands`, shared with PostgreSQL.
 
+use std::future::Future;
+use std::sync::Arc;
+
 use hashbrown::HashMap;
 use rusqlite::{Connection, OptionalExtension, params};
-use std::cell::OnceCell;
-use std::sync::Arc;
 
 use crate::article::Article;
 use crate::cluster::window::{Member, WINDOW, Window};
-use crate::cluster::{self, Comparable, Fingerprint};
+use crate::cluster::{self, Comparable, Fingerprint, Story, Texts};
 use crate::read::dates::{from_db, to_db};
-use crate::store::plan::{Delivery, Story, may_join};
+use crate::store::plan::{Delivery, may_join};
 
 /// Adds to `window` the articles stored after article `after` (all of the
 /// window's span when it is new) that have a fingerprint: what this writer
@@ -76,87 +77,86 @@ pub(super) fn assign(
     fresh: &[Delivery<'_>],
     window: &mut Window,
 ) -> rusqlite::Result<Vec<Story>> {
-    let in_group: HashMap<i64, &Article> = fresh.iter().map(|new| (new.id, new.article)).collect();
-    let mut stored_text =
-        db.prepare_cached("SELECT title, plain_text FROM articles WHERE id = ?1")?;
-    let mut current_story = db.prepare_cached(
-        "SELECT coalesce((SELECT story_id FROM story_evidence WHERE article_id = ?1), ?1)",
-    )?;
-    // A template many articles share makes the same few candidates come up
-    // again and again: each is read once a group, and a new article that
-    // was compared keeps its text for the ones after it.
-    let mut read: HashMap<i64, Option<Arc<Comparable>>> = HashMap::new();
-    let mut stories = Vec::with_capacity(fresh.len());
-    for new in fresh {
-        let article = new.article;
-        let mut story = Story::alone(new.id);
-        if let (true, Some(fingerprint)) = (new.cluster, &article.fingerprint) {
-            let seconds = |text: &str| from_db(text).map_or(0, |t| t.timestamp());
-            let stored = seconds(new.seen_at);
-            let published = article.published.map_or(stored, |t| t.timestamp());
-            let mine = OnceCell::new();
-            let comparable = || {
-                mine.get_or_init(|| {
-                    Arc::new(cluster::comparable_article(&article.title, &article.text))
-                })
-                .clone()
-            };
-            let text_of = |member: &Member| {
-                read.entry(member.id)
-                    .or_insert_with(|| {
-                        match in_group.get(&member.id) {
-                            Some(article) => {
-                                Some(cluster::comparable_article(&article.title, &article.text))
-                            }
-                            None => stored_text
-                                .query_row([member.id], |row| {
-                                    let (title, text): (String, String) =
-                                        (row.get(0)?, row.get(1)?);
-                                    Ok(cluster::comparable_article(&title, &text))
-                                })
-                                .optional()
-                                .unwrap_or_else(|error| {
-                                    tracing::warn!(
-                                        "cannot read article {} to compare: {error}",
-                                        member.id
-                                    );
-                                    None
-                                }),
-                        }
-                        .map(Arc::new)
-                    })
-                    .clone()
-            };
-            let found = cluster::find_story(
+    let mut texts = GroupTexts {
+        in_group: fresh.iter().map(|new| (new.id, new.article)).collect(),
+        stored_text: db.prepare_cached("SELECT title, plain_text FROM articles WHERE id = ?1")?,
+        current_story: db.prepare_cached(
+            "SELECT coalesce((SELECT story_id FROM story_evidence WHERE article_id = ?1), ?1)",
+        )?,
+        read: HashMap::new(),
+    };
+    // The writer's thread has nothing to wait for: SQLite answers at once.
+    fresh
+        .iter()
+        .map(|new| {
+            futures::executor::block_on(cluster::assign(
                 window,
-                fingerprint,
-                new.source_id,
-                published,
-                comparable,
-                text_of,
+                &mut texts,
+                &new.newcomer(),
                 |_| false,
-            );
-            if let Some(text) = mine.into_inner() {
-                read.insert(new.id, Some(text));
-            }
-            if let Some((matched, found)) = found {
-                // Its story as the database has it now: `tidings split` or
-                // `merge` in another process may have moved it since it
-                // entered the window.
-                let story_id = match in_group.contains_key(&matched.id) {
-                    true => matched.story_id,
-                    false => current_story.query_row([matched.id], |row| row.get(0))?,
-                };
-                story = Story::joining(story_id, &matched, found, published);
-            }
-            window.add(
-                new.member(story.id, published, stored, fingerprint),
-                fingerprint,
-            );
-        }
-        stories.push(story);
+            ))
+        })
+        .collect()
+}
+
+/// The texts of a group's candidates: the group's own new articles, else
+/// the database's, each read once a group (a template many articles share
+/// makes the same few candidates come up again and again).
+struct GroupTexts<'a, 'c> {
+    in_group: HashMap<i64, &'a Article>,
+    stored_text: rusqlite::CachedStatement<'c>,
+    current_story: rusqlite::CachedStatement<'c>,
+    read: HashMap<i64, Option<Arc<Comparable>>>,
+}
+
+impl Texts for GroupTexts<'_, '_> {
+    type Error = rusqlite::Error;
+
+    fn read_ahead(
+        &mut self,
+        _members: &[Member],
+    ) -> impl Future<Output = rusqlite::Result<()>> + Send {
+        // Read as each is compared: on this connection a read costs no wait.
+        std::future::ready(Ok(()))
     }
-    Ok(stories)
+
+    fn text(&mut self, member: &Member) -> Option<Arc<Comparable>> {
+        let (in_group, stored_text) = (&self.in_group, &mut self.stored_text);
+        self.read
+            .entry(member.id)
+            .or_insert_with(|| {
+                match in_group.get(&member.id) {
+                    Some(article) => {
+                        Some(cluster::comparable_article(&article.title, &article.text))
+                    }
+                    None => stored_text
+                        .query_row([member.id], |row| {
+                            let (title, text): (String, String) = (row.get(0)?, row.get(1)?);
+                            Ok(cluster::comparable_article(&title, &text))
+                        })
+                        .optional()
+                        .unwrap_or_else(|error| {
+                            tracing::warn!("cannot read article {} to compare: {error}", member.id);
+                            None
+                        }),
+                }
+                .map(Arc::new)
+            })
+            .clone()
+    }
+
+    fn story_of(&mut self, member: &Member) -> rusqlite::Result<i64> {
+        // As the database has it now: `tidings split` or `merge` in another
+        // process may have moved it since it entered the window.
+        match self.in_group.contains_key(&member.id) {
+            true => Ok(member.story_id),
+            false => self.current_story.query_row([member.id], |row| row.get(0)),
+        }
+    }
+
+    fn keep(&mut self, id: i64, text: Arc<Comparable>) {
+        self.read.insert(id, Some(text));
+    }
 }
 
 /// Records each new article's fingerprint (of sources that join stories:

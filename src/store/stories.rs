@@ -1,100 +1,18 @@
-//! What people do with stored articles, the same SQL on either engine:
-//! `tidings story`, `split` and `merge`, the rebuild of `tidings regroup`,
-//! and the reads and writes of `tidings reprocess`.
+//! What people do with stories, the same SQL on either engine: `tidings
+//! story`, `split` and `merge`, and the rebuild of `tidings regroup`.
 //!
 //! The statements use `$N` parameters, which SQLite reads too; where the
-//! engines differ (how a time is stored) [`Dialect`] says how. Each command
-//! runs its code once per engine through the macros below, with the pool or
-//! transaction of the store at hand.
+//! engines differ (how a time is stored) [`Dialect`] says how, and what
+//! only PostgreSQL has (band keys) is the engines' own.
 
 use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 
+use super::engine::{Store, reading, writing};
+use super::sql::Dialect;
 use super::types::StoreError;
-use super::{Store, postgres::PgStore, sqlite::SqliteStore};
-use crate::cluster::window::{Member, WINDOW};
-use crate::cluster::{self, Comparable, Fingerprint, Match};
+use crate::cluster::{self, Comparable, Fingerprint, Story};
 use crate::read::dates::{from_db, to_db};
-
-/// How the engines differ in the SQL below.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Dialect {
-    Sqlite,
-    Postgres,
-}
-
-impl Dialect {
-    /// A time column as tidings' text form (`2026-11-20T02:00:00Z`), as
-    /// SQLite stores it.
-    pub(super) fn time_text(self, column: &str) -> String {
-        match self {
-            Dialect::Sqlite => column.to_string(),
-            Dialect::Postgres => {
-                format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
-            }
-        }
-    }
-
-    /// Parameter `$n`, bound as tidings' text form of a time.
-    pub(super) fn time_param(self, n: usize) -> String {
-        match self {
-            Dialect::Sqlite => format!("${n}"),
-            Dialect::Postgres => format!("${n}::timestamptz"),
-        }
-    }
-
-    /// The ids of parameter `$n`, a JSON list bound as text, as a
-    /// subquery of one column, `value`: any number of ids, one statement.
-    pub(super) fn id_list(self, n: usize) -> String {
-        match self {
-            Dialect::Sqlite => format!("SELECT value FROM json_each(${n})"),
-            Dialect::Postgres => format!(
-                "SELECT CAST(value AS BIGINT) AS value FROM json_array_elements_text(CAST(${n} AS json))"
-            ),
-        }
-    }
-}
-
-/// Runs `$body` with `$pool`, the store's pool for reading, and `$dialect`.
-macro_rules! reading {
-    ($store:expr, |$pool:ident, $dialect:ident| $body:expr) => {
-        match $store {
-            Store::Sqlite(store) => {
-                let ($pool, $dialect) = (SqliteStore::readers(store), Dialect::Sqlite);
-                $body
-            }
-            Store::Postgres(store) => {
-                let ($pool, $dialect) = (PgStore::readers(store), Dialect::Postgres);
-                $body
-            }
-        }
-    };
-}
-
-pub(super) use reading;
-
-/// Runs `$body` in a write transaction `$tx` of the store, committed when
-/// `$body` gives a value (an early return rolls it back).
-macro_rules! writing {
-    ($store:expr, |$tx:ident, $dialect:ident| $body:expr) => {
-        match $store {
-            Store::Sqlite(store) => {
-                let (mut $tx, $dialect) = (store.begin_write().await?, Dialect::Sqlite);
-                let done = $body;
-                $tx.commit().await?;
-                done
-            }
-            Store::Postgres(store) => {
-                let (mut $tx, $dialect) = (store.begin_write().await?, Dialect::Postgres);
-                let done = $body;
-                $tx.commit().await?;
-                done
-            }
-        }
-    };
-}
-
-pub(super) use writing;
 
 /// An article of a story, for `tidings story`.
 #[derive(Debug, Clone)]
@@ -143,9 +61,10 @@ impl From<sqlx::Error> for StoryError {
     }
 }
 
-/// An article as `tidings regroup` reads it.
+/// An article as `tidings regroup` reads it: its text, when and by whom it
+/// was stored.
 #[derive(Debug, Clone)]
-pub struct Ungrouped {
+pub struct ArticleText {
     pub id: i64,
     pub title: String,
     pub text: String,
@@ -155,39 +74,6 @@ pub struct Ungrouped {
     pub stored: i64,
     /// The source that first carried it.
     pub source_id: i64,
-}
-
-/// An article's content as stored, with what reprocessing it needs.
-#[derive(Debug, Clone)]
-pub struct StoredContent {
-    pub id: i64,
-    pub title: String,
-    pub link: Option<String>,
-    pub author: String,
-    pub published: Option<DateTime<Utc>>,
-    pub image: Option<String>,
-    pub summary: String,
-    pub content_html: String,
-    pub plain_text: String,
-    /// What the content was made from, when it was kept (see migration 0007).
-    pub source_html: Option<String>,
-    pub content_hash: String,
-    /// Read from its page: its content is not the feed's version.
-    pub from_page: bool,
-}
-
-/// An article's content made anew.
-#[derive(Debug, Clone)]
-pub struct NewContent {
-    pub id: i64,
-    pub content_html: String,
-    pub plain_text: String,
-    pub summary: String,
-    /// The hash of the version stored, and what it replaces: the sources
-    /// that delivered the old version delivered the new one, as far as the
-    /// next poll can tell, so it does not count as an update.
-    pub content_hash: String,
-    pub old_hash: String,
 }
 
 /// A row of [`Store::story`]'s query.
@@ -266,6 +152,34 @@ macro_rules! join_stories {
             .execute(&mut *$tx)
             .await?;
     }};
+}
+
+/// The stories being rebuilt, in one transaction: readers see the old ones
+/// until it commits, and a crash leaves them as they were.
+pub enum Regrouping {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Runs `$body` with the rebuild's transaction `$tx`, `$dialect` and the
+/// engine's module `$engine`.
+macro_rules! regrouping {
+    ($regrouping:expr, |$tx:ident, $dialect:ident, $engine:ident| $body:expr) => {
+        match $regrouping {
+            Regrouping::Sqlite($tx) => {
+                #[allow(unused_imports)]
+                use super::sqlite as $engine;
+                let $dialect = Dialect::Sqlite;
+                $body
+            }
+            Regrouping::Postgres($tx) => {
+                #[allow(unused_imports)]
+                use super::postgres as $engine;
+                let $dialect = Dialect::Postgres;
+                $body
+            }
+        }
+    };
 }
 
 impl Store {
@@ -406,8 +320,12 @@ impl Store {
     }
 
     /// Up to `limit` articles with ids above `after`, in id order (the order
-    /// they were stored in).
-    pub async fn ungrouped(&self, after: i64, limit: usize) -> Result<Vec<Ungrouped>, StoreError> {
+    /// they were stored in): every article, a batch at a time.
+    pub async fn articles_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<ArticleText>, StoreError> {
         let rows: Vec<(i64, String, String, String, String, Option<i64>)> =
             reading!(self, |pool, dialect| {
                 let sql = format!(
@@ -427,7 +345,7 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(
-                |(id, title, text, published, stored, source_id)| Ungrouped {
+                |(id, title, text, published, stored, source_id)| ArticleText {
                     id,
                     title,
                     text,
@@ -449,127 +367,22 @@ impl Store {
     }
 
     /// Starts rebuilding every story: each article alone, no evidence (and
-    /// on PostgreSQL no band keys: the fingerprints are made anew).
+    /// whatever the engine keeps of the window, made anew).
     pub async fn begin_regroup(&self) -> Result<Regrouping, StoreError> {
-        let statements = |dialect: Dialect| {
-            let mut statements = vec![
+        let mut regrouping = match self {
+            Store::Sqlite(store) => Regrouping::Sqlite(store.begin_write().await?),
+            Store::Postgres(store) => Regrouping::Postgres(store.begin_write().await?),
+        };
+        regrouping!(&mut regrouping, |tx, _dialect, engine| {
+            for sql in [
                 "UPDATE articles SET story_id = id WHERE story_id IS DISTINCT FROM id",
                 "DELETE FROM story_evidence",
-            ];
-            if dialect == Dialect::Postgres {
-                statements.push("DELETE FROM article_bands");
+            ] {
+                sqlx::query(sql).execute(&mut **tx).await?;
             }
-            statements
-        };
-        Ok(match self {
-            Store::Sqlite(store) => {
-                let mut tx = store.begin_write().await?;
-                for sql in statements(Dialect::Sqlite) {
-                    sqlx::query(sql).execute(&mut *tx).await?;
-                }
-                Regrouping::Sqlite(tx)
-            }
-            Store::Postgres(store) => {
-                let mut tx = store.begin_write().await?;
-                for sql in statements(Dialect::Postgres) {
-                    sqlx::query(sql).execute(&mut *tx).await?;
-                }
-                Regrouping::Postgres(tx)
-            }
-        })
-    }
-
-    /// Up to `limit` articles whose first source (the `atom:source` of the
-    /// merged feeds) is `source_id`, with ids above `after`, in id order.
-    pub async fn contents_of_source(
-        &self,
-        source_id: i64,
-        after: i64,
-        limit: usize,
-    ) -> Result<Vec<StoredContent>, StoreError> {
-        type Row = (
-            i64,
-            String,
-            Option<String>,
-            String,
-            Option<String>,
-            Option<String>,
-            String,
-            String,
-            String,
-            Option<String>,
-            String,
-            bool,
-        );
-        let rows: Vec<Row> = reading!(self, |pool, dialect| {
-            let sql = format!(
-                "SELECT a.id, a.title, a.link, a.author, {}, a.image, a.summary,
-                        a.content_html, a.plain_text, a.source_html, a.content_hash,
-                        EXISTS (SELECT 1 FROM article_pages p
-                                 WHERE p.article_id = a.id AND p.state = 'fetched')
-                   FROM article_sources x JOIN articles a ON a.id = x.article_id
-                  WHERE x.source_id = $1 AND x.article_id > $2
-                    AND NOT EXISTS (SELECT 1 FROM article_sources y
-                                     WHERE y.article_id = x.article_id
-                                       AND (y.first_seen < x.first_seen
-                                            OR (y.first_seen = x.first_seen AND y.source_id < x.source_id)))
-                  ORDER BY x.article_id LIMIT $3",
-                dialect.time_text("a.published")
-            );
-            sqlx::query_as(AssertSqlSafe(sql))
-                .bind(source_id)
-                .bind(after)
-                .bind(limit as i64)
-                .fetch_all(pool)
-                .await?
+            engine::forget_bands(tx).await?;
         });
-        Ok(rows
-            .into_iter()
-            .map(|row| StoredContent {
-                id: row.0,
-                title: row.1,
-                link: row.2,
-                author: row.3,
-                published: row.4.as_deref().and_then(from_db),
-                image: row.5,
-                summary: row.6,
-                content_html: row.7,
-                plain_text: row.8,
-                source_html: row.9,
-                content_hash: row.10,
-                from_page: row.11,
-            })
-            .collect())
-    }
-
-    /// Writes reprocessed content in one transaction. `updated` stays: the
-    /// news did not change, only how it is shown, and readers would show the
-    /// articles as unread again.
-    pub async fn rewrite_contents(&self, contents: &[NewContent]) -> Result<(), StoreError> {
-        writing!(self, |tx, _dialect| {
-            for content in contents {
-                sqlx::query(
-                    "UPDATE articles SET content_html = $2, plain_text = $3, summary = $4, content_hash = $5
-                      WHERE id = $1",
-                )
-                .bind(content.id)
-                .bind(&content.content_html)
-                .bind(&content.plain_text)
-                .bind(&content.summary)
-                .bind(&content.content_hash)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "UPDATE article_sources SET content_hash = $2 WHERE article_id = $1 AND content_hash = $3",
-                )
-                .bind(content.id)
-                .bind(&content.content_hash)
-                .bind(&content.old_hash)
-                .execute(&mut *tx)
-                .await?;
-            }
-        });
-        Ok(())
+        Ok(regrouping)
     }
 }
 
@@ -612,40 +425,17 @@ fn story_member(row: StoryRow) -> StoryMember {
     }
 }
 
-/// The stories being rebuilt, in one transaction: readers see the old ones
-/// until it commits, and a crash leaves them as they were.
-pub enum Regrouping {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
-}
-
-/// Runs `$body` with the rebuild's transaction `$tx` and `$dialect`.
-macro_rules! regrouping {
-    ($regrouping:expr, |$tx:ident, $dialect:ident| $body:expr) => {
-        match $regrouping {
-            Regrouping::Sqlite($tx) => {
-                let $dialect = Dialect::Sqlite;
-                $body
-            }
-            Regrouping::Postgres($tx) => {
-                let $dialect = Dialect::Postgres;
-                $body
-            }
-        }
-    };
-}
-
 impl Regrouping {
     /// Stores an article's fingerprint and story, and why it joined it.
     pub async fn assign(
         &mut self,
-        article: &Ungrouped,
+        article: &ArticleText,
         fingerprint: Option<&Fingerprint>,
-        story_id: i64,
-        joined: Option<(&Member, Match)>,
+        story: &Story,
         now: &str,
     ) -> Result<(), StoreError> {
-        regrouping!(self, |tx, dialect| {
+        let story_id = story.id;
+        regrouping!(self, |tx, dialect, engine| {
             sqlx::query("UPDATE articles SET story_id = $2 WHERE id = $1")
                 .bind(article.id)
                 .bind(story_id)
@@ -661,28 +451,7 @@ impl Regrouping {
                     .bind(fingerprint.to_bytes())
                     .execute(&mut **tx)
                     .await?;
-                    if dialect == Dialect::Postgres {
-                        // The keys as a JSON list, a value SQLite could bind
-                        // too; only those of the window are kept.
-                        sqlx::query(
-                            "INSERT INTO article_bands (band_key, article_id, source_id, published, stored)
-                             SELECT DISTINCT key::bigint, $2, $3, to_timestamp($4), to_timestamp($5)
-                               FROM jsonb_array_elements_text($1::jsonb) AS key
-                              WHERE to_timestamp($5) >= now() - make_interval(secs => $6)
-                             ON CONFLICT DO NOTHING",
-                        )
-                        .bind(
-                            serde_json::to_string(&fingerprint.bands().map(|key| key as i64))
-                                .expect("a list of numbers is JSON"),
-                        )
-                        .bind(article.id)
-                        .bind(article.source_id)
-                        .bind(article.published as f64)
-                        .bind(article.stored as f64)
-                        .bind(WINDOW.num_seconds() as f64)
-                        .execute(&mut **tx)
-                        .await?;
-                    }
+                    engine::add_bands(tx, article, fingerprint).await?;
                 }
                 None => {
                     sqlx::query("DELETE FROM article_fingerprints WHERE article_id = $1")
@@ -691,7 +460,7 @@ impl Regrouping {
                         .await?;
                 }
             }
-            if let Some((matched, found)) = joined {
+            if let Some(joined) = &story.joined {
                 let sql = format!(
                     "INSERT INTO story_evidence (article_id, story_id, matched_article_id, method, overlap,
                                                  jaccard, numbers_agree, minutes_apart, decided_at)
@@ -701,11 +470,11 @@ impl Regrouping {
                 sqlx::query(AssertSqlSafe(sql))
                     .bind(article.id)
                     .bind(story_id)
-                    .bind(matched.id)
-                    .bind(found.overlap)
-                    .bind(found.jaccard)
-                    .bind(found.numbers_agree)
-                    .bind((article.published - matched.published).abs() / 60)
+                    .bind(joined.matched)
+                    .bind(joined.found.overlap)
+                    .bind(joined.found.jaccard)
+                    .bind(joined.found.numbers_agree)
+                    .bind(joined.minutes_apart)
                     .bind(now)
                     .execute(&mut **tx)
                     .await?;
@@ -716,7 +485,7 @@ impl Regrouping {
 
     /// Puts the stories of `a` and `b` together, as `tidings merge` did.
     pub async fn put_together(&mut self, a: i64, b: i64, now: &str) -> Result<(), StoreError> {
-        regrouping!(self, |tx, dialect| {
+        regrouping!(self, |tx, dialect, _engine| {
             let story_a: Option<i64> = sqlx::query_scalar(STORY_OF)
                 .bind(a)
                 .fetch_optional(&mut **tx)
@@ -736,7 +505,7 @@ impl Regrouping {
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
-        regrouping!(self, |tx, _dialect| tx.commit().await?);
+        regrouping!(self, |tx, _dialect, _engine| tx.commit().await?);
         Ok(())
     }
 }
