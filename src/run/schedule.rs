@@ -13,11 +13,94 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::store::Cadence;
+use crate::text::to_the_second;
 use rand::Rng;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Longest wait after failures.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How a poll ended, as far as the schedule cares.
+#[derive(Debug, Clone, Copy)]
+pub enum Ended {
+    /// A body was read, or was as it was (a 304): the response's
+    /// Cache-Control (`fresh_for`) and the feed's `<ttl>` ask for no sooner.
+    Read {
+        fresh_for: Option<Duration>,
+        ttl: Option<Duration>,
+    },
+    /// The source's host asked to wait until then: no failure of the source.
+    Held(DateTime<Utc>),
+    /// It failed; the server may have said when to come back (Retry-After).
+    Failed { retry_after: Option<Duration> },
+}
+
+/// When a source is due next, at what interval and why, and its failures
+/// in a row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Next {
+    pub due: DateTime<Utc>,
+    pub cadence: Cadence,
+    pub failures: u32,
+}
+
+/// What a poll that started at `now` and `ended` as it did means for the
+/// source's schedule: `cadence` is its interval before the poll said more
+/// (configured, or `auto`'s reading), `failures` its failures in a row
+/// before it.
+pub fn after_poll(now: DateTime<Utc>, mut cadence: Cadence, failures: u32, ended: Ended) -> Next {
+    let interval = cadence.interval;
+    match ended {
+        Ended::Read { fresh_for, ttl } => {
+            if let Some(reason) = asked_for_longer(interval, ttl, fresh_for) {
+                cadence.reason = reason;
+            }
+            Next {
+                due: next_after_success(now, interval, fresh_for.into_iter().chain(ttl)),
+                cadence,
+                failures: 0,
+            }
+        }
+        Ended::Held(until) => {
+            cadence.reason = "its host asked to wait (Retry-After)".into();
+            Next {
+                due: until,
+                cadence,
+                failures,
+            }
+        }
+        Ended::Failed { retry_after } => {
+            let failures = failures + 1;
+            cadence.reason = match retry_after {
+                Some(wait) => format!("Retry-After asks for {}", to_the_second(wait)),
+                None => format!("backing off after {failures} failures in a row"),
+            };
+            Next {
+                due: next_after_failure(now, interval, failures, retry_after),
+                cadence,
+                failures,
+            }
+        }
+    }
+}
+
+/// Why a successful poll waits longer than its interval, when the feed's
+/// `<ttl>` or the response's Cache-Control (`fresh_for`) asks it to.
+fn asked_for_longer(
+    interval: Duration,
+    ttl: Option<Duration>,
+    fresh_for: Option<Duration>,
+) -> Option<String> {
+    match (ttl, fresh_for) {
+        (Some(ttl), _) if ttl > interval && Some(ttl) >= fresh_for => {
+            Some(format!("the feed's <ttl> asks for {}", to_the_second(ttl)))
+        }
+        (_, Some(asked)) if asked > interval => {
+            Some(format!("Cache-Control asks for {}", to_the_second(asked)))
+        }
+        _ => None,
+    }
+}
 
 /// The next poll after a success: the interval, stretched to whatever the feed
 /// asked for, plus up to 5% jitter.
