@@ -328,7 +328,7 @@ impl Reader {
     }
 
     fn second_reading_xml(&self, text: &str) -> Result<SecondReading, ()> {
-        let rewritten = repair::rewrite(text);
+        let rewritten = repair::repair(text);
         let entries = &rewritten.entries;
         let (feed, origins, skipped) = match self.read(&rewritten.xml) {
             // The writer gives feed-rs one entry per range, so positions match.
