@@ -68,6 +68,20 @@ pub struct Parsed {
     pub rough_dates: Vec<usize>,
 }
 
+impl Parsed {
+    /// A feed read as it was written, with nothing to say.
+    fn plain(feed: Feed) -> Parsed {
+        Parsed {
+            feed,
+            warnings: Vec::new(),
+            incomplete: None,
+            skipped: 0,
+            matches: None,
+            rough_dates: Vec::new(),
+        }
+    }
+}
+
 /// Reads a source's body as its config says: a feed (see [`parse`]), or a
 /// list page or JSON API (see `scrape`), fetched from `url` and read at
 /// `now`. The one way in for the poller and `tidings parse`.
@@ -137,60 +151,14 @@ pub fn parse(bytes: &[u8], hints: ParseHints<'_>) -> Result<Parsed, ParseError> 
     if tags > hints.max_entries {
         return Err(too_many(tags));
     }
-    let reader = Reader::new(hints.timezone);
-    let is_json = text.trim_start().starts_with('{');
-    // quick-xml panics on an encoding declared after the start (a PHP warning
-    // before the prolog), so such a body goes straight to the second reading.
-    let strict = match late_declaration(&text) {
-        true => Err("an XML declaration after the start of the document".to_string()),
-        false => reader.read(&text),
-    };
-    let mut incomplete = None;
-    let mut skipped = 0;
-    let feed = match strict {
-        Ok(feed) if !reads_less_than_it_holds(&feed, &text, tags) => feed,
-        strict => {
-            tracing::debug!(
-                "second reading ({})",
-                strict
-                    .as_ref()
-                    .err()
-                    .map_or("the strict reading lost entries or fields", String::as_str)
-            );
-            let second = if is_json {
-                reader.second_reading_json(&text)
-            } else {
-                reader.second_reading_xml(&text)
-            };
-            match (strict, second) {
-                // The second reading never takes away what the first one found.
-                (Ok(first), Ok(second)) if second.feed.entries.len() < first.entries.len() => first,
-                (Ok(first), Err(_)) => first,
-                (strict, Ok(second)) => {
-                    if !second.repairs.is_empty() {
-                        let repairs = second.repairs.join("; ");
-                        warnings.push(match strict {
-                            Ok(_) => format!("repaired: {repairs}"),
-                            Err(error) => format!(
-                                "repaired what the strict reading refused ({error}): {repairs}"
-                            ),
-                        });
-                    }
-                    skipped = second.skipped.len();
-                    warnings.extend(second.skipped);
-                    incomplete = second.incomplete;
-                    second.feed
-                }
-                (Err(error), Err(_)) if tags > 0 => {
-                    return Err(ParseError::NoEntries {
-                        found: tags,
-                        why: error,
-                    });
-                }
-                (Err(error), Err(_)) => return Err(ParseError::NotAFeed(error)),
-            }
-        }
-    };
+    let Parsed {
+        feed,
+        warnings: repairs,
+        incomplete,
+        skipped,
+        ..
+    } = Reader::new(hints.timezone).strict_then_second(&text, tags)?;
+    warnings.extend(repairs);
     // JSON Feed items, and XML entries written with a namespace prefix.
     if feed.entries.len() > hints.max_entries {
         return Err(too_many(feed.entries.len()));
@@ -325,6 +293,68 @@ impl Reader {
         };
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse))
             .unwrap_or_else(|_| Err("the feed parser crashed on this document".to_string()))
+    }
+
+    /// Reads `text` (which has `tags` entry tags) strictly, and a second
+    /// time, repaired, when the strict reading fails or reads less than the
+    /// document holds; the second reading never takes away what the first
+    /// found. The warnings say what the second reading repaired and skipped.
+    fn strict_then_second(&self, text: &str, tags: usize) -> Result<Parsed, ParseError> {
+        // quick-xml panics on an encoding declared after the start (a PHP warning
+        // before the prolog), so such a body goes straight to the second reading.
+        let strict = match late_declaration(text) {
+            true => Err("an XML declaration after the start of the document".to_string()),
+            false => self.read(text),
+        };
+        let strict = match strict {
+            Ok(feed) if !reads_less_than_it_holds(&feed, text, tags) => {
+                return Ok(Parsed::plain(feed));
+            }
+            strict => strict,
+        };
+        tracing::debug!(
+            "second reading ({})",
+            strict
+                .as_ref()
+                .err()
+                .map_or("the strict reading lost entries or fields", String::as_str)
+        );
+        let second = if text.trim_start().starts_with('{') {
+            self.second_reading_json(text)
+        } else {
+            self.second_reading_xml(text)
+        };
+        match (strict, second) {
+            (Ok(first), Ok(second)) if second.feed.entries.len() < first.entries.len() => {
+                Ok(Parsed::plain(first))
+            }
+            (Ok(first), Err(_)) => Ok(Parsed::plain(first)),
+            (strict, Ok(second)) => {
+                let mut warnings = Vec::new();
+                if !second.repairs.is_empty() {
+                    let repairs = second.repairs.join("; ");
+                    warnings.push(match strict {
+                        Ok(_) => format!("repaired: {repairs}"),
+                        Err(error) => {
+                            format!("repaired what the strict reading refused ({error}): {repairs}")
+                        }
+                    });
+                }
+                let skipped = second.skipped.len();
+                warnings.extend(second.skipped);
+                Ok(Parsed {
+                    incomplete: second.incomplete,
+                    skipped,
+                    warnings,
+                    ..Parsed::plain(second.feed)
+                })
+            }
+            (Err(error), Err(_)) if tags > 0 => Err(ParseError::NoEntries {
+                found: tags,
+                why: error,
+            }),
+            (Err(error), Err(_)) => Err(ParseError::NotAFeed(error)),
+        }
     }
 
     fn second_reading_xml(&self, text: &str) -> Result<SecondReading, ()> {

@@ -26,115 +26,117 @@ pub(super) struct Repairs {
 }
 
 impl Repairs {
+    /// What was repaired, one message a kind of repair.
+    // Long on purpose: a table of messages, one a kind of repair, reads best whole.
     pub(super) fn describe(&self) -> Vec<String> {
-        let mut said = Vec::new();
-        let mut say = |count: usize, what: String| {
-            if count > 0 {
-                said.push(what);
-            }
-        };
-        say(
-            self.junk_before_root,
-            format!(
-                "cut {} bytes before the root element (a server message or other junk)",
-                self.junk_before_root
-            ),
-        );
-        say(
-            self.bare_ampersands,
-            format!("escaped {} bare '&'", self.bare_ampersands),
-        );
-        say(
-            self.stray_angles,
-            format!("escaped {} '<' that opened no tag", self.stray_angles),
-        );
-        say(
-            self.tags_in_text,
-            format!(
-                "read {} tags inside text elements as text (unescaped HTML)",
-                self.tags_in_text
-            ),
-        );
-        let names: Vec<&str> = self.closed_implicitly.iter().map(String::as_str).collect();
-        say(
-            self.closed_count,
-            format!(
-                "closed {} elements left open ({})",
-                self.closed_count,
-                names.join(", ")
-            ),
-        );
-        say(
-            self.stray_end_tags,
-            format!(
-                "ignored {} end tags that closed nothing",
-                self.stray_end_tags
-            ),
-        );
-        say(
-            self.unclosed_cdata,
-            format!("closed {} CDATA sections left open", self.unclosed_cdata),
-        );
-        say(
-            self.cut_tags,
-            format!(
-                "dropped {} tags cut off by the end of the body",
-                self.cut_tags
-            ),
-        );
-        say(
-            self.truncated_unidentified,
-            "the body ends mid-entry, before the last entry's link: that entry is not stored"
-                .to_string(),
-        );
-        say(
-            self.truncated_identified,
-            "the body ends mid-entry: the last entry is cut short".to_string(),
-        );
-        say(
-            self.bad_attributes,
-            format!(
-                "dropped {} malformed or repeated attributes",
-                self.bad_attributes
-            ),
-        );
-        say(
-            self.forbidden_chars,
-            format!("dropped {} characters XML forbids", self.forbidden_chars),
-        );
+        let closed: Vec<&str> = self.closed_implicitly.iter().map(String::as_str).collect();
         let prefixes: Vec<&str> = self.undeclared.iter().map(String::as_str).collect();
-        say(
-            prefixes.len(),
-            format!(
-                "declared namespace prefixes used undeclared: {}",
-                prefixes.join(", ")
+        let messages = [
+            (
+                self.junk_before_root,
+                format!(
+                    "cut {} bytes before the root element (a server message or other junk)",
+                    self.junk_before_root
+                ),
             ),
-        );
-        say(
-            self.junk_after_root,
-            format!(
-                "ignored {} bytes after the root element",
-                self.junk_after_root
+            (
+                self.bare_ampersands,
+                format!("escaped {} bare '&'", self.bare_ampersands),
             ),
-        );
-        say(
-            usize::from(self.channel_added),
-            "put the elements found right under <rss> into a <channel>".to_string(),
-        );
-        say(
-            self.unknown_types,
-            format!(
-                "read {} text constructs of unknown type as text",
-                self.unknown_types
+            (
+                self.stray_angles,
+                format!("escaped {} '<' that opened no tag", self.stray_angles),
             ),
-        );
-        say(
-            self.base64_failed,
-            format!(
-                "kept {} base64 contents that do not decode as they were",
-                self.base64_failed
+            (
+                self.tags_in_text,
+                format!(
+                    "read {} tags inside text elements as text (unescaped HTML)",
+                    self.tags_in_text
+                ),
             ),
-        );
-        said
+            (
+                self.closed_count,
+                format!(
+                    "closed {} elements left open ({})",
+                    self.closed_count,
+                    closed.join(", ")
+                ),
+            ),
+            (
+                self.stray_end_tags,
+                format!(
+                    "ignored {} end tags that closed nothing",
+                    self.stray_end_tags
+                ),
+            ),
+            (
+                self.unclosed_cdata,
+                format!("closed {} CDATA sections left open", self.unclosed_cdata),
+            ),
+            (
+                self.cut_tags,
+                format!(
+                    "dropped {} tags cut off by the end of the body",
+                    self.cut_tags
+                ),
+            ),
+            (
+                self.truncated_unidentified,
+                "the body ends mid-entry, before the last entry's link: that entry is not stored"
+                    .to_string(),
+            ),
+            (
+                self.truncated_identified,
+                "the body ends mid-entry: the last entry is cut short".to_string(),
+            ),
+            (
+                self.bad_attributes,
+                format!(
+                    "dropped {} malformed or repeated attributes",
+                    self.bad_attributes
+                ),
+            ),
+            (
+                self.forbidden_chars,
+                format!("dropped {} characters XML forbids", self.forbidden_chars),
+            ),
+            (
+                prefixes.len(),
+                format!(
+                    "declared namespace prefixes used undeclared: {}",
+                    prefixes.join(", ")
+                ),
+            ),
+            (
+                self.junk_after_root,
+                format!(
+                    "ignored {} bytes after the root element",
+                    self.junk_after_root
+                ),
+            ),
+            (
+                usize::from(self.channel_added),
+                "put the elements found right under <rss> into a <channel>".to_string(),
+            ),
+            (
+                self.unknown_types,
+                format!(
+                    "read {} text constructs of unknown type as text",
+                    self.unknown_types
+                ),
+            ),
+            (
+                self.base64_failed,
+                format!(
+                    "kept {} base64 contents that do not decode as they were",
+                    self.base64_failed
+                ),
+            ),
+        ];
+        messages
+            .into_iter()
+            .filter(|(count, _)| *count > 0)
+            .map(|(_, message)| message)
+            .collect()
     }
 }

@@ -201,7 +201,7 @@ fn date_element<'a>(item: &NodeRef<'a>, timezone: Tz, now: DateTime<Utc>) -> Opt
         .find(|node| {
             let text = crate::text::collapse_whitespace(&node.text());
             text.chars().count() <= 40
-                && crate::read::dates::parse_listed(&text, timezone, now, None).is_some()
+                && super::dates::parse_listed(&text, timezone, now, None).is_some()
         })
 }
 

@@ -9,6 +9,7 @@
 //! selector or path that finds no item at all is an error that names it,
 //! because a site that changed its layout must never look like a quiet one.
 
+mod dates;
 pub mod discover;
 mod json;
 mod list;
@@ -148,35 +149,12 @@ fn finish(listing: Listing, date_format: Option<&str>, page: PageContext<'_>) ->
         fields,
     } = listing;
     let total = items.len();
-    let mut warnings = Vec::new();
-    let matches = Matches {
-        items: total,
-        fields: fields
-            .iter()
-            .map(|(field, selector)| FieldMatch {
-                field,
-                selector: selector.clone(),
-                matched: items.iter().filter(|item| item.has(field)).count(),
-            })
-            .collect(),
-    };
-    for found in &matches.fields {
-        if found.matched * 2 < total && found.field != "link" {
-            warnings.push(format!(
-                "`{}` (`{}`) matched {} of {total} items: the page's layout may have changed",
-                found.field, found.selector, found.matched
-            ));
-        }
-    }
+    let matches = matches_of(&items, &fields);
+    let mut warnings = thin_fields(&matches);
     let resolve = |text: &str| {
         base.join(text.trim())
             .ok()
             .filter(|url| matches!(url.scheme(), "http" | "https"))
-    };
-    let html_text = |html: String| Text {
-        content_type: mediatype::MediaTypeBuf::new(mediatype::names::TEXT, mediatype::names::HTML),
-        src: None,
-        content: html,
     };
     let mut entries = Vec::with_capacity(total);
     let mut rough_dates = Vec::new();
@@ -188,8 +166,7 @@ fn finish(listing: Listing, date_format: Option<&str>, page: PageContext<'_>) ->
             continue;
         }
         let published = item.date.as_deref().and_then(|text| {
-            let listed =
-                crate::read::dates::parse_listed(text, page.timezone, page.now, date_format);
+            let listed = dates::parse_listed(text, page.timezone, page.now, date_format);
             if listed.is_none() {
                 undated.push(text.to_string());
             }
@@ -198,54 +175,8 @@ fn finish(listing: Listing, date_format: Option<&str>, page: PageContext<'_>) ->
         if published.is_some_and(|date| date.rough) {
             rough_dates.push(entries.len());
         }
-        let image = item.image.as_deref().and_then(resolve).map(|url| Link {
-            href: url.into(),
-            target: None,
-            rel: Some("enclosure".into()),
-            media_type: Some("image/*".into()),
-            href_lang: None,
-            title: None,
-            length: None,
-        });
-        entries.push(Entry {
-            id: item.id.unwrap_or_default(),
-            title: item.title.map(html_text),
-            links: link
-                .map(|url| Link {
-                    href: url.into(),
-                    target: None,
-                    rel: None,
-                    media_type: None,
-                    href_lang: None,
-                    title: None,
-                    length: None,
-                })
-                .into_iter()
-                .chain(image)
-                .collect(),
-            summary: item
-                .summary
-                .clone()
-                .filter(|_| item.content.is_some())
-                .map(html_text),
-            content: item.content.or(item.summary).map(|html| Content {
-                body: Some(html),
-                ..Content::default()
-            }),
-            published: published.map(|date| date.at),
-            authors: item
-                .author
-                .map(|name| Person {
-                    name: Some(name),
-                    uri: None,
-                    email: None,
-                    role: None,
-                })
-                .into_iter()
-                .collect(),
-            categories: item.categories.iter().map(|c| Category::new(c)).collect(),
-            ..Entry::default()
-        });
+        let image = item.image.as_deref().and_then(resolve);
+        entries.push(entry_of(item, link, image, published.map(|date| date.at)));
     }
     if without_link > 0 {
         let selector = fields
@@ -263,38 +194,130 @@ fn finish(listing: Listing, date_format: Option<&str>, page: PageContext<'_>) ->
         ));
     }
     Scraped {
-        feed: Feed {
-            feed_type: FeedType::RSS2,
-            id: String::new(),
-            title: title.map(|title| html_text(html_escape::encode_text(&title).into_owned())),
-            updated: None,
-            authors: Vec::new(),
-            description: None,
-            links: vec![Link {
-                href: base.to_string(),
-                target: None,
-                rel: Some("alternate".into()),
-                media_type: Some("text/html".into()),
-                href_lang: None,
-                title: None,
-                length: None,
-            }],
-            categories: Vec::new(),
-            contributors: Vec::new(),
-            generator: None,
-            icon: None,
-            language: None,
-            logo: None,
-            published: None,
-            rating: None,
-            rights: None,
-            ttl: None,
-            people: Vec::new(),
-            entries,
-        },
+        feed: feed_of(&base, title, entries),
         warnings,
         matches,
         rough_dates,
+    }
+}
+
+/// How many of `items` each configured field found a value in.
+fn matches_of(items: &[Item], fields: &[(&'static str, String)]) -> Matches {
+    Matches {
+        items: items.len(),
+        fields: fields
+            .iter()
+            .map(|(field, selector)| FieldMatch {
+                field,
+                selector: selector.clone(),
+                matched: items.iter().filter(|item| item.has(field)).count(),
+            })
+            .collect(),
+    }
+}
+
+/// A warning for each field that matched fewer than half of the items (an
+/// item without a link is warned about as it is skipped).
+fn thin_fields(matches: &Matches) -> Vec<String> {
+    matches
+        .fields
+        .iter()
+        .filter(|found| found.matched * 2 < matches.items && found.field != "link")
+        .map(|found| {
+            format!(
+                "`{}` (`{}`) matched {} of {} items: the page's layout may have changed",
+                found.field, found.selector, found.matched, matches.items
+            )
+        })
+        .collect()
+}
+
+/// An item as the entry feed-rs would have read from a feed: its link, its
+/// image as an enclosure, its summary or content as HTML.
+fn entry_of(
+    item: Item,
+    link: Option<Url>,
+    image: Option<Url>,
+    published: Option<DateTime<Utc>>,
+) -> Entry {
+    let links = link
+        .map(|url| link_to(url, None, None))
+        .into_iter()
+        .chain(image.map(|url| link_to(url, Some("enclosure"), Some("image/*"))))
+        .collect();
+    Entry {
+        id: item.id.unwrap_or_default(),
+        title: item.title.map(html_text),
+        links,
+        summary: item
+            .summary
+            .clone()
+            .filter(|_| item.content.is_some())
+            .map(html_text),
+        content: item.content.or(item.summary).map(|html| Content {
+            body: Some(html),
+            ..Content::default()
+        }),
+        published,
+        authors: item
+            .author
+            .map(|name| Person {
+                name: Some(name),
+                uri: None,
+                email: None,
+                role: None,
+            })
+            .into_iter()
+            .collect(),
+        categories: item.categories.iter().map(|c| Category::new(c)).collect(),
+        ..Entry::default()
+    }
+}
+
+/// The feed a page makes: its title, its address as the site's link.
+fn feed_of(base: &Url, title: Option<String>, entries: Vec<Entry>) -> Feed {
+    Feed {
+        feed_type: FeedType::RSS2,
+        id: String::new(),
+        title: title.map(|title| html_text(html_escape::encode_text(&title).into_owned())),
+        updated: None,
+        authors: Vec::new(),
+        description: None,
+        links: vec![link_to(base.clone(), Some("alternate"), Some("text/html"))],
+        categories: Vec::new(),
+        contributors: Vec::new(),
+        generator: None,
+        icon: None,
+        language: None,
+        logo: None,
+        published: None,
+        rating: None,
+        rights: None,
+        ttl: None,
+        people: Vec::new(),
+        entries,
+    }
+}
+
+/// A feed-rs link.
+fn link_to(url: Url, rel: Option<&str>, media_type: Option<&str>) -> Link {
+    Link {
+        href: url.into(),
+        target: None,
+        rel: rel.map(String::from),
+        media_type: media_type.map(String::from),
+        href_lang: None,
+        title: None,
+        length: None,
+    }
+}
+
+/// HTML as a feed-rs text construct.
+fn html_text(html: String) -> Text {
+    Text {
+        content_type: mediatype::MediaTypeBuf::new(mediatype::names::TEXT, mediatype::names::HTML),
+        src: None,
+        content: html,
     }
 }
 
