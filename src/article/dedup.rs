@@ -148,14 +148,20 @@ pub fn settle(
     source_url: &str,
     warnings: &mut Vec<String>,
 ) -> Vec<Article> {
-    let mut articles: Vec<Article> = Vec::with_capacity(candidates.len());
-    let mut fragments: Vec<Option<String>> = Vec::with_capacity(candidates.len());
-    for candidate in candidates {
-        articles.push(candidate.article);
-        fragments.push(candidate.fragment);
-    }
-    // Entries the key took as one whose guids differ: tell them apart.
-    for members in groups(&articles, |a| Some(a.key.clone())) {
+    let (mut articles, fragments): (Vec<Article>, Vec<Option<String>>) = candidates
+        .into_iter()
+        .map(|candidate| (candidate.article, candidate.fragment))
+        .unzip();
+    tell_apart(&mut articles, &fragments, source_url);
+    let broken = broken_guids(&articles, warnings);
+    merge_repeats(articles, &broken, warnings)
+}
+
+/// Entries the key took as one whose guids differ are different entries:
+/// each is keyed by its own fragment where no other has it, else by its
+/// guid; the key they shared is an earlier one of theirs.
+fn tell_apart(articles: &mut [Article], fragments: &[Option<String>], source_url: &str) {
+    for members in groups(articles, |a| Some(a.key.clone())) {
         let guids = distinct(members.iter().filter_map(|&i| articles[i].guid.as_deref()));
         if guids < 2 {
             continue;
@@ -182,9 +188,13 @@ pub fn settle(
             article.earlier_keys = vec![plain];
         }
     }
-    // A guid shared by entries linking to three or more pages is no identity.
-    let mut broken: Vec<String> = Vec::new();
-    for members in groups(&articles, |a| a.guid.clone()) {
+}
+
+/// The guids that entries linking to three or more pages share: a broken
+/// template's, which names none of them; each said.
+fn broken_guids(articles: &[Article], warnings: &mut Vec<String>) -> Vec<String> {
+    let mut broken = Vec::new();
+    for members in groups(articles, |a| a.guid.clone()) {
         let links = distinct(members.iter().filter_map(|&i| articles[i].link.as_deref()));
         if links >= 3 {
             let guid = articles[members[0]].guid.clone().unwrap_or_default();
@@ -195,11 +205,20 @@ pub fn settle(
             broken.push(guid);
         }
     }
+    broken
+}
+
+/// Entries that are one entry (one guid not `broken`, or one key): the
+/// latest version, in the first one's place, each merge said.
+fn merge_repeats(
+    mut articles: Vec<Article>,
+    broken: &[String],
+    warnings: &mut Vec<String>,
+) -> Vec<Article> {
     let identity = |article: &Article| match &article.guid {
         Some(guid) if !broken.contains(guid) => format!("guid\0{guid}"),
         _ => format!("key\0{}", article.key),
     };
-    // One entry, several times: the latest version, in the first one's place.
     let mut same: Vec<Vec<usize>> = groups(&articles, |a| Some(identity(a)));
     let by_key = groups(&articles, |a| Some(a.key.clone()));
     merge_overlapping(&mut same, by_key);
@@ -211,12 +230,11 @@ pub fn settle(
             .max_by_key(|&&i| version_time(&articles[i]))
             .expect("a group has members");
         let first = members[0];
-        let guid = articles[first].guid.clone();
-        let why = match guid {
+        let why = match &articles[first].guid {
             Some(guid)
                 if members
                     .iter()
-                    .all(|&i| articles[i].guid.as_ref() == Some(&guid)) =>
+                    .all(|&i| articles[i].guid.as_ref() == Some(guid)) =>
             {
                 format!("the same guid `{guid}`")
             }
@@ -233,9 +251,8 @@ pub fn settle(
             entries_named(&members)
         ));
         for &i in &members {
-            keep[i] = false;
+            keep[i] = i == first;
         }
-        keep[first] = true;
         articles.swap(first, latest);
     }
     articles

@@ -24,7 +24,7 @@ pub enum ExtractError {
 
 /// The main content of `html`, the page at `url`, as HTML.
 pub fn main_content(html: &str, url: &Url, selector: Option<&Css>) -> Result<String, ExtractError> {
-    if crate::article::normalize::nests_too_deep(html) {
+    if crate::article::sanitize::nests_too_deep(html) {
         return Err(ExtractError::TooDeep);
     }
     if let Some(selector) = selector {

@@ -6,9 +6,11 @@
 
 pub mod dedup;
 pub mod extract;
+mod fields;
 pub mod normalize;
 pub mod pages;
 pub mod rewrite;
+pub mod sanitize;
 
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};

@@ -6,24 +6,22 @@
 //! feed sends can run in a reader's browser.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
-use std::collections::HashSet;
-use std::sync::{Arc, LazyLock, OnceLock};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use feed_rs::model::{Entry, Link, Text};
-use regex::Regex;
+use feed_rs::model::Entry;
 use url::Url;
 
 use crate::article::dedup::{self, TrackingParams};
+use crate::article::fields::{author_name, categories, html_of, media_image, reader_link, text_of};
 use crate::article::rewrite::Rewrite;
+use crate::article::sanitize::cleaned;
 use crate::article::{Article, FeedInfo, NormalizedFeed};
 use crate::cluster;
 use crate::read::dates;
 use crate::read::parse::{self, ParseError, ParseHints, Parsed};
 use crate::read::scrape::Reading;
-use crate::text::{collapse_whitespace, html_to_text, truncate_chars, xml_safe};
+use crate::text::truncate_chars;
 
 /// Characters kept in an article's plain-text summary.
 const SUMMARY_CHARS: usize = 200;
@@ -49,6 +47,16 @@ pub struct SourceContext {
     pub rewrite: Rewrite,
     /// The poll's clock: no article is dated after it.
     pub now: DateTime<Utc>,
+}
+
+impl SourceContext {
+    /// The labels the source gives each of its articles, in the order of
+    /// the reference post: its category, its name, its channel.
+    fn labels(&self) -> impl Iterator<Item = &str> {
+        [self.category.as_str(), self.name.as_str()]
+            .into_iter()
+            .chain(self.channel.as_deref())
+    }
 }
 
 /// A body read as its source says and normalized, with what the poll's
@@ -145,8 +153,6 @@ fn article(
         .published
         .or(entry.updated)
         .map(|date| date.min(source.now));
-    let updated = entry.updated.map(|date| date.min(source.now));
-
     // Relative URLs in content are relative to the entry's page, else the site.
     let base = entry
         .base
@@ -155,34 +161,16 @@ fn article(
         .or_else(|| link.clone())
         .or_else(|| feed_link.cloned())
         .unwrap_or_else(|| source.url.clone());
-    let raw_html = entry
-        .content
-        .as_ref()
-        .and_then(|c| c.body.as_deref())
-        .map(Cow::Borrowed)
-        .or_else(|| entry.summary.as_ref().map(html_of))
-        .unwrap_or_default();
-    let raw_html = &raw_html[..raw_html.floor_char_boundary(MAX_CONTENT_BYTES)];
-    let content = cleaned(raw_html, &base, &source.rewrite);
-    let text = &content.text;
-    let summary_source = match (&entry.content, &entry.summary) {
-        (Some(_), Some(summary)) => text_of(summary),
-        _ => text.clone(),
-    };
-
+    let raw_html = raw_content(entry);
+    let content = cleaned(&raw_html, &base, &source.rewrite);
     let title = match entry.title.as_ref().map(text_of) {
         Some(title) if !title.is_empty() => truncate_chars(&title, TITLE_CHARS),
-        _ => truncate_chars(text, 40),
+        _ => truncate_chars(&content.text, 40),
     };
-    let author = entry
-        .authors
-        .iter()
-        .filter_map(|p| p.name.as_deref())
-        .map(author_name)
-        .find(|name| !name.is_empty())
-        .unwrap_or_else(|| source.name.clone());
-    let image = media_image(entry, &base).or_else(|| content.image.clone());
-
+    let summary = match (&entry.content, &entry.summary) {
+        (Some(_), Some(summary)) => summary_of(&text_of(summary)),
+        _ => summary_of(&content.text),
+    };
     let key = match (&link, &guid) {
         (Some(link), _) => dedup::link_key(link),
         (None, Some(guid)) => dedup::guid_key(source.url.as_str(), guid),
@@ -198,16 +186,16 @@ fn article(
         title,
         link: link.map(String::from),
         guid,
-        author,
+        author: author_of(entry, source),
         published,
-        updated,
-        categories: categories(entry, source),
-        summary: summary_of(&summary_source),
+        updated: entry.updated.map(|date| date.min(source.now)),
+        categories: categories(entry, source.labels()),
+        summary,
         content_html: content.html.clone(),
         text: content.text.clone(),
         source_html: (!source.rewrite.is_empty()).then(|| raw_html.to_string()),
         fingerprint: None,
-        image,
+        image: media_image(entry, &base).or_else(|| content.image.clone()),
         content_hash: String::new(),
         incomplete: false,
     };
@@ -222,6 +210,36 @@ fn article(
         article.image.as_deref(),
     );
     dedup::Candidate { article, fragment }
+}
+
+/// The entry's content as the feed sent it (else its summary), cut at
+/// [`MAX_CONTENT_BYTES`].
+fn raw_content(entry: &Entry) -> Cow<'_, str> {
+    let raw = entry
+        .content
+        .as_ref()
+        .and_then(|c| c.body.as_deref())
+        .map(Cow::Borrowed)
+        .or_else(|| entry.summary.as_ref().map(html_of))
+        .unwrap_or_default();
+    match raw {
+        Cow::Borrowed(raw) => Cow::Borrowed(&raw[..raw.floor_char_boundary(MAX_CONTENT_BYTES)]),
+        Cow::Owned(mut raw) => {
+            raw.truncate(raw.floor_char_boundary(MAX_CONTENT_BYTES));
+            Cow::Owned(raw)
+        }
+    }
+}
+
+/// The entry's first named author, else the source's name.
+fn author_of(entry: &Entry, source: &SourceContext) -> String {
+    entry
+        .authors
+        .iter()
+        .filter_map(|p| p.name.as_deref())
+        .map(author_name)
+        .find(|name| !name.is_empty())
+        .unwrap_or_else(|| source.name.clone())
 }
 
 /// An entry's canonical link, the fragment it dropped (which may yet tell
@@ -290,285 +308,6 @@ pub fn content_hash(
         hasher.update(&[0]);
     }
     hasher.finalize().to_hex()[..32].to_string()
-}
-
-/// The order of the reference article: category, source name, channel, then
-/// the entry's own, each once.
-fn categories(entry: &Entry, source: &SourceContext) -> Vec<String> {
-    let own = entry
-        .categories
-        .iter()
-        .map(|c| c.label.as_deref().unwrap_or(&c.term));
-    let mut out: Vec<String> = Vec::new();
-    for label in [source.category.as_str(), source.name.as_str()]
-        .into_iter()
-        .chain(source.channel.as_deref())
-        .chain(own)
-    {
-        let label = collapse_whitespace(label);
-        if !label.is_empty() && !out.contains(&label) {
-            out.push(label);
-        }
-    }
-    out
-}
-
-/// The link a person reads, as feedparser picks it: of the `rel="alternate"`
-/// links (or those without a rel), the HTML one, else one without a type,
-/// else the first; without any, the first link that is not an enclosure
-/// (a podcast's audio, a PDF attached) or the feed's own address.
-fn reader_link(links: &[Link]) -> Option<&Link> {
-    let alternates = || {
-        links.iter().filter(|l| {
-            l.rel
-                .as_deref()
-                .is_none_or(|r| r.eq_ignore_ascii_case("alternate"))
-        })
-    };
-    let is_html = |l: &&Link| {
-        l.media_type.as_deref().is_some_and(|t| {
-            let t = t.trim().to_ascii_lowercase();
-            t.starts_with("text/html") || t.starts_with("application/xhtml+xml")
-        })
-    };
-    alternates()
-        .find(is_html)
-        .or_else(|| alternates().find(|l| l.media_type.is_none()))
-        .or_else(|| alternates().next())
-        .or_else(|| {
-            links.iter().find(|l| {
-                !l.rel
-                    .as_deref()
-                    .is_some_and(|r| matches!(r, "enclosure" | "self" | "hub" | "edit"))
-            })
-        })
-}
-
-/// Plain text of a feed text construct, HTML or not.
-fn text_of(text: &Text) -> String {
-    html_to_text(&text.content)
-}
-
-/// A feed text construct as HTML: plain text is escaped, HTML kept.
-fn html_of(text: &Text) -> Cow<'_, str> {
-    if text.content_type.essence().to_string() == "text/plain" && !text.content.contains('<') {
-        html_escape::encode_text(&text.content)
-    } else {
-        Cow::Borrowed(&text.content)
-    }
-}
-
-/// An author name as feeds write it: `"editor@site.cn (张三)"` reaches us as
-/// `(张三)`, sometimes with markup or entities.
-fn author_name(raw: &str) -> String {
-    let raw = raw.trim();
-    let name = raw
-        .strip_prefix('(')
-        .and_then(|r| r.strip_suffix(')'))
-        .unwrap_or(raw);
-    html_to_text(name)
-}
-
-/// The image a feed attaches to the entry (Media RSS, enclosure, JSON Feed image).
-fn media_image(entry: &Entry, base: &Url) -> Option<String> {
-    let is_image = |mime: Option<String>, url: &str| {
-        mime.is_some_and(|m| m.starts_with("image/"))
-            || [".jpg", ".jpeg", ".png", ".gif", ".webp"]
-                .iter()
-                .any(|ext| {
-                    url.to_ascii_lowercase()
-                        .split('?')
-                        .next()
-                        .unwrap_or("")
-                        .ends_with(ext)
-                })
-    };
-    let contents = entry.media.iter().flat_map(|m| &m.content).filter_map(|c| {
-        let url = c.url.as_ref()?;
-        is_image(c.content_type.as_ref().map(|t| t.to_string()), url.as_str())
-            .then(|| url.to_string())
-    });
-    let thumbnails = entry
-        .media
-        .iter()
-        .flat_map(|m| &m.thumbnails)
-        .map(|t| t.image.uri.clone());
-    let enclosures = entry
-        .links
-        .iter()
-        .filter(|l| l.rel.as_deref() == Some("enclosure"))
-        .filter(|l| is_image(l.media_type.clone(), &l.href))
-        .map(|l| l.href.clone());
-    contents
-        .chain(thumbnails)
-        .chain(enclosures)
-        .filter_map(|u| base.join(u.trim()).ok())
-        .find(|u| matches!(u.scheme(), "http" | "https"))
-        .map(String::from)
-}
-
-/// The `src` of the first `<img>` of sanitized (so already absolute) HTML.
-fn first_img(html: &str) -> Option<String> {
-    static IMG: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r#"(?i)<img\s[^>]*?src="([^"]+)""#).expect("valid img regex"));
-    IMG.captures(html)
-        .map(|c| html_escape::decode_html_entities(&c[1]).into_owned())
-        .filter(|src| src.starts_with("http://") || src.starts_with("https://"))
-}
-
-/// Content once rewritten and sanitized, with what the article takes from it.
-pub struct Cleaned {
-    pub html: String,
-    /// The plain text.
-    pub text: String,
-    /// The first `<img>`.
-    pub image: Option<String>,
-    /// The fingerprint of the text, made when stories first ask for it
-    /// (pages and `tidings reprocess` never do), then remembered with the rest.
-    body_fingerprint: OnceLock<Option<cluster::Fingerprint>>,
-}
-
-impl Cleaned {
-    /// The fingerprint of the text, for stories (see `cluster`).
-    pub fn body_fingerprint(&self) -> Option<&cluster::Fingerprint> {
-        self.body_fingerprint
-            .get_or_init(|| cluster::body_fingerprint(&self.text))
-            .as_ref()
-    }
-}
-
-/// Bytes of sanitized HTML remembered by [`cleaned`].
-const CLEANED_BYTES: u64 = 4 << 20;
-
-/// Content as readers get it: the source's rewrite rules applied, then
-/// [`sanitize`]; with what is read from the result. Entries, article pages and
-/// `tidings reprocess` all go through here. Remembered by what went in: a
-/// story that several feeds carry, or that a changed feed sends again, is
-/// sanitized once. Sanitizing is the most expensive step of normalizing.
-pub fn cleaned(raw_html: &str, base: &Url, rewrite: &Rewrite) -> Arc<Cleaned> {
-    #[derive(Clone)]
-    struct BySize;
-    impl quick_cache::Weighter<blake3::Hash, Arc<Cleaned>> for BySize {
-        fn weight(&self, _: &blake3::Hash, cleaned: &Arc<Cleaned>) -> u64 {
-            cleaned.html.len() as u64 + 1
-        }
-    }
-    static MEMO: LazyLock<quick_cache::sync::Cache<blake3::Hash, Arc<Cleaned>, BySize>> =
-        LazyLock::new(|| quick_cache::sync::Cache::with_weighter(4096, CLEANED_BYTES, BySize));
-
-    let mut hasher = blake3::Hasher::new();
-    for part in [base.as_str(), rewrite.fingerprint(), raw_html] {
-        hasher.update(part.as_bytes());
-        hasher.update(&[0]);
-    }
-    let clean = || {
-        let html = if rewrite.is_empty() {
-            sanitize(raw_html, base)
-        } else {
-            sanitize(&rewrite.apply(raw_html), base)
-        };
-        let text = html_to_text(&html);
-        Ok::<_, std::convert::Infallible>(Arc::new(Cleaned {
-            body_fingerprint: OnceLock::new(),
-            text,
-            image: first_img(&html),
-            html,
-        }))
-    };
-    let Ok(cleaned) = MEMO.get_or_insert_with(&hasher.finalize(), clean);
-    cleaned
-}
-
-/// Sanitizes content HTML: no script, style, frames, forms or event handlers,
-/// only http(s) and mailto URLs, relative URLs made absolute, and images that
-/// do not send a Referer (the source sites refuse hotlinks that do).
-///
-/// HTML nested deeper than any page needs is reduced to its text first: the
-/// HTML parser's work grows with the square of the depth, so a hostile feed
-/// could otherwise spend minutes of CPU in one entry.
-pub fn sanitize(html: &str, base: &Url) -> String {
-    thread_local! {
-        /// The rules are the same for every entry; only the base URL changes.
-        static RULES: RefCell<ammonia::Builder<'static>> = RefCell::new(sanitizer_rules());
-    }
-    let flattened;
-    let html = if nests_too_deep(html) {
-        flattened = format!("<p>{}</p>", html_escape::encode_text(&html_to_text(html)));
-        flattened.as_str()
-    } else {
-        html
-    };
-    let document = RULES.with_borrow_mut(|rules| {
-        rules
-            .url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone()))
-            .clean(html)
-    });
-    let mut serialized = Vec::with_capacity(html.len() + html.len() / 4);
-    document
-        .write_to(&mut serialized)
-        .expect("writing to memory does not fail");
-    let serialized = String::from_utf8(serialized).expect("html5ever writes UTF-8");
-    match xml_safe(&serialized) {
-        Cow::Borrowed(_) => serialized,
-        Cow::Owned(safe) => safe,
-    }
-}
-
-fn sanitizer_rules() -> ammonia::Builder<'static> {
-    let mut rules = ammonia::Builder::default();
-    rules
-        .url_schemes(HashSet::from(["http", "https", "mailto"]))
-        .add_generic_attributes(["style"])
-        .filter_style_properties(HashSet::from([
-            "text-align",
-            "color",
-            "font-weight",
-            "font-style",
-            "text-decoration",
-        ]))
-        .add_tag_attributes("img", ["loading"])
-        .set_tag_attribute_value("img", "referrerpolicy", "no-referrer");
-    rules
-}
-
-/// Deeper than real articles nest (they rarely pass 30).
-const MAX_HTML_DEPTH: usize = 256;
-
-/// Whether HTML nests deeper than any real article: parsing it would cost
-/// time that grows with the square of its depth.
-pub(crate) fn nests_too_deep(html: &str) -> bool {
-    nesting_depth(html) > MAX_HTML_DEPTH
-}
-
-/// The deepest nesting of elements in an HTML fragment, counted from its tags
-/// alone (void elements and `/>` do not nest). An estimate, but one that a
-/// hostile document cannot make small while making the parser's work large.
-fn nesting_depth(html: &str) -> usize {
-    const VOID: [&str; 14] = [
-        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
-        "source", "track", "wbr",
-    ];
-    let (mut depth, mut deepest) = (0usize, 0usize);
-    let mut rest = html;
-    while let Some(open) = rest.find('<') {
-        rest = &rest[open + 1..];
-        if let Some(closing) = rest.strip_prefix('/') {
-            if closing.starts_with(|c: char| c.is_ascii_alphabetic()) {
-                depth = depth.saturating_sub(1);
-            }
-        } else if rest.starts_with(|c: char| c.is_ascii_alphabetic()) {
-            let name_end = rest
-                .find(|c: char| !c.is_ascii_alphanumeric())
-                .unwrap_or(rest.len());
-            // Up to the next `<` at most, so a tag without `>` costs no more than its length.
-            let closes_itself = rest[..rest.find(['<', '>']).unwrap_or(rest.len())].ends_with('/');
-            if !closes_itself && !VOID.contains(&rest[..name_end].to_ascii_lowercase().as_str()) {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-        }
-    }
-    deepest
 }
 
 #[cfg(test)]
@@ -663,16 +402,6 @@ mod tests {
             assert!(!html.contains(bad), "{bad} survived in {html}");
         }
         assert!(html.contains("<p>ok</p>"), "{html}");
-    }
-
-    #[test]
-    fn deeply_nested_html_is_reduced_to_its_text() {
-        let base = Url::parse("https://a.example/").unwrap();
-        let hostile = format!("{}正文{}", "<div>".repeat(50_000), "</div>".repeat(50_000));
-        assert_eq!(sanitize(&hostile, &base), "<p>正文</p>");
-        let normal = "<div><p>一<br>二<img src=\"/a.png\"/></p></div>";
-        assert_eq!(nesting_depth(normal), 2);
-        assert!(sanitize(normal, &base).contains("<br>"));
     }
 
     #[test]

@@ -13,7 +13,6 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::article::extract;
-use crate::article::normalize;
 use crate::article::rewrite::Rewrite;
 use crate::fetch::{FetchError, Page};
 use crate::read::charset::{self, Labels};
@@ -107,7 +106,7 @@ pub fn read(
             };
         }
     };
-    let cleaned = normalize::cleaned(&main, &page.url, rewrite);
+    let cleaned = crate::article::sanitize::cleaned(&main, &page.url, rewrite);
     let chars = cleaned.text.chars().count();
     if chars <= feed_chars {
         return PageOutcome::KeepFeed {

@@ -98,7 +98,7 @@ fn renew(stored: &StoredContent, source_url: &Url, rewrite: &Rewrite) -> Option<
         .source_html
         .as_deref()
         .unwrap_or(&stored.content_html);
-    let cleaned = normalize::cleaned(input, &base, rewrite);
+    let cleaned = crate::article::sanitize::cleaned(input, &base, rewrite);
     if cleaned.html == stored.content_html {
         return None;
     }

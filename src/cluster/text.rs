@@ -136,64 +136,68 @@ fn normalize_number(number: &str) -> String {
     }
 }
 
+/// Outlets' prefixes, at the start of a text.
+static PREFIXES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        // 【证券时报讯】 【财联社11月20日电】
+        r"^\s*【[^】]{1,30}】\s*",
+        // 本报讯（记者 张三） 新华社北京11月20日电（记者 李四） 证券时报e公司讯，
+        // (讯 or 电 then a bracket, a separator or a space: 中国电信 is a name)
+        r"^\s*[^，。,；;：:]{0,30}?(?:讯|电)(?:\s*[（(][^）)]{0,40}[）)]\s*[，,：:]?|\s*[，,：:]|\s+)\s*",
+        // 据证券时报报道， 据新华社消息，
+        r"^\s*据[^，。,]{1,20}(?:报道|消息)\s*[，,：:]?\s*",
+        // （记者 张三） at the start, left by a prefix of another form
+        r"^\s*[（(](?:记者|通讯员|本报记者)[^）)]{0,30}[）)]\s*",
+    ]
+    .iter()
+    .map(|pattern| Regex::new(pattern).expect("valid prefix pattern"))
+    .collect()
+});
+
+/// Outlets' footers and disclaimers, each with words one of which a text
+/// must contain for the pattern to match at all: most texts are spared the
+/// search.
+static FOOTERS: LazyLock<Vec<(Regex, Vec<memchr::memmem::Finder<'static>>)>> = LazyLock::new(
+    || {
+        [
+        // （来源：证券时报网） （责任编辑：王一） (原标题：…)
+        (
+            r"[（(]\s*(?:来源|文章来源|稿件来源|责任编辑|编辑|校对|审核|作者|记者|原标题|图片来源)\s*[：:][^）)]{0,80}[）)]",
+            &["：", ":"][..],
+        ),
+        // （编辑 王一） （记者 李二 张三）
+        (
+            r"[（(]\s*(?:编辑|责编|责任编辑|记者|作者|校对)\s+[^）)：:]{1,30}[）)]",
+            &["编辑", "责编", "记者", "作者", "校对"][..],
+        ),
+        // 责任编辑：王一 校对：李二 来源：新浪财经 at the end of the text
+        (
+            r"(?:责任编辑|编辑|校对|审核|来源|文章来源|稿件来源|原标题|图片来源)\s*[：:][^。！？!?]{0,60}$",
+            &["：", ":"][..],
+        ),
+        // Sentences of a disclaimer, wherever they are.
+        (
+            r"[^。！？!?]*(?:不构成[^。！？!?]{0,12}(?:投资)?建议|风险自担|仅供参考|据此操作|投资有风险|入市需谨慎|转载请注明|未经[^。！？!?]{0,10}授权)[^。！？!?]*[。！？!?]?",
+            &["建议", "风险", "参考", "据此", "谨慎", "转载", "授权"][..],
+        ),
+        // A disclaimer or notice from its marker to the end.
+        (
+            r"(?:声明|免责声明|风险提示|特别提示|版权声明)\s*[：:].*$",
+            &["声明", "提示"][..],
+        ),
+    ]
+    .into_iter()
+    .map(|(pattern, words): (&str, &[&'static str])| {
+        let finders = words.iter().map(memchr::memmem::Finder::new).collect();
+        (Regex::new(pattern).expect("valid footer pattern"), finders)
+    })
+    .collect()
+    },
+);
+
 /// The outlet's prefix at the start (applied while one matches: 【财联社11月20日电】
 /// then 据证券时报报道，), then its footers and disclaimers wherever they are.
 fn strip_outlet_parts(text: &str) -> String {
-    static PREFIXES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-        [
-            // 【证券时报讯】 【财联社11月20日电】
-            r"^\s*【[^】]{1,30}】\s*",
-            // 本报讯（记者 张三） 新华社北京11月20日电（记者 李四） 证券时报e公司讯，
-            // (讯 or 电 then a bracket, a separator or a space: 中国电信 is a name)
-            r"^\s*[^，。,；;：:]{0,30}?(?:讯|电)(?:\s*[（(][^）)]{0,40}[）)]\s*[，,：:]?|\s*[，,：:]|\s+)\s*",
-            // 据证券时报报道， 据新华社消息，
-            r"^\s*据[^，。,]{1,20}(?:报道|消息)\s*[，,：:]?\s*",
-            // （记者 张三） at the start, left by a prefix of another form
-            r"^\s*[（(](?:记者|通讯员|本报记者)[^）)]{0,30}[）)]\s*",
-        ]
-        .iter()
-        .map(|pattern| Regex::new(pattern).expect("valid prefix pattern"))
-        .collect()
-    });
-    // Each footer pattern, with words one of which a text must contain for
-    // the pattern to match at all: most texts are spared the search.
-    static FOOTERS: LazyLock<Vec<(Regex, Vec<memchr::memmem::Finder<'static>>)>> = LazyLock::new(
-        || {
-            [
-            // （来源：证券时报网） （责任编辑：王一） (原标题：…)
-            (
-                r"[（(]\s*(?:来源|文章来源|稿件来源|责任编辑|编辑|校对|审核|作者|记者|原标题|图片来源)\s*[：:][^）)]{0,80}[）)]",
-                &["：", ":"][..],
-            ),
-            // （编辑 王一） （记者 李二 张三）
-            (
-                r"[（(]\s*(?:编辑|责编|责任编辑|记者|作者|校对)\s+[^）)：:]{1,30}[）)]",
-                &["编辑", "责编", "记者", "作者", "校对"][..],
-            ),
-            // 责任编辑：王一 校对：李二 来源：新浪财经 at the end of the text
-            (
-                r"(?:责任编辑|编辑|校对|审核|来源|文章来源|稿件来源|原标题|图片来源)\s*[：:][^。！？!?]{0,60}$",
-                &["：", ":"][..],
-            ),
-            // Sentences of a disclaimer, wherever they are.
-            (
-                r"[^。！？!?]*(?:不构成[^。！？!?]{0,12}(?:投资)?建议|风险自担|仅供参考|据此操作|投资有风险|入市需谨慎|转载请注明|未经[^。！？!?]{0,10}授权)[^。！？!?]*[。！？!?]?",
-                &["建议", "风险", "参考", "据此", "谨慎", "转载", "授权"][..],
-            ),
-            // A disclaimer or notice from its marker to the end.
-            (
-                r"(?:声明|免责声明|风险提示|特别提示|版权声明)\s*[：:].*$",
-                &["声明", "提示"][..],
-            ),
-        ]
-        .into_iter()
-        .map(|(pattern, words): (&str, &[&'static str])| {
-            let finders = words.iter().map(memchr::memmem::Finder::new).collect();
-            (Regex::new(pattern).expect("valid footer pattern"), finders)
-        })
-        .collect()
-        },
-    );
     let mut text = text.trim().to_string();
     loop {
         let before = text.len();

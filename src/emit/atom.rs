@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::article::StoredArticle;
+use crate::article::{Origin, StoredArticle};
 use crate::read::dates::to_db;
 use crate::text::xml_escape;
 
@@ -123,8 +123,30 @@ fn entry(out: &mut String, article: &StoredArticle) {
             xml_escape(category)
         ));
     }
-    // A story's copies: the earliest is its alternate link, the others
-    // related ones.
+    links(out, article);
+    if let Some(image) = &article.image {
+        out.push_str(&format!(
+            "    <link rel=\"enclosure\" href=\"{}\"/>\n",
+            xml_escape(image)
+        ));
+    }
+    if !article.summary.is_empty() {
+        element(out, "    ", "summary", &article.summary);
+    }
+    out.push_str(&format!(
+        "    <content type=\"html\">{}{}</content>\n",
+        xml_escape(&article.content_html),
+        xml_escape(&also_in(article))
+    ));
+    if let Some(origin) = &article.origin {
+        source(out, origin);
+    }
+    out.push_str("  </entry>\n");
+}
+
+/// A story's copies: the earliest is its alternate link, the others related
+/// ones.
+fn links(out: &mut String, article: &StoredArticle) {
     let mut copies: Vec<(DateTime<Utc>, &str)> =
         std::iter::once((article.published, article.link.as_deref()))
             .chain(
@@ -143,55 +165,42 @@ fn entry(out: &mut String, article: &StoredArticle) {
             xml_escape(link)
         ));
     }
-    if let Some(image) = &article.image {
+}
+
+/// The feed an article came from (`<source>`).
+fn source(out: &mut String, origin: &Origin) {
+    // A feed read from the server's disk (`file:`) must not show its path:
+    // the feed's site, else a name derived from it, stands for it.
+    let public = origin.url.starts_with("http://") || origin.url.starts_with("https://");
+    let id = match (&origin.feed_link, public) {
+        (_, true) => origin.url.clone(),
+        (Some(site), false) => site.clone(),
+        (None, false) => format!(
+            "urn:tidings:source:{}",
+            &blake3::hash(origin.url.as_bytes()).to_hex()[..16]
+        ),
+    };
+    out.push_str("    <source>\n");
+    element(out, "      ", "id", &id);
+    let title = match (&origin.feed_title, &origin.channel) {
+        (Some(title), _) => title.clone(),
+        (None, Some(channel)) => format!("{} - {channel}", origin.name),
+        (None, None) => origin.name.clone(),
+    };
+    element(out, "      ", "title", &title);
+    if public {
         out.push_str(&format!(
-            "    <link rel=\"enclosure\" href=\"{}\"/>\n",
-            xml_escape(image)
+            "      <link rel=\"self\" href=\"{}\"/>\n",
+            xml_escape(&origin.url)
         ));
     }
-    if !article.summary.is_empty() {
-        element(out, "    ", "summary", &article.summary);
+    if let Some(site) = &origin.feed_link {
+        out.push_str(&format!(
+            "      <link rel=\"alternate\" href=\"{}\"/>\n",
+            xml_escape(site)
+        ));
     }
-    out.push_str(&format!(
-        "    <content type=\"html\">{}{}</content>\n",
-        xml_escape(&article.content_html),
-        xml_escape(&also_in(article))
-    ));
-    if let Some(origin) = &article.origin {
-        // A feed read from the server's disk (`file:`) must not show its path:
-        // the feed's site, else a name derived from it, stands for it.
-        let public = origin.url.starts_with("http://") || origin.url.starts_with("https://");
-        let id = match (&origin.feed_link, public) {
-            (_, true) => origin.url.clone(),
-            (Some(site), false) => site.clone(),
-            (None, false) => format!(
-                "urn:tidings:source:{}",
-                &blake3::hash(origin.url.as_bytes()).to_hex()[..16]
-            ),
-        };
-        out.push_str("    <source>\n");
-        element(out, "      ", "id", &id);
-        let title = match (&origin.feed_title, &origin.channel) {
-            (Some(title), _) => title.clone(),
-            (None, Some(channel)) => format!("{} - {channel}", origin.name),
-            (None, None) => origin.name.clone(),
-        };
-        element(out, "      ", "title", &title);
-        if public {
-            out.push_str(&format!(
-                "      <link rel=\"self\" href=\"{}\"/>\n",
-                xml_escape(&origin.url)
-            ));
-        }
-        if let Some(site) = &origin.feed_link {
-            out.push_str(&format!(
-                "      <link rel=\"alternate\" href=\"{}\"/>\n",
-                xml_escape(site)
-            ));
-        }
-        out.push_str("    </source>\n");
-    }
-    out.push_str("  </entry>\n");
+    out.push_str("    </source>\n");
 }
 
 /// The line a story's entry ends with, naming the other outlets that carry

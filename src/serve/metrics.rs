@@ -87,6 +87,8 @@ pub fn metrics() -> &'static Metrics {
 }
 
 impl Metrics {
+    /// Every metric, made and registered.
+    // Long on purpose: the list of every metric reads best as one table.
     fn new() -> Metrics {
         let mut registry = Registry::with_prefix("tidings");
         let fetches = Family::<OutcomeLabels, Counter>::default();

@@ -206,93 +206,125 @@ pub(in crate::store) fn plan<'a>(
     let mut plan = Plan::default();
     let mut counts = Vec::with_capacity(polls.len());
     for poll in polls {
-        let now = poll.now.as_str();
         let mut count = Counts::default();
-        let mut seen_again = |entry: &mut Known| {
-            if entry.last_seen < poll.recently {
-                entry.last_seen = now.to_string();
-                plan.seen.push((entry.id, now));
-            }
-        };
         for article in poll.articles {
-            let hash = &article.content_hash;
-            let mut delivery = Delivery {
+            let delivery = Delivery {
                 id: 0,
                 source_id: poll.source_id,
                 article,
-                seen_at: now,
+                seen_at: poll.now.as_str(),
                 cluster: poll.cluster,
             };
             let entry = match known.entry_ref(stored_key(article, poll.source_id, stored_as)) {
                 EntryRef::Occupied(entry) => {
-                    let entry = entry.into_mut();
-                    delivery.id = entry.id;
-                    match entry.delivered_by(poll.source_id) {
-                        Some(delivered) if delivered == hash => {
-                            count.unchanged += 1;
-                            seen_again(entry);
-                            continue;
-                        }
-                        Some(_) => {
-                            count.updated += 1;
-                            plan.changed.push(delivery);
-                            if let Some(published) = article.published {
-                                entry.published = to_db(published);
-                            }
-                        }
-                        // Joined: a story this source had not carried before.
-                        None => {
-                            count.unchanged += 1;
-                            seen_again(entry);
-                            plan.links.push(delivery);
-                        }
+                    match plan.known_entry(poll, delivery, entry.into_mut(), &mut count) {
+                        Some(entry) => entry,
+                        None => continue,
                     }
-                    entry
                 }
                 EntryRef::Vacant(slot) => {
                     count.new += 1;
-                    delivery.id = new_ids.next().expect("an id for each new key");
-                    plan.fresh.push(delivery);
-                    if let Some(url) = article.link.as_deref().filter(|url| {
-                        url.starts_with("http") && poll.full_content.wants_page(&article.text)
-                    }) {
-                        plan.pages.push(PageRow {
-                            id: delivery.id,
-                            source_id: poll.source_id,
-                            url,
-                            now,
-                        });
-                    }
-                    plan.links.push(delivery);
-                    slot.insert(Known {
-                        id: delivery.id,
-                        published: delivery.published(),
-                        last_seen: now.to_string(),
-                        labels: Vec::new(),
-                        last_position: -1,
-                        delivered: Vec::new(),
-                    })
+                    let id = new_ids.next().expect("an id for each new key");
+                    slot.insert(plan.new_entry(poll, Delivery { id, ..delivery }))
                 }
             };
-            entry.deliver(poll.source_id, hash.clone());
-            // Another feed of the story mostly brings labels it already has.
-            for label in &article.categories {
-                if entry.labels.contains(label) {
-                    continue;
-                }
-                entry.labels.push(label.clone());
-                entry.last_position += 1;
-                plan.categories.push(CategoryRow {
-                    id: entry.id,
-                    label,
-                    position: entry.last_position,
-                    published: entry.published.clone(),
-                });
-            }
+            entry.deliver(poll.source_id, article.content_hash.clone());
+            plan.add_labels(entry, &article.categories);
         }
         counts.push(count);
     }
     (plan, counts)
+}
+
+impl<'a> Plan<'a> {
+    /// A delivery of an article the database (or the group) has: unchanged,
+    /// updated, or a story this source had not carried; `None` when nothing
+    /// more is to be done with it.
+    fn known_entry<'k>(
+        &mut self,
+        poll: &'a PollArticles<'a>,
+        mut delivery: Delivery<'a>,
+        entry: &'k mut Known,
+        count: &mut Counts,
+    ) -> Option<&'k mut Known> {
+        delivery.id = entry.id;
+        match entry.delivered_by(poll.source_id) {
+            Some(delivered) if delivered == delivery.article.content_hash => {
+                count.unchanged += 1;
+                self.seen_again(poll, entry);
+                None
+            }
+            Some(_) => {
+                count.updated += 1;
+                self.changed.push(delivery);
+                if let Some(published) = delivery.article.published {
+                    entry.published = to_db(published);
+                }
+                Some(entry)
+            }
+            // Joined: a story this source had not carried before.
+            None => {
+                count.unchanged += 1;
+                self.seen_again(poll, entry);
+                self.links.push(delivery);
+                Some(entry)
+            }
+        }
+    }
+
+    /// A new article: stored, linked to its source, its page queued when
+    /// the source reads them; what the group knows of it from now on.
+    fn new_entry(&mut self, poll: &'a PollArticles<'a>, delivery: Delivery<'a>) -> Known {
+        let article = delivery.article;
+        self.fresh.push(delivery);
+        if let Some(url) = article
+            .link
+            .as_deref()
+            .filter(|url| url.starts_with("http") && poll.full_content.wants_page(&article.text))
+        {
+            self.pages.push(PageRow {
+                id: delivery.id,
+                source_id: poll.source_id,
+                url,
+                now: delivery.seen_at,
+            });
+        }
+        self.links.push(delivery);
+        Known {
+            id: delivery.id,
+            published: delivery.published(),
+            last_seen: delivery.seen_at.to_string(),
+            labels: Vec::new(),
+            last_position: -1,
+            delivered: Vec::new(),
+        }
+    }
+
+    /// Moves `last_seen` when it is more than [`LAST_SEEN_STEP`] old.
+    fn seen_again(&mut self, poll: &'a PollArticles<'a>, entry: &mut Known) {
+        if entry.last_seen < poll.recently {
+            entry.last_seen = poll.now.clone();
+            self.seen.push((entry.id, poll.now.as_str()));
+        }
+    }
+
+    /// The labels of `categories` the article lacks. Another feed of the
+    /// story mostly brings labels it already has.
+    fn add_labels(&mut self, entry: &mut Known, categories: &'a [String]) {
+        for label in categories {
+            if entry.labels.contains(label) {
+                continue;
+            }
+            entry.labels.push(label.clone());
+            entry.last_position += 1;
+            self.categories.push(CategoryRow {
+                id: entry.id,
+                label,
+                position: entry.last_position,
+                published: entry.published.clone(),
+            });
+        }
+    }
 }
 
 /// Whether a new article may join a story: its source lets it, and its text

@@ -165,52 +165,7 @@ impl Store {
         &self,
         filter: &ArticleFilter<'_>,
     ) -> Result<Vec<(i64, StoredArticle)>, StoreError> {
-        let since = to_db(filter.since.unwrap_or(DateTime::UNIX_EPOCH));
-        let limit = filter.limit.map_or(NO_LIMIT, |l| l as i64);
-        let rows: Vec<ArticleRow> = reading!(self, |pool, dialect| {
-            let columns = article_columns(dialect);
-            let since_param = dialect.time_param(2);
-            match (filter.ids, filter.label) {
-                (Some(ids), _) => {
-                    let sql = format!(
-                        "SELECT {columns} FROM ({}) AS wanted JOIN articles a ON a.id = wanted.value
-                          WHERE a.published >= {since_param} ORDER BY a.published DESC, a.id DESC LIMIT $3",
-                        dialect.id_list(1)
-                    );
-                    sqlx::query_as(AssertSqlSafe(sql))
-                        .bind(json(ids))
-                        .bind(&since)
-                        .bind(limit)
-                        .fetch_all(pool)
-                        .await?
-                }
-                (None, Some(label)) => {
-                    let sql = format!(
-                        "SELECT {columns} FROM article_categories c JOIN articles a ON a.id = c.article_id
-                          WHERE c.category = $1 AND c.published >= {since_param}
-                          ORDER BY c.published DESC, c.article_id DESC LIMIT $3"
-                    );
-                    sqlx::query_as(AssertSqlSafe(sql))
-                        .bind(label)
-                        .bind(&since)
-                        .bind(limit)
-                        .fetch_all(pool)
-                        .await?
-                }
-                (None, None) => {
-                    let sql = format!(
-                        "SELECT {columns} FROM articles a WHERE a.published >= {}
-                          ORDER BY a.published DESC, a.id DESC LIMIT $2",
-                        dialect.time_param(1)
-                    );
-                    sqlx::query_as(AssertSqlSafe(sql))
-                        .bind(&since)
-                        .bind(limit)
-                        .fetch_all(pool)
-                        .await?
-                }
-            }
-        });
+        let rows = self.article_rows(filter).await?;
         let rows = if filter.stories {
             self.as_stories(rows).await?
         } else {
@@ -222,47 +177,7 @@ impl Store {
         } else {
             HashMap::new()
         };
-        let (category_rows, origin_rows): (Vec<(i64, String)>, Vec<OriginRow>) =
-            reading!(self, |pool, dialect| {
-                let categories = format!(
-                    "SELECT article_id, category FROM article_categories
-                      WHERE article_id IN ({}) ORDER BY article_id, position",
-                    dialect.id_list(1)
-                );
-                let origins = format!(
-                    "SELECT o.article_id, s.name, s.url, s.channel, s.feed_title, s.feed_link
-                       FROM article_origins o JOIN sources s ON s.id = o.source_id
-                      WHERE o.article_id IN ({})",
-                    dialect.id_list(1)
-                );
-                (
-                    sqlx::query_as(AssertSqlSafe(categories))
-                        .bind(&ids)
-                        .fetch_all(pool)
-                        .await?,
-                    sqlx::query_as(AssertSqlSafe(origins))
-                        .bind(&ids)
-                        .fetch_all(pool)
-                        .await?,
-                )
-            });
-        let mut categories: HashMap<i64, Vec<String>> = HashMap::new();
-        for (id, category) in category_rows {
-            categories.entry(id).or_default().push(category);
-        }
-        let mut origins: HashMap<i64, Origin> = origin_rows
-            .into_iter()
-            .map(|(id, name, url, channel, feed_title, feed_link)| {
-                let origin = Origin {
-                    name,
-                    url,
-                    channel,
-                    feed_title,
-                    feed_link,
-                };
-                (id, origin)
-            })
-            .collect();
+        let (mut categories, mut origins) = self.labels_and_origins(&ids).await?;
         let date = |text: &str| from_db(text);
         Ok(rows
             .into_iter()
@@ -285,6 +200,102 @@ impl Store {
                 (id, article)
             })
             .collect())
+    }
+
+    /// The rows `filter` selects, newest first: a search's hits, a label's
+    /// (from the `(category, published)` index), or every article.
+    async fn article_rows(
+        &self,
+        filter: &ArticleFilter<'_>,
+    ) -> Result<Vec<ArticleRow>, StoreError> {
+        let since = to_db(filter.since.unwrap_or(DateTime::UNIX_EPOCH));
+        let limit = filter.limit.map_or(NO_LIMIT, |l| l as i64);
+        Ok(reading!(self, |pool, dialect| {
+            let columns = article_columns(dialect);
+            let since_param = dialect.time_param(2);
+            let (sql, first) = match (filter.ids, filter.label) {
+                (Some(ids), _) => (
+                    format!(
+                        "SELECT {columns} FROM ({}) AS wanted JOIN articles a ON a.id = wanted.value
+                          WHERE a.published >= {since_param} ORDER BY a.published DESC, a.id DESC LIMIT $3",
+                        dialect.id_list(1)
+                    ),
+                    json(ids),
+                ),
+                (None, Some(label)) => (
+                    format!(
+                        "SELECT {columns} FROM article_categories c JOIN articles a ON a.id = c.article_id
+                          WHERE c.category = $1 AND c.published >= {since_param}
+                          ORDER BY c.published DESC, c.article_id DESC LIMIT $3"
+                    ),
+                    label.to_string(),
+                ),
+                (None, None) => (
+                    format!(
+                        "SELECT {columns} FROM articles a WHERE a.published >= {}
+                          ORDER BY a.published DESC, a.id DESC LIMIT $2",
+                        dialect.time_param(1)
+                    ),
+                    String::new(),
+                ),
+            };
+            let query = sqlx::query_as(AssertSqlSafe(sql));
+            let query = match filter.ids.is_some() || filter.label.is_some() {
+                true => query.bind(first),
+                false => query,
+            };
+            query.bind(&since).bind(limit).fetch_all(pool).await?
+        }))
+    }
+
+    /// The labels (in the order of the reference post) and the first
+    /// source of each of the articles `ids` (a JSON list).
+    async fn labels_and_origins(
+        &self,
+        ids: &str,
+    ) -> Result<(HashMap<i64, Vec<String>>, HashMap<i64, Origin>), StoreError> {
+        let (category_rows, origin_rows): (Vec<(i64, String)>, Vec<OriginRow>) =
+            reading!(self, |pool, dialect| {
+                let categories = format!(
+                    "SELECT article_id, category FROM article_categories
+                      WHERE article_id IN ({}) ORDER BY article_id, position",
+                    dialect.id_list(1)
+                );
+                let origins = format!(
+                    "SELECT o.article_id, s.name, s.url, s.channel, s.feed_title, s.feed_link
+                       FROM article_origins o JOIN sources s ON s.id = o.source_id
+                      WHERE o.article_id IN ({})",
+                    dialect.id_list(1)
+                );
+                (
+                    sqlx::query_as(AssertSqlSafe(categories))
+                        .bind(ids)
+                        .fetch_all(pool)
+                        .await?,
+                    sqlx::query_as(AssertSqlSafe(origins))
+                        .bind(ids)
+                        .fetch_all(pool)
+                        .await?,
+                )
+            });
+        let mut categories: HashMap<i64, Vec<String>> = HashMap::new();
+        for (id, category) in category_rows {
+            categories.entry(id).or_default().push(category);
+        }
+        let origins = origin_rows
+            .into_iter()
+            .map(|(id, name, url, channel, feed_title, feed_link)| {
+                let origin = Origin {
+                    name,
+                    url,
+                    channel,
+                    feed_title,
+                    feed_link,
+                };
+                (id, origin)
+            })
+            .collect();
+        Ok((categories, origins))
     }
 
     /// The rows of the stories of `rows`, in the order their first article

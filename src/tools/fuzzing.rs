@@ -79,7 +79,7 @@ pub fn link(bytes: &[u8]) {
 /// Any text as content HTML: nothing executable survives sanitizing.
 pub fn sanitize(bytes: &[u8]) {
     let html = String::from_utf8_lossy(bytes);
-    assert_safe_html(&normalize::sanitize(&html, &SOURCE.url));
+    assert_safe_html(&crate::article::sanitize::sanitize(&html, &SOURCE.url));
 }
 
 /// Sanitized HTML: no executable element, event handler or script URL in any

@@ -201,7 +201,48 @@ impl Feed {
 /// Writes the workload (or its next update round) under `out` and returns its truth.
 pub fn generate(out: &Path, options: &Options) -> std::io::Result<Truth> {
     std::fs::create_dir_all(out.join("feeds"))?;
-    let feeds: Vec<Feed> = (0..options.feeds)
+    let feeds = feeds_of(options);
+    let truth_path = out.join("truth.json");
+    let previous: Option<Truth> = match options.update {
+        Some(_) => Some(
+            serde_json::from_slice(&std::fs::read(&truth_path)?)
+                .map_err(|e| std::io::Error::other(format!("{}: {e}", truth_path.display())))?,
+        ),
+        None => None,
+    };
+    let pool = (options.entries * 2).max(options.feeds * options.entries * 3 / 5) as u64;
+    let mut next_story = previous.as_ref().map_or(pool, |t| t.next_story);
+    let per_feed = stories_of_feeds(options, &feeds, previous.as_ref(), pool, &mut next_story);
+    let mut seen = previous.map(|t| t.seen).unwrap_or_default();
+    for feed in &feeds {
+        for &id in &per_feed[&feed.index] {
+            seen.entry(id).or_default().insert(feed.channel.to_string());
+        }
+    }
+    write_feeds(out, options, &feeds, &per_feed)?;
+    let mut per_channel = BTreeMap::new();
+    for channels in seen.values() {
+        for channel in channels {
+            *per_channel.entry(channel.clone()).or_insert(0) += 1;
+        }
+    }
+    let truth = Truth {
+        feeds: options.feeds,
+        entries_per_feed: options.entries,
+        unique_articles: seen.len(),
+        per_channel,
+        next_story,
+        per_feed,
+        seen,
+    };
+    std::fs::write(&truth_path, serde_json::to_string(&truth)?)?;
+    write_lists(out, &feeds)?;
+    Ok(truth)
+}
+
+/// The workload's feeds: outlets and channels in turn.
+fn feeds_of(options: &Options) -> Vec<Feed> {
+    (0..options.feeds)
         .map(|index| {
             let (outlet, site, category) = OUTLETS[index % OUTLETS.len()];
             let channel = CHANNELS[(index / OUTLETS.len()) % CHANNELS.len()];
@@ -218,29 +259,31 @@ pub fn generate(out: &Path, options: &Options) -> std::io::Result<Truth> {
                 ),
             }
         })
-        .collect();
-    let truth_path = out.join("truth.json");
-    let previous: Option<Truth> = match options.update {
-        Some(_) => Some(
-            serde_json::from_slice(&std::fs::read(&truth_path)?)
-                .map_err(|e| std::io::Error::other(format!("{}: {e}", truth_path.display())))?,
-        ),
-        None => None,
-    };
-    let pool = (options.entries * 2).max(options.feeds * options.entries * 3 / 5) as u64;
-    let mut next_story = previous.as_ref().map_or(pool, |t| t.next_story);
-    let mut round = Random::new(options.seed, next_story);
+        .collect()
+}
+
+/// The stories each feed carries: picked from the pool for a first round;
+/// for an update round, the last round's, with five new ones at the top of
+/// the share of feeds that publish.
+fn stories_of_feeds(
+    options: &Options,
+    feeds: &[Feed],
+    previous: Option<&Truth>,
+    pool: u64,
+    next_story: &mut u64,
+) -> BTreeMap<usize, Vec<u64>> {
+    let mut round = Random::new(options.seed, *next_story);
     let mut per_feed = BTreeMap::new();
-    for feed in &feeds {
-        let stories = match &previous {
+    for feed in feeds {
+        let stories = match previous {
             Some(truth) => {
                 let mut stories = truth.per_feed.get(&feed.index).cloned().unwrap_or_default();
                 if round.chance(options.update.unwrap_or(0.0)) {
-                    let fresh = (next_story..next_story + 5).rev();
+                    let fresh = (*next_story..*next_story + 5).rev();
                     stories = fresh
                         .chain(stories.into_iter().take(options.entries.saturating_sub(5)))
                         .collect();
-                    next_story += 5;
+                    *next_story += 5;
                 }
                 stories
             }
@@ -248,14 +291,19 @@ pub fn generate(out: &Path, options: &Options) -> std::io::Result<Truth> {
         };
         per_feed.insert(feed.index, stories);
     }
+    per_feed
+}
 
-    let mut seen = previous.map(|t| t.seen).unwrap_or_default();
+/// Writes each feed that changed, in its format and charset.
+fn write_feeds(
+    out: &Path,
+    options: &Options,
+    feeds: &[Feed],
+    per_feed: &BTreeMap<usize, Vec<u64>>,
+) -> std::io::Result<()> {
     let mut stories = BTreeMap::new();
-    for feed in &feeds {
+    for feed in feeds {
         let ids = &per_feed[&feed.index];
-        for &id in ids {
-            seen.entry(id).or_default().insert(feed.channel.to_string());
-        }
         for &id in ids {
             stories.entry(id).or_insert_with(|| story(options.seed, id));
         }
@@ -279,25 +327,7 @@ pub fn generate(out: &Path, options: &Options) -> std::io::Result<Truth> {
             std::fs::write(&path, bytes)?;
         }
     }
-
-    let mut per_channel = BTreeMap::new();
-    for channels in seen.values() {
-        for channel in channels {
-            *per_channel.entry(channel.clone()).or_insert(0) += 1;
-        }
-    }
-    let truth = Truth {
-        feeds: options.feeds,
-        entries_per_feed: options.entries,
-        unique_articles: seen.len(),
-        per_channel,
-        next_story,
-        per_feed,
-        seen,
-    };
-    std::fs::write(&truth_path, serde_json::to_string(&truth)?)?;
-    write_lists(out, &feeds)?;
-    Ok(truth)
+    Ok(())
 }
 
 /// A feed's stories: mostly its outlet's own, a fifth syndicated from others, newest first.

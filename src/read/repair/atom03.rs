@@ -1,9 +1,5 @@
 //! Atom 0.3 read as Atom 1.0: its element names, and its text constructs'
 //! `mode` (escaped, base64) and MIME types.
-use base64::Engine as _;
-
-use super::escape::unescape;
-use super::writer::Writer;
 
 /// How an Atom text construct (title, summary, content...) is to be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,28 +75,5 @@ pub(super) fn renamed(local: &str) -> Option<&'static str> {
         "copyright" => Some("rights"),
         "url" => Some("uri"),
         _ => None,
-    }
-}
-
-impl Writer {
-    pub(super) fn decode_base64(&mut self, from: usize) {
-        let encoded: String = unescape(&self.out[from..])
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        let cdata_free = encoded
-            .strip_prefix("<![CDATA[")
-            .and_then(|e| e.strip_suffix("]]>"))
-            .unwrap_or(&encoded);
-        match base64::engine::general_purpose::STANDARD.decode(cdata_free) {
-            Ok(bytes) => {
-                self.out.truncate(from);
-                let decoded = String::from_utf8_lossy(&bytes).into_owned();
-                let mut out = std::mem::take(&mut self.out);
-                self.escape_text(&decoded, &mut out, false);
-                self.out = out;
-            }
-            Err(_) => self.repairs.base64_failed += 1,
-        }
     }
 }

@@ -1,64 +1,10 @@
 //! Text as the writer puts it out: bare `&` escaped, HTML entities XML lacks
 //! decoded, characters XML forbids dropped, markup inside text elements kept
-//! as text.
+//! as text; Atom 0.3's base64 content decoded.
+use base64::Engine as _;
+
 use super::writer::Writer;
-
-/// A reference after `&`: its length up to and including `;`.
-pub(super) enum Reference {
-    /// One XML knows: `&amp;`, `&#20013;`, `&#x4E2D;`.
-    Xml(usize),
-    /// An HTML entity XML lacks (`&nbsp;`), decoded.
-    Html(usize, String),
-}
-
-pub(super) fn reference(after_ampersand: &str) -> Option<Reference> {
-    let end = after_ampersand.bytes().take(32).position(|b| b == b';')?;
-    let body = &after_ampersand[..end];
-    if let Some(number) = body.strip_prefix('#') {
-        let value = match number.strip_prefix(['x', 'X']) {
-            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-            None => number.parse().ok()?,
-        };
-        return char::from_u32(value)
-            .filter(|&c| !is_forbidden(c))
-            .map(|_| Reference::Xml(end + 1));
-    }
-    if !body.chars().all(|c| c.is_ascii_alphanumeric()) || body.is_empty() {
-        return None;
-    }
-    if matches!(body, "amp" | "lt" | "gt" | "quot" | "apos") {
-        return Some(Reference::Xml(end + 1));
-    }
-    let entity = &after_ampersand[..end + 1];
-    let decoded = html_escape::decode_html_entities(&format!("&{entity}")).into_owned();
-    (decoded != format!("&{entity}")).then(|| Reference::Html(end + 1, decoded))
-}
-
-pub(super) fn is_forbidden(c: char) -> bool {
-    matches!(c, '\0'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}')
-}
-
-pub(super) fn escape_attribute(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '"' => out.push_str("&quot;"),
-            c if is_forbidden(c) => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Text of XML character data that this module wrote (so well-formed).
-pub(super) fn unescape(escaped: &str) -> String {
-    match quick_xml::escape::unescape(escaped) {
-        Ok(text) => text.into_owned(),
-        Err(_) => escaped.to_string(),
-    }
-}
+use super::xml::{Reference, escape_attribute, is_forbidden, reference, unescape};
 
 impl Writer {
     pub(super) fn text(&mut self, raw: &str) {
@@ -152,5 +98,28 @@ impl Writer {
             }
         }
         out.push_str(rest);
+    }
+
+    /// Decodes an Atom 0.3 `mode="base64"` content written out from `from`,
+    /// as the text it stands for; content that does not decode stays.
+    pub(super) fn decode_base64(&mut self, from: usize) {
+        let encoded: String = unescape(&self.out[from..])
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let cdata_free = encoded
+            .strip_prefix("<![CDATA[")
+            .and_then(|e| e.strip_suffix("]]>"))
+            .unwrap_or(&encoded);
+        match base64::engine::general_purpose::STANDARD.decode(cdata_free) {
+            Ok(bytes) => {
+                self.out.truncate(from);
+                let decoded = String::from_utf8_lossy(&bytes).into_owned();
+                let mut out = std::mem::take(&mut self.out);
+                self.escape_text(&decoded, &mut out, false);
+                self.out = out;
+            }
+            Err(_) => self.repairs.base64_failed += 1,
+        }
     }
 }

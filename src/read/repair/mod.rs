@@ -35,11 +35,13 @@
 mod atom03;
 mod entry;
 mod escape;
+mod facts;
 pub mod json;
 mod lexer;
 mod names;
 mod repairs;
 mod writer;
+mod xml;
 
 use std::ops::Range;
 

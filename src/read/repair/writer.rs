@@ -6,14 +6,14 @@ use std::ops::Range;
 
 use super::Rewritten;
 use super::atom03::{TextType, renamed, text_construct_type};
-use super::entry::{EntryFacts, Field};
-use super::escape::{escape_attribute, unescape};
+use super::facts::{EntryFacts, Field};
 use super::lexer::{Attribute, Token};
 use super::names::{
     ATOM, ATOM_03, Flavour, RSS_10, RSS_11, RSS_090, Vocabulary, WELL_KNOWN_PREFIXES, is_http,
     is_root, is_text_only, is_valid_name, local_name, prefix_of, qualified_name, vocabulary_of,
 };
 use super::repairs::Repairs;
+use super::xml::{escape_attribute, unescape};
 
 #[derive(Debug)]
 pub(super) struct OpenElement {

@@ -26,7 +26,8 @@ use crate::article::NormalizedFeed;
 use crate::cluster::Story;
 use crate::read::dates::to_db;
 use crate::store::plan::{
-    Delivery, Known, LAST_SEEN_STEP, Plan, PollArticles, StoredAs, earlier_keys, plan, stored_key,
+    CategoryRow, Delivery, Known, LAST_SEEN_STEP, PageRow, Plan, PollArticles, StoredAs,
+    earlier_keys, plan, stored_key,
 };
 use crate::store::types::{Counts, Outcome, PollRecord, StoreError};
 
@@ -42,7 +43,7 @@ const PLANS: usize = 1_000;
 /// poll was claimed under no longer holds.
 pub(super) async fn record_poll(
     pool: &PgPool,
-    soft: &PgPool,
+    unsynced: &PgPool,
     record: &PollRecord,
     feed: Option<&NormalizedFeed>,
 ) -> Result<Counts, StoreError> {
@@ -52,7 +53,7 @@ pub(super) async fn record_poll(
         // connection that does not wait for the disk (a poll lost in a
         // crash of the server is polled again).
         let counts = Counts::default();
-        return match update_source(soft, record, feed, &counts).await? {
+        return match update_source(unsynced, record, feed, &counts).await? {
             true => Ok(counts),
             false => Err(StoreError::LeaseLost(record.source_id)),
         };
@@ -117,10 +118,21 @@ async fn write_poll(
         full_content: record.full_content,
         cluster: record.cluster,
     }];
-    // Polls that carry the same keys take turns (the locks are sorted, so
-    // they cannot deadlock): the second finds the first's new articles
-    // known instead of racing it to insert them.
-    let mut keys: Vec<i64> = polls[0]
+    take_turns_on_keys(&mut tx, &polls[0]).await?;
+    let counts = plan_and_write(&mut tx, &polls, record).await?;
+    update_source(&mut *tx, record, feed, &counts).await?;
+    tx.commit().await?;
+    Ok(counts)
+}
+
+/// Polls that carry the same keys take turns (the locks are sorted, so
+/// they cannot deadlock): the second finds the first's new articles known
+/// instead of racing it to insert them.
+async fn take_turns_on_keys(
+    tx: &mut Transaction<'_, Postgres>,
+    poll: &PollArticles<'_>,
+) -> Result<(), sqlx::Error> {
+    let mut keys: Vec<i64> = poll
         .articles
         .iter()
         .map(|a| xxh3_64(a.key.as_bytes()) as i64)
@@ -132,13 +144,23 @@ async fn write_poll(
             "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest($1::bigint[]) AS k ORDER BY 1) s",
         )
         .bind(&keys)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
     }
+    Ok(())
+}
+
+/// Plans the poll and writes its rows, planning again from a savepoint when
+/// another poller stored one of its new keys first.
+async fn plan_and_write(
+    tx: &mut Transaction<'_, Postgres>,
+    polls: &[PollArticles<'_>; 1],
+    record: &PollRecord,
+) -> Result<Counts, Retry> {
     let mut plans = 0;
-    let counts = loop {
-        let stored_as = look_up_earlier_keys(&mut tx, &polls).await?;
-        let mut known = look_up_keys(&mut tx, &polls[0], &stored_as).await?;
+    loop {
+        let stored_as = look_up_earlier_keys(tx, polls).await?;
+        let mut known = look_up_keys(tx, &polls[0], &stored_as).await?;
         let new_keys: HashSet<&str> = polls[0]
             .articles
             .iter()
@@ -152,23 +174,23 @@ async fn write_poll(
                 "SELECT nextval(pg_get_serial_sequence('articles', 'id')) FROM generate_series(1, $1)",
             )
             .bind(new_keys.len() as i64)
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut **tx)
             .await?
         };
-        let (plan, counts) = plan(&polls, &mut known, &stored_as, ids.into_iter());
+        let (plan, counts) = plan(polls, &mut known, &stored_as, ids.into_iter());
         if plan.fresh.is_empty() {
-            write_plan(&mut tx, &plan).await?;
-            break counts[0];
+            write_plan(tx, &plan).await?;
+            return Ok(counts[0]);
         }
-        let stories = stories::assign(&mut tx, &plan.fresh).await?;
-        sqlx::query("SAVEPOINT plan").execute(&mut *tx).await?;
-        stories::record(&mut tx, &plan.fresh, &stories).await?;
-        write_plan(&mut tx, &plan).await?;
-        if insert_articles(&mut tx, &plan.fresh, &stories).await? {
-            break counts[0];
+        let stories = stories::assign(tx, &plan.fresh).await?;
+        sqlx::query("SAVEPOINT plan").execute(&mut **tx).await?;
+        stories::record(tx, &plan.fresh, &stories).await?;
+        write_plan(tx, &plan).await?;
+        if insert_articles(tx, &plan.fresh, &stories).await? {
+            return Ok(counts[0]);
         }
         sqlx::query("ROLLBACK TO SAVEPOINT plan")
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         plans += 1;
         if plans == PLANS {
@@ -177,10 +199,7 @@ async fn write_poll(
                 record.source_id
             ))));
         }
-    };
-    update_source(&mut *tx, record, feed, &counts).await?;
-    tx.commit().await?;
-    Ok(counts)
+    }
 }
 
 /// The poll's entries stored under an earlier key of theirs (see
@@ -334,7 +353,22 @@ async fn write_plan(
     tx: &mut Transaction<'_, Postgres>,
     plan: &Plan<'_>,
 ) -> Result<(), sqlx::Error> {
-    for change in &plan.changed {
+    update_articles(tx, &plan.changed).await?;
+    link_sources(tx, &plan.links).await?;
+    add_categories(tx, &plan.categories).await?;
+    queue_pages(tx, &plan.pages).await?;
+    see_again(tx, &plan.seen).await?;
+    Ok(())
+}
+
+/// Articles whose source now delivers another version: their content (a
+/// page's stays when the article was read from its page), the source's
+/// delivery, and the date their categories sort by.
+async fn update_articles(
+    tx: &mut Transaction<'_, Postgres>,
+    changed: &[Delivery<'_>],
+) -> Result<(), sqlx::Error> {
+    for change in changed {
         let a = change.article;
         sqlx::query(
             "UPDATE articles SET title = $2, link = $3, author = $4,
@@ -383,83 +417,114 @@ async fn write_plan(
         .execute(&mut **tx)
         .await?;
     }
-    if !plan.links.is_empty() {
-        sqlx::query(
-            "INSERT INTO article_sources (article_id, source_id, guid, content_hash, first_seen)
-             SELECT id, source_id, guid, hash, seen::timestamptz
-               FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[])
-                 AS t(id, source_id, guid, hash, seen)
-              ORDER BY id
-             ON CONFLICT (article_id, source_id) DO NOTHING",
-        )
-        .bind(plan.links.iter().map(|l| l.id).collect::<Vec<_>>())
-        .bind(plan.links.iter().map(|l| l.source_id).collect::<Vec<_>>())
-        .bind(
-            plan.links
-                .iter()
-                .map(|l| l.article.guid.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            plan.links
-                .iter()
-                .map(|l| l.article.content_hash.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind(plan.links.iter().map(|l| l.seen_at).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
+    Ok(())
+}
+
+/// The sources that now carry an article: new ones, and joined ones.
+async fn link_sources(
+    tx: &mut Transaction<'_, Postgres>,
+    links: &[Delivery<'_>],
+) -> Result<(), sqlx::Error> {
+    if links.is_empty() {
+        return Ok(());
     }
-    if !plan.categories.is_empty() {
-        sqlx::query(
-            "INSERT INTO article_categories (article_id, category, position, published)
-             SELECT id, category, position, published::timestamptz
-               FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[])
-                 AS t(id, category, position, published)
-              ORDER BY id, category
-             ON CONFLICT (article_id, category) DO NOTHING",
-        )
-        .bind(plan.categories.iter().map(|c| c.id).collect::<Vec<_>>())
-        .bind(plan.categories.iter().map(|c| c.label).collect::<Vec<_>>())
-        .bind(
-            plan.categories
-                .iter()
-                .map(|c| c.position)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            plan.categories
-                .iter()
-                .map(|c| c.published.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO article_sources (article_id, source_id, guid, content_hash, first_seen)
+         SELECT id, source_id, guid, hash, seen::timestamptz
+           FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[])
+             AS t(id, source_id, guid, hash, seen)
+          ORDER BY id
+         ON CONFLICT (article_id, source_id) DO NOTHING",
+    )
+    .bind(links.iter().map(|l| l.id).collect::<Vec<_>>())
+    .bind(links.iter().map(|l| l.source_id).collect::<Vec<_>>())
+    .bind(
+        links
+            .iter()
+            .map(|l| l.article.guid.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        links
+            .iter()
+            .map(|l| l.article.content_hash.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(links.iter().map(|l| l.seen_at).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The labels articles gain.
+async fn add_categories(
+    tx: &mut Transaction<'_, Postgres>,
+    categories: &[CategoryRow<'_>],
+) -> Result<(), sqlx::Error> {
+    if categories.is_empty() {
+        return Ok(());
     }
-    if !plan.pages.is_empty() {
-        sqlx::query(
-            "INSERT INTO article_pages (article_id, source_id, url, next_attempt)
-             SELECT id, source_id, url, due::timestamptz
-               FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[])
-                 AS t(id, source_id, url, due)",
-        )
-        .bind(plan.pages.iter().map(|p| p.id).collect::<Vec<_>>())
-        .bind(plan.pages.iter().map(|p| p.source_id).collect::<Vec<_>>())
-        .bind(plan.pages.iter().map(|p| p.url).collect::<Vec<_>>())
-        .bind(plan.pages.iter().map(|p| p.now).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO article_categories (article_id, category, position, published)
+         SELECT id, category, position, published::timestamptz
+           FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[])
+             AS t(id, category, position, published)
+          ORDER BY id, category
+         ON CONFLICT (article_id, category) DO NOTHING",
+    )
+    .bind(categories.iter().map(|c| c.id).collect::<Vec<_>>())
+    .bind(categories.iter().map(|c| c.label).collect::<Vec<_>>())
+    .bind(categories.iter().map(|c| c.position).collect::<Vec<_>>())
+    .bind(
+        categories
+            .iter()
+            .map(|c| c.published.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The pages of new articles, due at once.
+async fn queue_pages(
+    tx: &mut Transaction<'_, Postgres>,
+    pages: &[PageRow<'_>],
+) -> Result<(), sqlx::Error> {
+    if pages.is_empty() {
+        return Ok(());
     }
-    if !plan.seen.is_empty() {
-        sqlx::query(
-            "UPDATE articles a SET last_seen = t.seen::timestamptz
-               FROM UNNEST($1::bigint[], $2::text[]) AS t(id, seen) WHERE a.id = t.id",
-        )
-        .bind(plan.seen.iter().map(|(id, _)| *id).collect::<Vec<_>>())
-        .bind(plan.seen.iter().map(|(_, seen)| *seen).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO article_pages (article_id, source_id, url, next_attempt)
+         SELECT id, source_id, url, due::timestamptz
+           FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[])
+             AS t(id, source_id, url, due)",
+    )
+    .bind(pages.iter().map(|p| p.id).collect::<Vec<_>>())
+    .bind(pages.iter().map(|p| p.source_id).collect::<Vec<_>>())
+    .bind(pages.iter().map(|p| p.url).collect::<Vec<_>>())
+    .bind(pages.iter().map(|p| p.now).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// When articles seen again were last seen.
+async fn see_again(
+    tx: &mut Transaction<'_, Postgres>,
+    seen: &[(i64, &str)],
+) -> Result<(), sqlx::Error> {
+    if seen.is_empty() {
+        return Ok(());
     }
+    sqlx::query(
+        "UPDATE articles a SET last_seen = t.seen::timestamptz
+           FROM UNNEST($1::bigint[], $2::text[]) AS t(id, seen) WHERE a.id = t.id",
+    )
+    .bind(seen.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+    .bind(seen.iter().map(|(_, seen)| *seen).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

@@ -34,7 +34,7 @@ pub struct PgStore {
     /// lose without harm: claims (a poll whose claim was lost is refused at
     /// its write), turns at hosts and their holds (they expire), and polls
     /// that stored nothing (the source is polled again).
-    soft: PgPool,
+    unsynced: PgPool,
     /// How long a claim on a source holds.
     lease: Duration,
     /// The connection that hears of changes, once something asked.
@@ -98,7 +98,7 @@ impl PgStore {
             .connect_with(options.clone())
             .await
             .map_err(opened)?;
-        let soft = PgPoolOptions::new()
+        let unsynced = PgPoolOptions::new()
             .max_connections(SOFT_CONNECTIONS)
             .connect_lazy_with(options.options([("synchronous_commit", "off")]));
         sqlx::migrate!("./migrations/postgres")
@@ -123,7 +123,7 @@ impl PgStore {
         }
         Ok(PgStore {
             pool,
-            soft,
+            unsynced,
             lease,
             listener: Arc::default(),
             bands_forgotten: Arc::default(),
@@ -145,7 +145,7 @@ impl PgStore {
     /// Closes every connection; the listener's first, as the pool waits for it.
     pub async fn close(&self) {
         self.listener.lock().await.take();
-        self.soft.close().await;
+        self.unsynced.close().await;
         self.pool.close().await;
     }
 
@@ -195,7 +195,7 @@ impl PgStore {
                 .bind(self.lease.as_secs_f64())
                 .bind(limit.per_host as i32)
                 .bind(self.turn_seconds(limit))
-                .fetch_optional(&self.soft)
+                .fetch_optional(&self.unsynced)
                 .await?;
             if let Some(row) = granted {
                 let mut state = SourceState::from(row);
@@ -216,7 +216,7 @@ impl PgStore {
                 .bind(source_id)
                 .bind(not_polled_since)
                 .bind(limit.per_host as i32)
-                .fetch_one(&self.soft)
+                .fetch_one(&self.unsynced)
                 .await?;
             if !wanted {
                 return Ok(Some(Claim::Taken(again)));
@@ -263,7 +263,7 @@ impl PgStore {
                 .bind(&token)
                 .bind(self.turn_seconds(limit))
                 .bind(limit.per_host as i32)
-                .fetch_one(&self.soft)
+                .fetch_one(&self.unsynced)
                 .await?;
             if granted > 0 {
                 return Ok(Some(Turn::Granted(Some(token))));
@@ -274,7 +274,7 @@ impl PgStore {
             )
             .bind(host)
             .bind(limit.per_host as i32)
-            .fetch_one(&self.soft)
+            .fetch_one(&self.unsynced)
             .await?;
             if let Some(until) = held {
                 return Ok(Some(Turn::Held(until)));
@@ -295,7 +295,7 @@ impl PgStore {
         )
         .bind(host)
         .bind(per_host as i32)
-        .execute(&self.soft)
+        .execute(&self.unsynced)
         .await?;
         Ok(())
     }
@@ -308,7 +308,7 @@ impl PgStore {
         )
         .bind(host)
         .bind(token)
-        .execute(&self.soft)
+        .execute(&self.unsynced)
         .await?;
         Ok(())
     }
@@ -318,7 +318,7 @@ impl PgStore {
         sqlx::query(HOLD_HOST)
             .bind(host)
             .bind(wait.as_secs_f64())
-            .execute(&self.soft)
+            .execute(&self.unsynced)
             .await?;
         Ok(())
     }
@@ -331,7 +331,7 @@ impl PgStore {
         record: &PollRecord,
         feed: Option<&NormalizedFeed>,
     ) -> Result<Counts, StoreError> {
-        let counts = ingest::record_poll(&self.pool, &self.soft, record, feed).await?;
+        let counts = ingest::record_poll(&self.pool, &self.unsynced, record, feed).await?;
         let due = {
             let mut forgotten = self.bands_forgotten.lock().expect("not poisoned");
             let due = forgotten.is_none_or(|at| at.elapsed() >= FORGET_BANDS_EVERY);

@@ -183,48 +183,7 @@ pub(super) async fn record(
         .filter_map(|new| Some((new, new.article.fingerprint.as_ref()?)))
         .collect();
     if !printed.is_empty() {
-        sqlx::query(
-            "INSERT INTO article_fingerprints (article_id, fingerprint)
-             SELECT * FROM UNNEST($1::bigint[], $2::bytea[])",
-        )
-        .bind(printed.iter().map(|(new, _)| new.id).collect::<Vec<_>>())
-        .bind(
-            printed
-                .iter()
-                .map(|(_, f)| f.to_bytes())
-                .collect::<Vec<_>>(),
-        )
-        .execute(&mut **tx)
-        .await?;
-        let mut bands: Vec<(i64, &Delivery<'_>)> = printed
-            .iter()
-            .flat_map(|(new, f)| f.bands().map(move |key| (key as i64, *new)))
-            .collect();
-        bands.sort_unstable_by_key(|(key, new)| (*key, new.id));
-        bands.dedup_by_key(|(key, new)| (*key, new.id));
-        sqlx::query(
-            "INSERT INTO article_bands (band_key, article_id, source_id, published, stored)
-             SELECT key, id, source, published::timestamptz, stored::timestamptz
-               FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[])
-                 AS t(key, id, source, published, stored)",
-        )
-        .bind(bands.iter().map(|(key, _)| *key).collect::<Vec<_>>())
-        .bind(bands.iter().map(|(_, new)| new.id).collect::<Vec<_>>())
-        .bind(
-            bands
-                .iter()
-                .map(|(_, new)| new.source_id)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            bands
-                .iter()
-                .map(|(_, new)| new.published())
-                .collect::<Vec<_>>(),
-        )
-        .bind(bands.iter().map(|(_, new)| new.seen_at).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
+        record_fingerprints(tx, &printed).await?;
     }
     let joined: Vec<(&Delivery<'_>, i64, &Joined)> = fresh
         .iter()
@@ -232,54 +191,74 @@ pub(super) async fn record(
         .filter_map(|(new, story)| Some((new, story.id, story.joined.as_ref()?)))
         .collect();
     if !joined.is_empty() {
-        sqlx::query(
-            "INSERT INTO story_evidence (article_id, story_id, matched_article_id, method, overlap,
-                                         jaccard, numbers_agree, minutes_apart, decided_at)
-             SELECT id, story, matched, 'text', overlap, jaccard, agree, apart, decided::timestamptz
-               FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::float8[], $5::float8[],
-                           $6::bool[], $7::bigint[], $8::text[])
-                 AS t(id, story, matched, overlap, jaccard, agree, apart, decided)",
-        )
-        .bind(joined.iter().map(|(new, _, _)| new.id).collect::<Vec<_>>())
-        .bind(
-            joined
-                .iter()
-                .map(|(_, story, _)| *story)
-                .collect::<Vec<_>>(),
-        )
-        .bind(joined.iter().map(|(_, _, j)| j.matched).collect::<Vec<_>>())
-        .bind(
-            joined
-                .iter()
-                .map(|(_, _, j)| j.found.overlap)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            joined
-                .iter()
-                .map(|(_, _, j)| j.found.jaccard)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            joined
-                .iter()
-                .map(|(_, _, j)| j.found.numbers_agree)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            joined
-                .iter()
-                .map(|(_, _, j)| j.minutes_apart)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            joined
-                .iter()
-                .map(|(new, _, _)| new.seen_at)
-                .collect::<Vec<_>>(),
-        )
-        .execute(&mut **tx)
-        .await?;
+        record_evidence(tx, &joined).await?;
     }
+    Ok(())
+}
+
+/// The values of one column of `rows`, for an `UNNEST` parameter.
+fn column<T, U>(rows: &[T], value: impl Fn(&T) -> U) -> Vec<U> {
+    rows.iter().map(value).collect()
+}
+
+/// The fingerprints of new articles, and their band keys: the window's
+/// index, with what ranking a candidate needs beside each key.
+async fn record_fingerprints(
+    tx: &mut Transaction<'_, Postgres>,
+    printed: &[(&Delivery<'_>, &Fingerprint)],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO article_fingerprints (article_id, fingerprint)
+         SELECT * FROM UNNEST($1::bigint[], $2::bytea[])",
+    )
+    .bind(column(printed, |(new, _)| new.id))
+    .bind(column(printed, |(_, f)| f.to_bytes()))
+    .execute(&mut **tx)
+    .await?;
+    let mut bands: Vec<(i64, &Delivery<'_>)> = printed
+        .iter()
+        .flat_map(|(new, f)| f.bands().map(move |key| (key as i64, *new)))
+        .collect();
+    bands.sort_unstable_by_key(|(key, new)| (*key, new.id));
+    bands.dedup_by_key(|(key, new)| (*key, new.id));
+    sqlx::query(
+        "INSERT INTO article_bands (band_key, article_id, source_id, published, stored)
+         SELECT key, id, source, published::timestamptz, stored::timestamptz
+           FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[])
+             AS t(key, id, source, published, stored)",
+    )
+    .bind(column(&bands, |(key, _)| *key))
+    .bind(column(&bands, |(_, new)| new.id))
+    .bind(column(&bands, |(_, new)| new.source_id))
+    .bind(column(&bands, |(_, new)| new.published()))
+    .bind(column(&bands, |(_, new)| new.seen_at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Why each new article that joined a story joined it.
+async fn record_evidence(
+    tx: &mut Transaction<'_, Postgres>,
+    joined: &[(&Delivery<'_>, i64, &Joined)],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO story_evidence (article_id, story_id, matched_article_id, method, overlap,
+                                     jaccard, numbers_agree, minutes_apart, decided_at)
+         SELECT id, story, matched, 'text', overlap, jaccard, agree, apart, decided::timestamptz
+           FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::float8[], $5::float8[],
+                       $6::bool[], $7::bigint[], $8::text[])
+             AS t(id, story, matched, overlap, jaccard, agree, apart, decided)",
+    )
+    .bind(column(joined, |(new, _, _)| new.id))
+    .bind(column(joined, |(_, story, _)| *story))
+    .bind(column(joined, |(_, _, j)| j.matched))
+    .bind(column(joined, |(_, _, j)| j.found.overlap))
+    .bind(column(joined, |(_, _, j)| j.found.jaccard))
+    .bind(column(joined, |(_, _, j)| j.found.numbers_agree))
+    .bind(column(joined, |(_, _, j)| j.minutes_apart))
+    .bind(column(joined, |(new, _, _)| new.seen_at))
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }

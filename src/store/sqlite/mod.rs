@@ -1,6 +1,6 @@
 //! SQLite: opening and migrating, the per-poll write, and what only SQLite
 //! does (its search candidates, checkpoints); what both engines read and
-//! change is `store::reads` and `store::commands`.
+//! change is `store::reads`, `store::stories` and `store::contents`.
 //!
 //! The database is opened in WAL mode so readers (the HTTP server, people with
 //! `sqlite3`) never wait for the poller. Polls are written by one writer thread
@@ -23,12 +23,13 @@ use tokio::sync::{mpsc, oneshot};
 
 mod ingest;
 mod stories;
+mod writer;
 
-use super::types::{Counts, Outcome, PollRecord, StoreError};
+use writer::{FinishedPoll, GROUP_COMMIT, QueuedPoll, commit_polls, through_rusqlite};
+
+use super::types::{Counts, PollRecord, StoreError};
 use crate::article::NormalizedFeed;
 use crate::config::Storage;
-use crate::read::dates::to_db;
-use crate::store::plan;
 
 /// The database of one tidings instance.
 #[derive(Clone)]
@@ -37,23 +38,8 @@ pub struct SqliteStore {
     readers: SqlitePool,
     /// The connection the checkpoint task uses.
     checkpoints: SqlitePool,
-    polls: mpsc::Sender<PollWrite>,
+    polls: mpsc::Sender<QueuedPoll>,
 }
-
-/// A finished poll, as the writer stores it.
-struct PollToWrite {
-    record: PollRecord,
-    feed: Option<NormalizedFeed>,
-}
-
-/// A poll waiting for the writer.
-struct PollWrite {
-    poll: PollToWrite,
-    done: oneshot::Sender<Result<Counts, StoreError>>,
-}
-
-/// Most polls committed together.
-const GROUP_COMMIT: usize = 256;
 
 /// Tries at opening the database. Two processes that open a new database at
 /// once race to create it, and SQLite answers the loser "locked" or "table
@@ -182,8 +168,8 @@ impl SqliteStore {
         feed: Option<NormalizedFeed>,
     ) -> Result<Counts, StoreError> {
         let (done, reply) = oneshot::channel();
-        let write = PollWrite {
-            poll: PollToWrite { record, feed },
+        let write = QueuedPoll {
+            poll: FinishedPoll { record, feed },
             done,
         };
         self.polls
@@ -308,296 +294,6 @@ async fn define_functions(connection: &mut sqlx::SqliteConnection) -> Result<(),
             |call| Ok(crate::text::html_to_text(&call.get::<String>(0)?)),
         )?)
     })
-}
-
-/// The writer: takes polls as they finish and commits every poll that is
-/// waiting in one transaction.
-///
-/// It runs on a thread of its own: each group is one long blocking call into
-/// SQLite (see `on_writer`).
-fn commit_polls(
-    runtime: &tokio::runtime::Handle,
-    pool: &SqlitePool,
-    mut queue: mpsc::Receiver<PollWrite>,
-    committed: mpsc::Sender<()>,
-) {
-    // sqlx returns a connection to its pool with a task on the runtime.
-    let _runtime = runtime.enter();
-    let mut recent = ingest::Recent::default();
-    // Whether the search index may have segments to merge: groups were
-    // written since the last merge, or an earlier process (a one-shot
-    // `tidings poll`) left them.
-    let mut unmerged = true;
-    loop {
-        let first = if unmerged {
-            match runtime.block_on(tokio::time::timeout(MERGE_WHEN_IDLE_FOR, queue.recv())) {
-                Ok(first) => first,
-                Err(_idle) => {
-                    merge_while_idle(runtime, pool, &queue);
-                    unmerged = false;
-                    continue;
-                }
-            }
-        } else {
-            queue.blocking_recv()
-        };
-        let Some(first) = first else { break };
-        let mut group = vec![first];
-        while group.len() < GROUP_COMMIT {
-            match queue.try_recv() {
-                Ok(next) => group.push(next),
-                Err(_) => break,
-            }
-        }
-        tracing::debug!("committing {} polls", group.len());
-        let (polls, replies): (Vec<PollToWrite>, Vec<_>) = group
-            .into_iter()
-            .map(|write| (write.poll, write.done))
-            .unzip();
-        let results = write_polls(runtime, pool, &polls, &mut recent);
-        // Full means a checkpoint is already due.
-        let _ = committed.try_send(());
-        for (reply, result) in replies.into_iter().zip(results) {
-            let _ = reply.send(result);
-        }
-        // Freeing a group's articles is a few percent of the writer's time,
-        // which is the time of a large poll.
-        runtime.spawn_blocking(move || drop(polls));
-        unmerged = true;
-    }
-}
-
-/// Writes a group of polls and returns each poll's result.
-fn write_polls(
-    runtime: &tokio::runtime::Handle,
-    pool: &SqlitePool,
-    polls: &[PollToWrite],
-    recent: &mut ingest::Recent,
-) -> Vec<Result<Counts, StoreError>> {
-    let written = on_writer(runtime, pool, |db| {
-        // A bug in the write must not stop the writer: the transaction
-        // rolls back as the panic unwinds, and the group's polls fail.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            write_each(db, polls, recent)
-        }))
-        .map_err(|_| {
-            recent.forget();
-            StoreError::Write("the database writer panicked".into())
-        })
-    });
-    written.unwrap_or_else(|error| {
-        polls
-            .iter()
-            .map(|_| Err(StoreError::Write(error.to_string())))
-            .collect()
-    })
-}
-
-/// Runs `work` on the writer's connection through rusqlite.
-///
-/// sqlx runs each statement on its connection's worker thread: a round trip
-/// between threads, a copy of every bound value and a fresh parse of the SQL
-/// per statement, which made the writer the slowest stage. So the writer
-/// thread talks to the same connection through rusqlite (sqlx opens,
-/// configures and migrates it, and runs every other query), with statements
-/// prepared once per group.
-fn on_writer<T>(
-    runtime: &tokio::runtime::Handle,
-    pool: &SqlitePool,
-    work: impl FnOnce(&mut rusqlite::Connection) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    let mut connection = runtime.block_on(pool.acquire())?;
-    let mut handle = runtime.block_on(connection.lock_handle())?;
-    through_rusqlite(&mut handle, work)
-}
-
-/// Runs `work` through rusqlite on the connection behind a locked sqlx handle.
-fn through_rusqlite<T>(
-    handle: &mut sqlx::sqlite::LockedSqliteHandle<'_>,
-    work: impl FnOnce(&mut rusqlite::Connection) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    // SAFETY: while `handle` is borrowed sqlx makes no call on this
-    // connection, and `db` is dropped before this returns; a connection made
-    // from a handle does not close it when dropped.
-    let mut db =
-        unsafe { rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr().cast()) }?;
-    work(&mut db)
-}
-
-/// Merges the search index's segments once the writer has been idle for
-/// [`MERGE_WHEN_IDLE_FOR`], until a poll arrives.
-///
-/// Each write of the index adds a segment; FTS5 would merge them as it
-/// writes (`automerge`), which cost a tenth of a cold poll, so the index is
-/// created with automerge off (migration 0006) and merged here instead, a
-/// bounded step at a time, each its own transaction, so a poll that arrives
-/// waits for one step at most. FTS5 still merges by itself once a level
-/// holds 16 segments (`crisismerge`), so neither a one-shot `tidings poll`
-/// nor hand edits pile them up.
-fn merge_while_idle(
-    runtime: &tokio::runtime::Handle,
-    pool: &SqlitePool,
-    queue: &mpsc::Receiver<PollWrite>,
-) {
-    let merged = on_writer(runtime, pool, |db| {
-        while queue.is_empty() {
-            let before = db.total_changes();
-            db.execute(
-                "INSERT INTO articles_fts (articles_fts, rank) VALUES ('merge', ?1)",
-                [MERGE_STEP_PAGES],
-            )?;
-            // FTS5's documented test for "there was nothing left to merge".
-            if db.total_changes() - before < 2 {
-                break;
-            }
-        }
-        Ok(())
-    });
-    if let Err(error) = merged {
-        tracing::warn!("merging the search index failed: {error}");
-    }
-}
-
-/// Pages of the search index one merge step writes at most: a few milliseconds.
-const MERGE_STEP_PAGES: i64 = 64;
-
-/// How long the writer waits for polls before merging the search index: the
-/// gaps between the groups of a large poll are shorter.
-const MERGE_WHEN_IDLE_FOR: Duration = Duration::from_secs(2);
-
-/// Writes the group in one transaction; if that fails, each poll in its own,
-/// so one bad poll never costs the others their write.
-fn write_each(
-    db: &mut rusqlite::Connection,
-    polls: &[PollToWrite],
-    recent: &mut ingest::Recent,
-) -> Vec<Result<Counts, StoreError>> {
-    match write_group(db, polls, recent) {
-        Ok(counts) => counts.into_iter().map(Ok).collect(),
-        Err(error) if polls.len() == 1 => vec![Err(error)],
-        Err(_) => polls
-            .iter()
-            .map(|poll| write_group(db, std::slice::from_ref(poll), recent).map(|counts| counts[0]))
-            .collect(),
-    }
-}
-
-/// The group's one transaction: its articles, each source's new state and a
-/// fetch-log row per poll. `BEGIN IMMEDIATE` takes the write lock first, so
-/// another process's writer is waited for (the busy timeout) rather than
-/// failing the group half-way.
-fn write_group(
-    db: &mut rusqlite::Connection,
-    polls: &[PollToWrite],
-    recent: &mut ingest::Recent,
-) -> Result<Vec<Counts>, StoreError> {
-    let written = write_group_once(db, polls, recent);
-    if written.is_err() {
-        recent.forget();
-    }
-    written
-}
-
-/// [`write_group`], which forgets what the writer learned when this fails.
-fn write_group_once(
-    db: &mut rusqlite::Connection,
-    polls: &[PollToWrite],
-    recent: &mut ingest::Recent,
-) -> Result<Vec<Counts>, StoreError> {
-    let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let articles: Vec<plan::PollArticles> = polls
-        .iter()
-        .map(|poll| plan::PollArticles {
-            source_id: poll.record.source_id,
-            now: to_db(poll.record.started_at),
-            recently: to_db(poll.record.started_at - plan::LAST_SEEN_STEP),
-            articles: poll.feed.as_ref().map_or(&[], |feed| &feed.articles),
-            full_content: poll.record.full_content,
-            cluster: poll.record.cluster,
-        })
-        .collect();
-    let counts = ingest::store_articles(&tx, &articles, recent)?;
-    update_sources(&tx, polls)?;
-    log_fetches(&tx, polls, &counts)?;
-    tx.commit()?;
-    Ok(counts)
-}
-
-/// Each polled source's new state: what the fetch learned and when it is due next.
-fn update_sources(db: &rusqlite::Connection, polls: &[PollToWrite]) -> rusqlite::Result<()> {
-    let mut update = db.prepare_cached(
-        "UPDATE sources SET
-             feed_title = CASE WHEN ?2 THEN ?3 ELSE feed_title END,
-             feed_link = CASE WHEN ?2 THEN ?4 ELSE feed_link END,
-             etag = CASE WHEN ?5 THEN ?6 ELSE etag END,
-             last_modified = CASE WHEN ?5 THEN ?7 ELSE last_modified END,
-             last_polled = ?8,
-             last_success = CASE WHEN ?5 THEN ?8 ELSE last_success END,
-             last_status = ?9, last_error = ?10, error_count = ?11, next_due = ?12,
-             last_warnings = CASE WHEN ?2 THEN ?13 ELSE last_warnings END,
-             interval_seconds = ?14, interval_reason = ?15,
-             body_hash = CASE WHEN ?2 THEN ?16 ELSE body_hash END
-           WHERE id = ?1",
-    )?;
-    for poll in polls {
-        let record = &poll.record;
-        let feed = poll.feed.as_ref().map(|feed| &feed.feed);
-        update.execute(rusqlite::params![
-            record.source_id,
-            feed.is_some(),
-            feed.and_then(|f| f.title.as_deref()),
-            feed.and_then(|f| f.link.as_deref()),
-            matches!(record.outcome, Outcome::Ok | Outcome::NotModified),
-            record.etag,
-            record.last_modified,
-            to_db(record.started_at),
-            record.outcome.as_str(),
-            record.error,
-            record.error_count,
-            to_db(record.next_due),
-            poll.feed.as_ref().and_then(warnings_text),
-            record.cadence.interval.as_secs() as i64,
-            record.cadence.reason,
-            record.body_hash,
-        ])?;
-    }
-    Ok(())
-}
-
-/// A feed's warnings as stored: one a line, `NULL` for none.
-fn warnings_text(feed: &NormalizedFeed) -> Option<String> {
-    (!feed.warnings.is_empty()).then(|| feed.warnings.join("\n"))
-}
-
-/// A fetch-log row per poll.
-fn log_fetches(
-    db: &rusqlite::Connection,
-    polls: &[PollToWrite],
-    counts: &[Counts],
-) -> rusqlite::Result<()> {
-    let mut insert = db.prepare_cached(
-        "INSERT INTO fetch_log (source_id, started_at, duration_ms, outcome, http_status, bytes,
-                                new_articles, updated_articles, unchanged_articles, error,
-                                warnings)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?;
-    for (poll, counts) in polls.iter().zip(counts) {
-        let record = &poll.record;
-        insert.execute(rusqlite::params![
-            record.source_id,
-            to_db(record.started_at),
-            record.duration.as_millis() as i64,
-            record.outcome.as_str(),
-            record.http_status,
-            record.bytes as i64,
-            counts.new as i64,
-            counts.updated as i64,
-            counts.unchanged as i64,
-            record.error,
-            poll.feed.as_ref().and_then(warnings_text),
-        ])?;
-    }
-    Ok(())
 }
 
 /// The checkpoint task: copies committed pages from the WAL into the database
