@@ -7,28 +7,39 @@
 //! grouped into stories, stored, and emitted; the daemon runs that flow on
 //! a schedule and serves what it stored.
 
-/// Entries to articles: the model, normalizing, rewrite rules, article pages, identity.
-pub mod article;
-/// The command line: one function per subcommand.
-pub mod cli;
-/// Stories: text fingerprints, the window of recent articles, matching.
-pub mod cluster;
-/// The typed `config.toml`, recipes and OPML.
-pub mod config;
-/// Atom feeds and Hexo posts.
-pub mod emit;
-/// HTTP and file fetching, conditional and bounded; the private-address guard.
-pub mod fetch;
-/// Bytes to entries: charsets, feeds (strict, then repaired), dates, list pages and APIs.
-pub mod read;
-/// Polling: one poll, the daemon, the schedule, the metrics.
-pub mod run;
-/// The HTTP server of the merged feeds, metrics and health.
-pub mod serve;
-/// SQLite or PostgreSQL, one interface.
-pub mod store;
-/// Text of HTML, whitespace, XML-safe characters: what every stage shares.
+// Text of HTML, whitespace, XML-safe characters: what every stage shares.
 pub mod text;
-/// Tools for measuring, not stages: the workload generator, the stories
-/// evaluation, the properties the fuzzers check.
+
+// HTTP and file fetching, conditional and bounded; the private-address guard.
+pub mod fetch;
+
+// Bytes to entries: charsets, feeds (strict, then repaired), dates, list pages and APIs.
+pub mod read;
+
+// Stories: text fingerprints, the window of recent articles, matching.
+pub mod cluster;
+
+// Entries to articles: the model, normalizing, rewrite rules, article pages, identity.
+pub mod article;
+
+// The typed `config.toml`, recipes and OPML.
+pub mod config;
+
+// SQLite or PostgreSQL, one interface.
+pub mod store;
+
+// Atom feeds and Hexo posts.
+pub mod emit;
+
+// The HTTP server of the merged feeds, metrics and health.
+pub mod serve;
+
+// Polling: one poll, the daemon, the schedule.
+pub mod run;
+
+// Tools for measuring, not stages: the workload generator, the stories
+// evaluation, the properties the fuzzers check.
 pub mod tools;
+
+// The command line: one function per subcommand.
+pub mod cli;

@@ -1,6 +1,6 @@
 //! The command line: `tidings COMMAND`, one function per subcommand, each
 //! in the room of what it works on. Commands that read the database open it
-//! through [`with_store`], which closes it whatever the command returns, so
+//! through `with_store`, which closes it whatever the command returns, so
 //! a finished command leaves one self-contained SQLite file.
 
 mod discover;

@@ -6,7 +6,7 @@
 //! ([`fingerprint`], from the text as [`text`] reads it), the articles of other
 //! sources stored in the last days that share a band of its signature are
 //! its candidates ([`window`]), and the exact check ([`matching`]) decides
-//! ([`assign`]: the one loop every writer of stories runs), keeping its
+//! ([`assign()`]: the one loop every writer of stories runs), keeping its
 //! evidence so that every merge can be explained and undone.
 
 pub mod assign;

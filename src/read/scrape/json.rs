@@ -50,24 +50,7 @@ pub(super) fn read(text: &str, url: &Url, json: &JsonPaths) -> Result<Listing, S
             id: text(&json.id, item),
         })
         .collect();
-    let optional = [
-        ("date", &json.date),
-        ("summary", &json.summary),
-        ("content", &json.content),
-        ("author", &json.author),
-        ("image", &json.image),
-        ("categories", &json.categories),
-        ("id", &json.id),
-    ];
-    let fields = [("title", Some(&json.title)), ("link", Some(&json.link))]
-        .into_iter()
-        .chain(
-            optional
-                .into_iter()
-                .map(|(name, path)| (name, path.as_ref())),
-        )
-        .filter_map(|(name, path)| Some((name, path?.as_str().to_string())))
-        .collect();
+    let fields = json.fields();
     Ok(Listing {
         items,
         base,

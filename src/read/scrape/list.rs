@@ -46,24 +46,7 @@ pub(super) fn read(html: &str, url: &Url, list: &ListSelectors) -> Result<Listin
             }
         })
         .collect();
-    let optional = [
-        ("date", &list.date),
-        ("summary", &list.summary),
-        ("content", &list.content),
-        ("author", &list.author),
-        ("image", &list.image),
-        ("categories", &list.categories),
-        ("id", &list.id),
-    ];
-    let fields = [("title", Some(&list.title)), ("link", Some(&list.link))]
-        .into_iter()
-        .chain(
-            optional
-                .into_iter()
-                .map(|(name, field)| (name, field.as_ref())),
-        )
-        .filter_map(|(name, field)| Some((name, field?.as_str().to_string())))
-        .collect();
+    let fields = list.fields();
     let title = document.select("title").text();
     Ok(Listing {
         items,

@@ -295,44 +295,75 @@ pub enum Reading {
     Json(Arc<JsonPaths>),
 }
 
+/// Each configured field of a `list` or `json` table with its selector or
+/// path as written, in the order of the table's keys: `title` and `link`,
+/// then those of the optional keys that are set.
+macro_rules! configured_fields {
+    ($table:expr) => {{
+        let table = $table;
+        let optional = [
+            ("date", &table.date),
+            ("summary", &table.summary),
+            ("content", &table.content),
+            ("author", &table.author),
+            ("image", &table.image),
+            ("categories", &table.categories),
+            ("id", &table.id),
+        ];
+        [("title", Some(&table.title)), ("link", Some(&table.link))]
+            .into_iter()
+            .chain(
+                optional
+                    .into_iter()
+                    .map(|(name, field)| (name, field.as_ref())),
+            )
+            .filter_map(|(name, field)| Some((name, field?.as_str().to_string())))
+            .collect()
+    }};
+}
+
+impl ListSelectors {
+    /// Each configured field with its selector or path as written, in the
+    /// order of the table's keys.
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        configured_fields!(self)
+    }
+}
+
+impl JsonPaths {
+    /// Each configured field with its selector or path as written, in the
+    /// order of the table's keys.
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        configured_fields!(self)
+    }
+}
+
 impl Reading {
     /// How the source is read, as written, for its config fingerprint.
     pub fn written(&self) -> String {
-        let field = |name: &str, value: Option<&str>| {
-            value.map(|v| format!("{name}={v};")).unwrap_or_default()
+        let (items, fields, extra) = match self {
+            Reading::Feed => return String::new(),
+            Reading::List(list) => (list.items.as_str(), list.fields(), None),
+            Reading::Json(json) => (
+                json.items.as_str(),
+                json.fields(),
+                json.inside
+                    .as_ref()
+                    .map(|css| format!("in={};", css.as_str())),
+            ),
         };
-        match self {
-            Reading::Feed => String::new(),
-            Reading::List(list) => [
-                field("items", Some(list.items.as_str())),
-                field("title", Some(list.title.as_str())),
-                field("link", Some(list.link.as_str())),
-                field("date", list.date.as_ref().map(Field::as_str)),
-                field("summary", list.summary.as_ref().map(Field::as_str)),
-                field("content", list.content.as_ref().map(Field::as_str)),
-                field("author", list.author.as_ref().map(Field::as_str)),
-                field("image", list.image.as_ref().map(Field::as_str)),
-                field("categories", list.categories.as_ref().map(Field::as_str)),
-                field("id", list.id.as_ref().map(Field::as_str)),
-                field("date_format", list.date_format.as_deref()),
-            ]
-            .concat(),
-            Reading::Json(json) => [
-                field("items", Some(json.items.as_str())),
-                field("title", Some(json.title.as_str())),
-                field("link", Some(json.link.as_str())),
-                field("date", json.date.as_ref().map(JsonPath::as_str)),
-                field("summary", json.summary.as_ref().map(JsonPath::as_str)),
-                field("content", json.content.as_ref().map(JsonPath::as_str)),
-                field("author", json.author.as_ref().map(JsonPath::as_str)),
-                field("image", json.image.as_ref().map(JsonPath::as_str)),
-                field("categories", json.categories.as_ref().map(JsonPath::as_str)),
-                field("id", json.id.as_ref().map(JsonPath::as_str)),
-                field("in", json.inside.as_ref().map(Css::as_str)),
-                field("date_format", json.date_format.as_deref()),
-            ]
-            .concat(),
-        }
+        let fields: String = fields
+            .iter()
+            .map(|(name, written)| format!("{name}={written};"))
+            .collect();
+        let format = self
+            .date_format()
+            .map(|f| format!("date_format={f};"))
+            .unwrap_or_default();
+        format!(
+            "items={items};{fields}{}{format}",
+            extra.unwrap_or_default()
+        )
     }
 
     /// The date format the source gives, if any.
