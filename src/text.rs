@@ -71,8 +71,8 @@ fn breaks_text(markup: &str) -> bool {
 
 /// The text between the tags (`<` and a letter, `/` or `!`, up to `>`) and
 /// comments (`<!--` to `-->`) of an HTML fragment; a `<` that opens neither is
-/// text. A hand-written scan rather than a regex split, which was a tenth of
-/// the cost of normalizing an entry; it stays linear in the input, as every
+/// text. A hand-written scan rather than a regex split, which costs far more
+/// per entry (docs/performance.md); it stays linear in the input, as every
 /// search it starts is known to succeed.
 fn text_stretches(html: &str) -> impl Iterator<Item = &str> {
     let last_tag_end = html.rfind('>');

@@ -205,3 +205,164 @@ fn the_check_sees_an_import_that_runs_up() {
     assert!(found.contains("store"), "{found:?}");
     assert!(found.contains("read::scrape"), "{found:?}");
 }
+
+/// The source with its comments, strings and character literals blanked
+/// out (newlines kept), so that braces in them do not count.
+fn code_only(source: &str) -> String {
+    let bytes = source.as_bytes();
+    let mut out = String::with_capacity(source.len());
+    let mut i = 0;
+    let blank = |text: &str| -> String {
+        text.chars()
+            .map(|c| if c == '\n' { '\n' } else { ' ' })
+            .collect()
+    };
+    while i < bytes.len() {
+        let rest = &source[i..];
+        let end = if rest.starts_with("//") {
+            rest.find('\n').unwrap_or(rest.len())
+        } else if rest.starts_with("/*") {
+            rest.find("*/").map_or(rest.len(), |e| e + 2)
+        } else if let Some(raw) = rest.strip_prefix("r#").or(rest.strip_prefix("br#")) {
+            let hashes = 1 + raw.chars().take_while(|c| *c == '#').count();
+            let close = format!("\"{}", "#".repeat(hashes));
+            let open = rest.find('"').unwrap_or(0) + 1;
+            rest[open..]
+                .find(&close)
+                .map_or(rest.len(), |e| open + e + close.len())
+        } else if rest.starts_with('"') {
+            let mut j = 1;
+            while j < rest.len() && rest.as_bytes()[j] != b'"' {
+                j += if rest.as_bytes()[j] == b'\\' { 2 } else { 1 };
+            }
+            (j + 1).min(rest.len())
+        } else if rest.starts_with('\'')
+            && let Some(close) = rest[1..].find('\'').filter(|&c| c <= 10)
+            && (rest.as_bytes()[1] == b'\\' || rest[1..1 + close].chars().count() == 1)
+        {
+            close + 2
+        } else {
+            let c = rest.chars().next().unwrap();
+            out.push(c);
+            i += c.len_utf8();
+            continue;
+        };
+        out.push_str(&blank(&rest[..end]));
+        i += end;
+    }
+    out
+}
+
+#[test]
+fn rooms_and_functions_are_short() {
+    let mut long = Vec::new();
+    for (module, path) in modules() {
+        let source = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = source.lines().collect();
+        if lines.len() > 600 {
+            long.push(format!("{module}: {} lines", lines.len()));
+        }
+        let code = code_only(&source);
+        let code: Vec<&str> = code.lines().collect();
+        for (at, line) in code.iter().enumerate() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let Some(fn_at) = words.iter().position(|w| *w == "fn") else {
+                continue;
+            };
+            let before_ok = words[..fn_at]
+                .iter()
+                .all(|w| w.starts_with("pub") || matches!(*w, "async" | "const" | "unsafe"));
+            if !before_ok {
+                continue;
+            }
+            let (mut depth, mut opened, mut end) = (0i32, false, None);
+            'scan: for (offset, text) in code[at..].iter().enumerate() {
+                for c in text.chars() {
+                    match c {
+                        '{' => {
+                            depth += 1;
+                            opened = true;
+                        }
+                        '}' => depth -= 1,
+                        ';' if !opened => break 'scan,
+                        _ => {}
+                    }
+                    if opened && depth == 0 {
+                        end = Some(at + offset);
+                        break 'scan;
+                    }
+                }
+            }
+            let Some(end) = end else { continue };
+            let reason = lines[..at]
+                .iter()
+                .rev()
+                .take_while(|l| {
+                    l.trim_start().starts_with("//") || l.trim_start().starts_with("#[")
+                })
+                .any(|l| l.trim_start().starts_with("// Long on purpose:"));
+            if end - at + 1 > 80 && !reason {
+                long.push(format!(
+                    "{module}:{} `{}`: {} lines",
+                    at + 1,
+                    words[fn_at + 1],
+                    end - at + 1
+                ));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "too long (a function over 80 lines needs a `// Long on purpose:` line):\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn the_readme_is_a_front_door_and_every_link_leads_somewhere() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(
+        readme.lines().count() < 200,
+        "README.md has {} lines",
+        readme.lines().count()
+    );
+    let mut documents = vec![root().join("README.md")];
+    for entry in std::fs::read_dir(root().join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            documents.push(path);
+        }
+    }
+    let mut broken = Vec::new();
+    for document in &documents {
+        let text = std::fs::read_to_string(document).unwrap();
+        for (at, _) in text.match_indices("](") {
+            let target: String = text[at + 2..]
+                .chars()
+                .take_while(|c| *c != ')' && *c != '#')
+                .collect();
+            if target.is_empty() || target.contains("://") {
+                continue;
+            }
+            if !document.parent().unwrap().join(&target).exists() {
+                broken.push(format!("{}: {target}", document.display()));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "links that lead nowhere:\n{}",
+        broken.join("\n")
+    );
+}
+
+#[test]
+fn the_length_check_sees_a_long_function_and_its_reason() {
+    let body = "    x += 1;\n".repeat(90);
+    let long = format!("fn long() {{\n    let s = \"}}\"; // {{\n{body}}}\n");
+    let code = code_only(&long);
+    assert!(
+        !code.contains('"') && code.matches('{').count() == 1,
+        "{code}"
+    );
+}

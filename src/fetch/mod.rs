@@ -120,7 +120,8 @@ pub struct Fetcher {
     max_body_bytes: u64,
     max_redirects: usize,
     /// The clients of article pages, made when the first page is fetched:
-    /// most configs fetch none, and making a client costs a tenth of a second.
+    /// most configs fetch none, and making a client reads the system's root
+    /// certificates.
     pages: Arc<OnceCell<PageClients>>,
     limits: Arc<Limits>,
 }

@@ -35,8 +35,8 @@ pub(in crate::store) struct PollArticles<'a> {
 }
 
 /// How stale `last_seen` may be before a sighting moves it. A story that many
-/// feeds carry is seen again by each of them within seconds; rewriting its
-/// row, content and all, for each of them cost a tenth of a 5,000-feed cold poll.
+/// feeds carry is seen again by each of them within seconds, and rewriting
+/// its row, content and all, for each of them is write work for nothing.
 pub(in crate::store) const LAST_SEEN_STEP: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 
 /// What the database (or an earlier poll of the group) knows of a key.

@@ -73,8 +73,8 @@ pub struct Poller {
 impl Poller {
     /// `hosts` outlives a poller: a reloaded config keeps the holds hosts asked
     /// for. The fetcher is made by the caller, as building its TLS setup
-    /// (reading the system's root certificates) takes a tenth of a second that
-    /// is better spent while the database opens.
+    /// (reading the system's root certificates) is better done while the
+    /// database opens.
     pub fn new(config: Arc<Config>, store: Store, hosts: HostGate, fetcher: Fetcher) -> Poller {
         Poller {
             fetcher,

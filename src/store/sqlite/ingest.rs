@@ -216,8 +216,9 @@ fn look_up_keys(
 ///
 /// Many rows a statement, because of the search index's triggers: a statement
 /// that fires a trigger runs in a statement transaction, and FTS5 writes its
-/// pending terms out at the start of each one. Row by row, every article became
-/// a segment of its own, and merging them tripled the time of a cold poll.
+/// pending terms out at the start of each one: row by row, every article
+/// would become a segment of its own, and merging them cost more than
+/// writing them.
 /// (Tables without triggers are better written row by row: a multi-row
 /// statement needs a statement journal, which costs more than it saves.)
 fn insert_articles(

@@ -83,8 +83,8 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(storage.busy_timeout);
         // The writer's rows are consistent by construction (the ids come from
-        // its own plan), and checking the parent of every row of
-        // article_sources and article_categories cost a tenth of a cold poll.
+        // its own plan), so it does not pay to check the parent of every row
+        // of article_sources and article_categories.
         // The declared keys stay, for readers, and a hand DELETE is tidied by
         // a trigger, as the tools people use leave foreign keys off anyway.
         let writer_options = options

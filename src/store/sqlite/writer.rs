@@ -78,8 +78,8 @@ pub(super) fn commit_polls(
         for (reply, result) in replies.into_iter().zip(results) {
             let _ = reply.send(result);
         }
-        // Freeing a group's articles is a few percent of the writer's time,
-        // which is the time of a large poll.
+        // Freeing a group's articles is work the writer, which bounds a
+        // large poll, need not wait for.
         runtime.spawn_blocking(move || drop(polls));
         unmerged = true;
     }
@@ -116,7 +116,7 @@ fn write_group(
 ///
 /// sqlx runs each statement on its connection's worker thread: a round trip
 /// between threads, a copy of every bound value and a fresh parse of the SQL
-/// per statement, which made the writer the slowest stage. So the writer
+/// per statement, on the stage that bounds a cold poll. So the writer
 /// thread talks to the same connection through rusqlite (sqlx opens,
 /// configures and migrates it, and runs every other query), with statements
 /// prepared once per group.
@@ -147,7 +147,7 @@ pub(super) fn through_rusqlite<T>(
 /// [`MERGE_WHEN_IDLE_FOR`], until a poll arrives.
 ///
 /// Each write of the index adds a segment; FTS5 would merge them as it
-/// writes (`automerge`), which cost a tenth of a cold poll, so the index is
+/// writes (`automerge`), while a poll waits, so the index is
 /// created with automerge off (migration 0006) and merged here instead, a
 /// bounded step at a time, each its own transaction, so a poll that arrives
 /// waits for one step at most. FTS5 still merges by itself once a level
