@@ -6,8 +6,24 @@ use std::process::ExitCode;
 use clap::Parser;
 use tidings::cli::{Cli, LogFormat};
 
+/// Holds the daemon's signals before anything else in the process runs (the
+/// executable's pre-initializers run before the shared libraries' and before
+/// `main`): a reload or a stop sent while the daemon starts waits for it
+/// (see `run::service`).
+#[used]
+#[unsafe(link_section = ".preinit_array")]
+static HOLD_SIGNALS: extern "C" fn() = {
+    extern "C" fn hold() {
+        tidings::run::service::hold_signals();
+    }
+    hold
+};
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !cli.is_daemon() {
+        tidings::run::service::release_signals();
+    }
     let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -117,6 +117,14 @@ enum Command {
     },
 }
 
+impl Cli {
+    /// Whether the command runs until stopped and answers SIGHUP (`run`,
+    /// `serve`); the others take the signals' default actions.
+    pub fn is_daemon(&self) -> bool {
+        matches!(self.command, Command::Run | Command::Serve)
+    }
+}
+
 /// Runs the command `cli` names.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let path = cli.config.as_path();

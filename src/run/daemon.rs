@@ -13,7 +13,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -22,6 +21,7 @@ use crate::fetch::Fetcher;
 use crate::fetch::host_key;
 use crate::run::poll::{Poller, SourceReport};
 use crate::run::schedule::HostGate;
+use crate::run::service::{Signals, Status, notify, raise_open_files_limit};
 use crate::serve::feeds::Feeds;
 use crate::store::{Outcome, SourceState, Store, StoreError, Wanted};
 
@@ -34,11 +34,14 @@ const STORE_RETRY: Duration = Duration::from_secs(60);
 
 /// Runs the daemon until SIGTERM or Ctrl-C.
 pub async fn run(config_path: &Path) -> anyhow::Result<()> {
+    let signals = Signals::listen()?;
+    raise_open_files_limit();
     let config = Config::load(config_path)?;
     let store = Store::open(&config.storage).await?;
     let (feeds, server, stop) = serve_feeds(&config, &store).await?;
     let mut daemon = Daemon::start(config_path, config, store.clone(), feeds).await?;
-    let result = daemon.run().await;
+    notify(Status::Ready);
+    let result = daemon.run(signals).await;
     let _ = stop.send(true);
     server.await??;
     store.close().await;
@@ -49,14 +52,22 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
 /// `tidings serve`: serves the merged feeds of a database that others poll
 /// (PostgreSQL, from any host), until SIGTERM or Ctrl-C.
 pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
+    let mut signals = Signals::listen()?;
+    raise_open_files_limit();
     let config = Config::load(config_path)?;
     let store = Store::open(&config.storage).await?;
     let (_feeds, server, stop) = serve_feeds(&config, &store).await?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    tokio::select! {
-        _ = terminate.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+    notify(Status::Ready);
+    loop {
+        tokio::select! {
+            _ = signals.hangup.recv() => tracing::info!(
+                "SIGHUP: `tidings serve` has no sources to reload; restart it to change its address"
+            ),
+            _ = signals.terminate.recv() => break,
+            _ = signals.interrupt.recv() => break,
+        }
     }
+    notify(Status::Stopping);
     let _ = stop.send(true);
     server.await??;
     store.close().await;
@@ -183,10 +194,7 @@ impl Daemon {
         Ok(daemon)
     }
 
-    async fn run(&mut self) -> anyhow::Result<()> {
-        let mut terminate = signal(SignalKind::terminate())?;
-        let mut interrupt = signal(SignalKind::interrupt())?;
-        let mut hangup = signal(SignalKind::hangup())?;
+    async fn run(&mut self, mut signals: Signals) -> anyhow::Result<()> {
         loop {
             self.start_due_polls();
             crate::serve::metrics::metrics()
@@ -196,15 +204,16 @@ impl Daemon {
             tokio::select! {
                 _ = tokio::time::sleep(sleep) => {}
                 Some(finished) = self.in_flight.join_next() => self.finish(finished?),
-                _ = hangup.recv() => self.reload("SIGHUP").await,
-                _ = terminate.recv() => break,
-                _ = interrupt.recv() => break,
+                _ = signals.hangup.recv() => self.reload("SIGHUP").await,
+                _ = signals.terminate.recv() => break,
+                _ = signals.interrupt.recv() => break,
             }
             if modified(&self.config_path) != self.config_stamp {
                 self.reload("the config file changed").await;
             }
             self.write_output_if_due(false).await;
         }
+        notify(Status::Stopping);
         tracing::info!(
             "stopping: waiting for {} polls in flight",
             self.in_flight.len()
@@ -285,8 +294,15 @@ impl Daemon {
         }
     }
 
-    /// Re-reads the config; a broken one is reported and the running one kept.
+    /// Reloads the config, telling the service manager while it does.
     async fn reload(&mut self, why: &str) {
+        notify(Status::Reloading);
+        self.read_config(why).await;
+        notify(Status::Ready);
+    }
+
+    /// Re-reads the config; a broken one is reported and the running one kept.
+    async fn read_config(&mut self, why: &str) {
         self.config_stamp = modified(&self.config_path);
         let config = match Config::load(&self.config_path) {
             Ok(config) => config,

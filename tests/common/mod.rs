@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, Response, StatusCode, header};
+use futures::StreamExt;
 
 pub mod postgres;
 
@@ -30,6 +31,11 @@ pub struct Reply {
     /// A request header the server insists on (an API that answers only
     /// `X-Requested-With: XMLHttpRequest`): without it, 403.
     pub only_with: Option<(String, String)>,
+    /// Sent as `Last-Modified`; a request whose `If-Modified-Since` is this
+    /// date gets 304.
+    pub last_modified: Option<String>,
+    /// The body is sent in two halves with this pause between them.
+    pub pause_mid_body: Option<Duration>,
 }
 
 impl Reply {
@@ -44,6 +50,8 @@ impl Reply {
             headers: Vec::new(),
             delay: Duration::ZERO,
             only_with: None,
+            last_modified: None,
+            pause_mid_body: None,
         }
     }
 
@@ -56,6 +64,8 @@ impl Reply {
             headers: Vec::new(),
             delay: Duration::ZERO,
             only_with: None,
+            last_modified: None,
+            pause_mid_body: None,
         }
     }
 
@@ -84,6 +94,18 @@ impl Reply {
         self
     }
 
+    /// Sends `Last-Modified: date` and answers `If-Modified-Since: date` with 304.
+    pub fn modified_at(mut self, date: &str) -> Reply {
+        self.last_modified = Some(date.into());
+        self
+    }
+
+    /// Sends half the body, waits `pause`, then sends the rest.
+    pub fn paused_mid_body(mut self, pause: Duration) -> Reply {
+        self.pause_mid_body = Some(pause);
+        self
+    }
+
     /// Answers only requests that carry this header (else 403).
     pub fn only_with(mut self, name: &str, value: &str) -> Reply {
         self.only_with = Some((name.into(), value.into()));
@@ -95,7 +117,10 @@ impl Reply {
 #[derive(Clone, Debug)]
 pub struct Seen {
     pub path: String,
+    /// When the request arrived.
+    pub at: std::time::Instant,
     pub if_none_match: Option<String>,
+    pub if_modified_since: Option<String>,
     pub user_agent: Option<String>,
     pub status: u16,
 }
@@ -181,6 +206,7 @@ impl FeedServer {
     }
 
     async fn respond(&self, request: Request<Body>) -> Response<Body> {
+        let at = std::time::Instant::now();
         let path = request.uri().path().to_string();
         let text = |headers: &HeaderMap, name| {
             headers
@@ -189,6 +215,7 @@ impl FeedServer {
                 .map(String::from)
         };
         let if_none_match = text(request.headers(), header::IF_NONE_MATCH);
+        let if_modified_since = text(request.headers(), header::IF_MODIFIED_SINCE);
         let mut reply = self
             .reply_for(&path)
             .unwrap_or_else(|| Reply::status(404, "not found"));
@@ -202,11 +229,14 @@ impl FeedServer {
             reply = Reply::status(403, "forbidden");
         }
         tokio::time::sleep(reply.delay).await;
-        let not_modified = reply.etag.is_some() && reply.etag == if_none_match;
+        let not_modified = (reply.etag.is_some() && reply.etag == if_none_match)
+            || (reply.last_modified.is_some() && reply.last_modified == if_modified_since);
         let status = if not_modified { 304 } else { reply.status };
         self.log.lock().unwrap().push(Seen {
             path,
+            at,
             if_none_match,
+            if_modified_since,
             user_agent: text(request.headers(), header::USER_AGENT),
             status,
         });
@@ -216,11 +246,28 @@ impl FeedServer {
         if let Some(etag) = &reply.etag {
             response = response.header(header::ETAG, etag);
         }
+        if let Some(date) = &reply.last_modified {
+            response = response.header(header::LAST_MODIFIED, date);
+        }
         for (name, value) in &reply.headers {
             response = response.header(name.as_str(), value.as_str());
         }
         let body = if not_modified { Vec::new() } else { reply.body };
-        response.body(Body::from(body)).unwrap()
+        let Some(pause) = reply.pause_mid_body else {
+            return response.body(Body::from(body)).unwrap();
+        };
+        let second = body[body.len() / 2..].to_vec();
+        let first = body[..body.len() / 2].to_vec();
+        let halves = futures::stream::iter([Ok::<_, std::io::Error>(first)]).chain(
+            futures::stream::once(async move {
+                tokio::time::sleep(pause).await;
+                Ok(second)
+            }),
+        );
+        response
+            .header(header::CONTENT_LENGTH, body.len())
+            .body(Body::from_stream(halves))
+            .unwrap()
     }
 }
 
@@ -282,6 +329,11 @@ impl Instance {
 
     pub fn database(&self) -> PathBuf {
         self.dir.path().join("tidings.db")
+    }
+
+    /// Where a daemon started by `Daemon` writes its log.
+    pub fn log(&self) -> PathBuf {
+        self.dir.path().join("daemon.log")
     }
 
     /// Runs `tidings ARGS --config <this config>` to completion.
@@ -390,6 +442,40 @@ pub fn rss(title: &str, items: &[(&str, &str, &str, &str)]) -> String {
     out + "</channel></rss>"
 }
 
+/// A feed of one story, number `n`.
+pub fn one_story(n: usize) -> Reply {
+    let link = format!("https://a.example/{n}");
+    Reply::feed(rss(
+        "t",
+        &[("标题", link.as_str(), "2022-01-26 15:54:00", "<p>正文</p>")],
+    ))
+}
+
+/// Sources of `server` at the given paths, each polled at its interval.
+pub fn sources_with_interval<'a>(
+    server: &FeedServer,
+    intervals: &[(&'a str, &'a str)],
+) -> Vec<Source<'a>> {
+    intervals
+        .iter()
+        .map(|(path, interval)| {
+            let mut source = Source::new("甲", server.url(path), "金融", "要闻");
+            source.extra = format!("interval = \"{interval}\"\n").leak();
+            source
+        })
+        .collect()
+}
+
+/// An instance whose daemon will listen on a free loopback port.
+pub fn listening(settings: &str, sources: &[Source]) -> (Instance, String) {
+    let listen = free_address();
+    let app = Instance::new(
+        &format!("{settings}\n[server]\nlisten = \"{listen}\""),
+        sources,
+    );
+    (app, listen)
+}
+
 /// A `tidings run` child process, stopped with SIGTERM (or killed when dropped).
 pub struct Daemon {
     pub child: tokio::process::Child,
@@ -410,30 +496,46 @@ impl Daemon {
 
     /// Starts `tidings COMMAND` (`run` or `serve`) and waits until it answers `/health`.
     pub async fn start_command(app: &Instance, listen: &str, command: &str) -> Daemon {
+        let daemon = Daemon::spawn(app, listen, command, &[]);
+        daemon.answering(app).await;
+        daemon
+    }
+
+    /// Starts `tidings COMMAND` with more environment `env`, and returns at once.
+    pub fn spawn(app: &Instance, listen: &str, command: &str, env: &[(&str, &str)]) -> Daemon {
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tidings"))
             .args([command, "--config"])
             .arg(app.config())
             .env("RUST_LOG", "tidings=debug")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(app.dir.path().join("daemon.log")).unwrap())
+            .stderr(std::fs::File::create(app.log()).unwrap())
             .kill_on_drop(true)
             .spawn()
             .unwrap();
-        let daemon = Daemon {
+        Daemon {
             child,
             base: format!("http://{listen}"),
-        };
+        }
+    }
+
+    /// Waits until the daemon answers `/health`.
+    pub async fn answering(&self, app: &Instance) {
         for _ in 0..100 {
-            let response = reqwest::get(daemon.url("/health")).await;
+            let response = reqwest::get(self.url("/health")).await;
             if response.is_ok_and(|r| r.status().is_success()) {
-                return daemon;
+                return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!(
             "the daemon did not answer: {}",
-            std::fs::read_to_string(app.dir.path().join("daemon.log")).unwrap()
+            std::fs::read_to_string(app.log()).unwrap()
         );
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("the daemon is running")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -441,7 +543,7 @@ impl Daemon {
     }
 
     pub fn signal(&self, name: &str) {
-        let pid = self.child.id().expect("the daemon is running").to_string();
+        let pid = self.pid().to_string();
         let status = std::process::Command::new("kill")
             .args(["-s", name, &pid])
             .status()
@@ -450,8 +552,13 @@ impl Daemon {
     }
 
     /// SIGTERM, then the exit status.
-    pub async fn stop(mut self) -> std::process::ExitStatus {
+    pub async fn stop(self) -> std::process::ExitStatus {
         self.signal("TERM");
+        self.exited().await
+    }
+
+    /// The exit status, once the daemon has stopped.
+    pub async fn exited(mut self) -> std::process::ExitStatus {
         tokio::time::timeout(Duration::from_secs(20), self.child.wait())
             .await
             .expect("the daemon stops within 20 s")
