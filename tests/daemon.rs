@@ -32,11 +32,21 @@ async fn a_failing_source_backs_off_and_recovers() {
     server.set("/flaky.xml", Reply::status(500, "down"));
     let (app, listen) = listening("", &sources_with_interval(&server, &[("/flaky.xml", "1s")]));
     let daemon = Daemon::start(&app, &listen).await;
-    let errors = "SELECT coalesce(max(error_count), 0) FROM sources";
-    eventually(15, "two failures in a row", || app.count(errors) >= 2).await;
-    // Backoff doubles from the interval: the gaps between attempts grow.
-    let times = app.strings("SELECT started_at FROM fetch_log ORDER BY id");
-    assert!(times.len() < 5, "no backoff: {times:?}");
+    eventually(20, "four attempts", || server.hits("/flaky.xml") >= 4).await;
+    // Backoff doubles from the 1 s interval, ±20% jitter: each gap between
+    // attempts is at least 2 × 0.8 / 1.2 = 1.33 times the one before.
+    let times: Vec<_> = server.seen().iter().map(|seen| seen.at).collect();
+    let gaps: Vec<f64> = times
+        .windows(2)
+        .map(|pair| (pair[1] - pair[0]).as_secs_f64())
+        .collect();
+    for pair in gaps.windows(2) {
+        assert!(pair[1] >= pair[0] * 1.25, "no backoff: gaps {gaps:?}");
+    }
+    eventually(5, "every failure counted", || {
+        app.count("SELECT max(error_count) FROM sources") >= times.len() as i64
+    })
+    .await;
 
     server.set("/flaky.xml", one_story(1));
     eventually(20, "a successful poll", || {

@@ -135,7 +135,9 @@ async fn two_pollers_share_the_sources_and_the_host_limit_and_store_the_truth() 
     assert_eq!(granted, 60.0, "each feed claimed once over both pollers");
     assert!(waits > 0.0, "the pollers met the host's limit");
 
-    // Each serves what both stored.
+    // Each serves what both stored: the newest 100 (`[output] entries`).
+    let expected = truth["unique_articles"].as_u64().unwrap().min(100) as usize;
+    let mut served = Vec::new();
     for daemon in [&first, &second] {
         let feed = reqwest::get(daemon.url("/feeds/all.atom"))
             .await
@@ -143,8 +145,24 @@ async fn two_pollers_share_the_sources_and_the_host_limit_and_store_the_truth() 
             .text()
             .await
             .unwrap();
-        assert!(feed.matches("<entry>").count() >= 50, "{feed}");
+        let ids: Vec<String> = feed
+            .split("<entry>")
+            .skip(1)
+            .map(|entry| {
+                entry
+                    .split("<id>")
+                    .nth(1)
+                    .unwrap()
+                    .split("</id>")
+                    .next()
+                    .unwrap()
+            })
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(ids.len(), expected, "{feed}");
+        served.push(ids);
     }
+    assert_eq!(served[0], served[1]);
     assert!(first.stop().await.success());
     assert!(second.stop().await.success());
 }
@@ -223,8 +241,19 @@ async fn a_killed_pollers_sources_are_taken_over_when_its_lease_ends() {
         ) == 12
     })
     .await;
+    // Each lease as the database holds it: until when the dead poller's claim stands.
+    let epochs = |sql| -> HashMap<String, f64> {
+        cluster
+            .psql("tidings", sql)
+            .iter()
+            .map(|line| {
+                let (id, epoch) = line.split_once(' ').unwrap();
+                (id.to_string(), epoch.parse().unwrap())
+            })
+            .collect()
+    };
+    let leases = epochs("SELECT id || ' ' || extract(epoch FROM lease_until) FROM sources");
     doomed.signal("KILL");
-    let killed_at = std::time::Instant::now();
 
     let b = config(&database, &listen_b, settings, &sources);
     let heir = Daemon::start(&b, &listen_b).await;
@@ -232,10 +261,18 @@ async fn a_killed_pollers_sources_are_taken_over_when_its_lease_ends() {
         cluster.count("tidings", "SELECT count(*) FROM fetch_log") == 12
     })
     .await;
-    assert!(
-        killed_at.elapsed() >= Duration::from_secs(6),
-        "the heir waited for the leases"
-    );
+    // The heir's fetch of each source began after that source's lease ended,
+    // both on the database's clock (a fetch starts after its claim).
+    let started =
+        epochs("SELECT source_id || ' ' || extract(epoch FROM started_at) FROM fetch_log");
+    assert_eq!(leases.len(), 12);
+    for (source, lease_until) in &leases {
+        let began = started[source];
+        assert!(
+            began >= *lease_until,
+            "source {source}: polled at {began}, its lease held until {lease_until}"
+        );
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(
         cluster.count(

@@ -47,6 +47,8 @@ async fn the_workload_matches_its_ground_truth_across_polls() {
         "{summary}"
     );
     assert_matches_truth(&app, &truth);
+    let unique = |truth: &serde_json::Value| truth["unique_articles"].as_u64().unwrap();
+    assert_eq!(article_counts(&summary).0, unique(&truth), "{summary}");
 
     server.forget();
     let summary = app.poll().await;
@@ -54,10 +56,12 @@ async fn the_workload_matches_its_ground_truth_across_polls() {
     assert!(server.seen().iter().all(|s| s.status == 304));
     assert_eq!(server.seen().len(), 200);
 
+    let before = unique(&truth);
     let truth = workload(work.path(), 200, &base, Some("0.1"));
     let summary = app.poll().await;
     let (new, updated, _) = article_counts(&summary);
-    assert!(new > 0, "{summary}");
+    assert!(unique(&truth) > before);
+    assert_eq!(new, unique(&truth) - before, "{summary}");
     assert_eq!(updated, 0, "{summary}");
     assert_matches_truth(&app, &truth);
 }

@@ -8,26 +8,58 @@ use crate::article::StoredArticle;
 use crate::config::FullContent;
 
 /// The database could not be opened or written.
+///
+/// Each message ends with what the database said, once (`database is
+/// locked`, `attempt to write a readonly database`, `disk I/O error`): the
+/// causes are part of the message, not a chain of sources that would repeat
+/// them.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open database {path}: {source}")]
-    Open { path: String, source: sqlx::Error },
-    #[error("cannot migrate database {path}: {source}")]
+    #[error("cannot open database {path}: {}", database_says(.cause))]
+    Open { path: String, cause: sqlx::Error },
+    #[error("cannot migrate database {path}: {}", migration_says(.cause))]
     Migrate {
         path: String,
-        source: sqlx::migrate::MigrateError,
+        cause: sqlx::migrate::MigrateError,
     },
-    #[error("database error: {0}")]
-    Sql(#[from] sqlx::Error),
+    #[error("database error: {}", database_says(.0))]
+    Sql(sqlx::Error),
     /// An error of the group write, which talks to SQLite through rusqlite.
     #[error("database error: {0}")]
-    Ingest(#[from] rusqlite::Error),
+    Ingest(rusqlite::Error),
     #[error("database error: {0}")]
     Write(String),
     /// Another poller claimed the source since this one did: its poll is
     /// not written.
     #[error("source {0} was claimed by another poller; this poll is dropped")]
     LeaseLost(i64),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> StoreError {
+        StoreError::Sql(error)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> StoreError {
+        StoreError::Ingest(error)
+    }
+}
+
+/// What the database itself said, without sqlx's wrapping and code.
+fn database_says(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(error) => error.message().to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn migration_says(error: &sqlx::migrate::MigrateError) -> String {
+    match error {
+        sqlx::migrate::MigrateError::Execute(error) => database_says(error),
+        other => other.to_string(),
+    }
 }
 
 /// How often a source is polled, and why, as `tidings sources` shows it.

@@ -88,9 +88,9 @@ impl PgStore {
     /// lock while it migrates, so pollers starting at once take turns).
     /// Warns when the database's locale leaves search blind to Chinese.
     pub async fn open(url: &str, shown: &str, lease: Duration) -> Result<PgStore, StoreError> {
-        let opened = |source| StoreError::Open {
+        let opened = |cause| StoreError::Open {
             path: shown.to_string(),
-            source,
+            cause,
         };
         let options = PgConnectOptions::from_str(url).map_err(opened)?;
         let pool = PgPoolOptions::new()
@@ -104,9 +104,9 @@ impl PgStore {
         sqlx::migrate!("./migrations/postgres")
             .run(&pool)
             .await
-            .map_err(|source| StoreError::Migrate {
+            .map_err(|cause| StoreError::Migrate {
                 path: shown.to_string(),
-                source,
+                cause,
             })?;
         let (trigrams, ctype): (i32, String) = sqlx::query_as(
             "SELECT coalesce(cardinality(show_trgm('央行降准')), 0), datctype

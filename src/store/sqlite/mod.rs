@@ -70,9 +70,9 @@ impl SqliteStore {
     /// Opens (creating if needed) and migrates the database.
     pub async fn open(path: &Path, storage: &Storage) -> Result<SqliteStore, StoreError> {
         let shown = path.display().to_string();
-        let open_error = |source| StoreError::Open {
+        let open_error = |cause| StoreError::Open {
             path: shown.clone(),
-            source,
+            cause,
         };
         let options = SqliteConnectOptions::from_str("sqlite://")
             .map_err(open_error)?
@@ -263,18 +263,18 @@ async fn open_writer(
         .max_connections(1)
         .connect_with(options.clone())
         .await
-        .map_err(|source| StoreError::Open {
+        .map_err(|cause| StoreError::Open {
             path: shown.to_string(),
-            source,
+            cause,
         })?;
     let mut connection = writer.acquire().await?;
     define_functions(&mut connection).await?;
     sqlx::migrate!("./migrations/sqlite")
         .run(&mut *connection)
         .await
-        .map_err(|source| StoreError::Migrate {
+        .map_err(|cause| StoreError::Migrate {
             path: shown.to_string(),
-            source,
+            cause,
         })?;
     drop(connection);
     Ok(writer)
