@@ -179,12 +179,18 @@ pub fn to_the_second(duration: std::time::Duration) -> String {
     humantime::format_duration(std::time::Duration::from_secs(duration.as_secs())).to_string()
 }
 
-/// The first `max_chars` characters, with an ellipsis when something was cut.
+/// At most `max_chars` characters: the text, or its start and an ellipsis
+/// when something was cut.
 pub fn truncate_chars(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((cut, _)) => format!("{}…", text[..cut].trim_end()),
-        None => text.to_string(),
+    if text.chars().nth(max_chars).is_none() {
+        return text.to_string();
     }
+    // The ellipsis is one of the `max_chars`.
+    let cut = text
+        .char_indices()
+        .nth(max_chars.saturating_sub(1))
+        .map_or(0, |(cut, _)| cut);
+    format!("{}…", text[..cut].trim_end())
 }
 
 /// Where `needle` first occurs in `haystack`, ignoring case (as the search
@@ -320,7 +326,8 @@ mod tests {
 
     #[test]
     fn truncation_respects_characters() {
-        assert_eq!(truncate_chars("中国同中亚五国", 3), "中国同…");
+        assert_eq!(truncate_chars("中国同中亚五国", 3), "中国…");
+        assert_eq!(truncate_chars("中国同", 3), "中国同");
         assert_eq!(truncate_chars("短", 3), "短");
     }
 }

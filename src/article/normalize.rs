@@ -27,6 +27,8 @@ use crate::text::truncate_chars;
 const SUMMARY_CHARS: usize = 200;
 /// Characters kept of a title: a headline, not a document.
 const TITLE_CHARS: usize = 500;
+/// Characters of the title made for an entry without one, from its text.
+const UNTITLED_CHARS: usize = 41;
 /// Bytes of an entry's content that are read: a long article is a few tens of
 /// kilobytes, and sanitizing costs time and memory in proportion to its input.
 /// The parser closes whatever the cut leaves open.
@@ -146,9 +148,7 @@ fn article(
     let guid = Some(entry.id.trim())
         .filter(|id| !id.is_empty())
         .map(String::from);
-    let written_link = reader_link(&entry.links).map(|l| l.href.as_str());
-    let (link, fragment, earlier_keys) =
-        link_identity(written_link, guid.as_deref(), link_base, source);
+    let (link, fragment, earlier_keys) = entry_link(entry, guid.as_deref(), link_base, source);
     let published = entry
         .published
         .or(entry.updated)
@@ -165,7 +165,9 @@ fn article(
     let content = cleaned(&raw_html, &base, &source.rewrite);
     let title = match entry.title.as_ref().map(text_of) {
         Some(title) if !title.is_empty() => truncate_chars(&title, TITLE_CHARS),
-        _ => truncate_chars(&content.text, 40),
+        // 40 characters and the ellipsis: untitled entries' content hashes
+        // were made with this title, and a new one would show them updated.
+        _ => truncate_chars(&content.text, UNTITLED_CHARS),
     };
     let summary = match (&entry.content, &entry.summary) {
         (Some(_), Some(summary)) => summary_of(&text_of(summary)),
@@ -242,6 +244,31 @@ fn author_of(entry: &Entry, source: &SourceContext) -> String {
         .unwrap_or_else(|| source.name.clone())
 }
 
+/// The link of an entry, with what `link_identity` says of it. A link that
+/// is not a URL (words, a broken address) gives way to a guid that is one,
+/// and the entry was stored under its guid before. (An entry without any
+/// link has had its permalink guid made its link by `read::repair`, which
+/// sees `isPermaLink`.)
+fn entry_link(
+    entry: &Entry,
+    guid: Option<&str>,
+    base: &Url,
+    source: &SourceContext,
+) -> (Option<Url>, Option<String>, Vec<String>) {
+    let written = reader_link(&entry.links).map(|l| l.href.trim());
+    let url = written.filter(|l| !l.contains(char::is_whitespace));
+    let identity = link_identity(url, guid, base, source);
+    match guid.filter(|guid| is_web_address(guid)) {
+        Some(guid) if identity.0.is_none() && written.is_some_and(|l| !l.is_empty()) => {
+            let (link, fragment, mut earlier_keys) =
+                link_identity(Some(guid), Some(guid), base, source);
+            earlier_keys.push(dedup::guid_key(source.url.as_str(), guid));
+            (link, fragment, earlier_keys)
+        }
+        _ => identity,
+    }
+}
+
 /// An entry's canonical link, the fragment it dropped (which may yet tell
 /// it apart from its feed's other entries), and the keys it may be stored
 /// under from before: a hash route keeps its fragment (its key without the
@@ -277,6 +304,11 @@ fn link_identity(
         let earlier = dedup::link_key(&whole);
         (Some(link), Some(fragment), vec![earlier])
     }
+}
+
+/// An absolute http(s) URL, as a guid must be to serve as a link.
+fn is_web_address(text: &str) -> bool {
+    Url::parse(text).is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
 }
 
 /// The plain-text summary of an article whose feed gives none of its own.
