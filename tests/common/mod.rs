@@ -503,18 +503,29 @@ impl Daemon {
 
     /// Starts `tidings COMMAND` with more environment `env`, and returns at once.
     pub fn spawn(app: &Instance, listen: &str, command: &str, env: &[(&str, &str)]) -> Daemon {
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tidings"))
+        let mut command = Daemon::command(app, command);
+        command.envs(env.iter().copied());
+        Daemon::spawned(command, listen)
+    }
+
+    /// The command that starts `tidings COMMAND` on this instance's config,
+    /// logging to its `daemon.log`, for a test to adjust before it spawns it.
+    pub fn command(app: &Instance, command: &str) -> tokio::process::Command {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tidings"));
+        child
             .args([command, "--config"])
             .arg(app.config())
             .env("RUST_LOG", "tidings=debug")
-            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(app.log()).unwrap())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
+            .kill_on_drop(true);
+        child
+    }
+
+    /// Spawns `command` (see `Daemon::command`), a daemon listening on `listen`.
+    pub fn spawned(mut command: tokio::process::Command, listen: &str) -> Daemon {
         Daemon {
-            child,
+            child: command.spawn().unwrap(),
             base: format!("http://{listen}"),
         }
     }
