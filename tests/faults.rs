@@ -139,13 +139,19 @@ async fn the_server_survives_bursts_slow_clients_huge_headers_and_unknown_paths(
     // The test needs a descriptor a client, beyond the usual 1,024; the daemon
     // starts with that usual soft limit, as under systemd, and must raise it.
     let hard = raise_open_files_limit();
-    assert!(hard >= 2_200, "this machine allows {hard} open files, fewer than the test needs");
+    assert!(
+        hard >= 2_200,
+        "this machine allows {hard} open files, fewer than the test needs"
+    );
     let mut command = Daemon::command(&app, "run");
     // SAFETY: the closure runs in the child between fork and exec, and only
     // calls setrlimit, which is async-signal-safe.
     unsafe {
         command.pre_exec(move || {
-            let limit = libc::rlimit { rlim_cur: 1024, rlim_max: hard };
+            let limit = libc::rlimit {
+                rlim_cur: 1024,
+                rlim_max: hard,
+            };
             if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
                 Ok(())
             } else {
@@ -245,7 +251,10 @@ async fn the_server_survives_bursts_slow_clients_huge_headers_and_unknown_paths(
 /// Raises this process's soft limit on open files to its hard limit, and
 /// returns that.
 fn raise_open_files_limit() -> libc::rlim_t {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: both calls read and write only `limit`.
     unsafe {
         assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);

@@ -195,12 +195,17 @@ async fn merged_feeds_match_the_database_entry_by_entry() {
     // Pinned as literals: the id readers know the entry by, and the key and
     // content hash a poll compares with; a change of any of them would show
     // every reader every entry again, or every entry as updated.
-    assert_eq!(shared.id, "urn:tidings:entry:38b29617105a22d5fab725350786951c");
+    assert_eq!(
+        shared.id,
+        "urn:tidings:entry:38b29617105a22d5fab725350786951c"
+    );
     assert_eq!(
         app.strings(&format!(
             "SELECT key || ' ' || content_hash FROM articles WHERE link = '{STORY}'"
         )),
-        ["https://news.stcn.com/news/202201/t20220126_4094127.html 3cc637334c3186fe59ca1b29e09e4b9c"]
+        [
+            "https://news.stcn.com/news/202201/t20220126_4094127.html 3cc637334c3186fe59ca1b29e09e4b9c"
+        ]
     );
     assert_eq!(shared.categories[..2], ["金融", "证券时报网"]);
     assert!(

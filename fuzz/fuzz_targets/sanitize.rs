@@ -1,2 +1,4 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|bytes: &[u8]| tidings::tools::fuzzing::sanitize(bytes));
+libfuzzer_sys::fuzz_target!(|bytes: &[u8]| {
+    tidings::tools::fuzzing::sanitize(bytes);
+});
