@@ -62,41 +62,47 @@ async fn a_failing_source_backs_off_and_recovers() {
 }
 
 #[tokio::test]
-async fn retry_after_on_429_holds_back_the_whole_host() {
-    let throttled = FeedServer::start().await;
-    let other = FeedServer::start().await;
-    throttled.set(
-        "/a.xml",
-        Reply::status(429, "slow down").header("Retry-After", "3600"),
-    );
-    throttled.set(
-        "/b.xml",
-        one_story(1)
-            .delayed(Duration::from_millis(300))
-            .without_etag(),
-    );
-    other.set("/c.xml", one_story(2).without_etag());
-    let mut sources = sources_with_interval(&throttled, &[("/a.xml", "1s"), ("/b.xml", "1s")]);
-    sources.extend(sources_with_interval(&other, &[("/c.xml", "1s")]));
-    let (app, listen) = listening("", &sources);
-    let daemon = Daemon::start(&app, &listen).await;
-    eventually(15, "the other host polled three times", || {
-        other.hits("/c.xml") >= 3
-    })
-    .await;
-    assert_eq!(throttled.hits("/a.xml"), 1);
-    assert!(
-        throttled.hits("/b.xml") <= 1,
-        "the held host was polled again"
-    );
-    let errors = app.strings("SELECT last_error FROM sources WHERE last_error IS NOT NULL");
-    assert!(errors.iter().any(|e| e.contains("429")), "{errors:?}");
-    // The schedule honours the full hour, not the one-second interval.
-    assert_eq!(
-        app.count("SELECT count(*) FROM sources WHERE next_due > strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+50 minutes')"),
-        1
-    );
-    daemon.stop().await;
+async fn retry_after_on_429_or_503_holds_back_the_whole_host() {
+    for status in [429, 503] {
+        let throttled = FeedServer::start().await;
+        let other = FeedServer::start().await;
+        throttled.set(
+            "/a.xml",
+            Reply::status(status, "slow down").header("Retry-After", "3600"),
+        );
+        throttled.set(
+            "/b.xml",
+            one_story(1)
+                .delayed(Duration::from_millis(300))
+                .without_etag(),
+        );
+        other.set("/c.xml", one_story(2).without_etag());
+        let mut sources = sources_with_interval(&throttled, &[("/a.xml", "1s"), ("/b.xml", "1s")]);
+        sources.extend(sources_with_interval(&other, &[("/c.xml", "1s")]));
+        let (app, listen) = listening("", &sources);
+        let daemon = Daemon::start(&app, &listen).await;
+        eventually(15, "the other host polled three times", || {
+            other.hits("/c.xml") >= 3
+        })
+        .await;
+        assert_eq!(throttled.hits("/a.xml"), 1);
+        assert!(
+            throttled.hits("/b.xml") <= 1,
+            "{status}: the held host was polled again"
+        );
+        let errors = app.strings("SELECT last_error FROM sources WHERE last_error IS NOT NULL");
+        assert!(
+            errors.iter().any(|e| e.contains(&status.to_string())),
+            "{errors:?}"
+        );
+        // The schedule honours the full hour, not the one-second interval.
+        assert_eq!(
+            app.count("SELECT count(*) FROM sources WHERE next_due > strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+50 minutes')"),
+            1,
+            "{status}"
+        );
+        daemon.stop().await;
+    }
 }
 
 #[tokio::test]
@@ -258,14 +264,33 @@ async fn metrics_move_with_polls_and_health_says_when_the_database_is_gone() {
     let server = FeedServer::start().await;
     server.set("/ok.xml", one_story(1).without_etag());
     server.set("/broken.xml", Reply::status(503, "down"));
+    server.set("/failing.xml", Reply::status(500, "oops"));
+    // The same story twice in one feed: stored once, one entry dropped.
+    let story = (
+        "重复",
+        "https://a.example/twice",
+        "2022-01-26 15:54:00",
+        "<p>x</p>",
+    );
+    server.set("/twice.xml", Reply::feed(rss("t", &[story, story])));
     let (app, listen) = listening(
         "",
-        &sources_with_interval(&server, &[("/ok.xml", "1s"), ("/broken.xml", "1h")]),
+        &sources_with_interval(
+            &server,
+            &[
+                ("/ok.xml", "1s"),
+                ("/broken.xml", "1h"),
+                ("/failing.xml", "1h"),
+                ("/twice.xml", "1h"),
+            ],
+        ),
     );
     let daemon = Daemon::start(&app, &listen).await;
-    eventually(15, "two polls of the good source", || {
-        server.hits("/ok.xml") >= 2
-    })
+    eventually(
+        15,
+        "two polls of the good source, one of each other",
+        || server.hits("/ok.xml") >= 2 && app.count("SELECT count(*) FROM fetch_log") >= 5,
+    )
     .await;
     let text = reqwest::get(daemon.url("/metrics")).await.unwrap();
     assert!(
@@ -298,6 +323,11 @@ async fn metrics_move_with_polls_and_health_says_when_the_database_is_gone() {
     assert!(sample(&families, fetches.0, fetches.1, &ok) >= 2.0);
     let failed = [("outcome", "rate_limited")];
     assert_eq!(sample(&families, fetches.0, fetches.1, &failed), 1.0);
+    let server_error = [("outcome", "http_5xx")];
+    assert_eq!(sample(&families, fetches.0, fetches.1, &server_error), 1.0);
+    let dropped = ("tidings_entries_dropped", "tidings_entries_dropped_total");
+    let duplicate = [("reason", "duplicate")];
+    assert_eq!(sample(&families, dropped.0, dropped.1, &duplicate), 1.0);
     let histogram = "tidings_fetch_duration_seconds";
     assert!(
         sample(
@@ -309,7 +339,7 @@ async fn metrics_move_with_polls_and_health_says_when_the_database_is_gone() {
     );
     let new = [("change", "new")];
     let articles = ("tidings_articles", "tidings_articles_total");
-    assert_eq!(sample(&families, articles.0, articles.1, &new), 1.0);
+    assert_eq!(sample(&families, articles.0, articles.1, &new), 2.0);
     let good = server.url("/ok.xml");
     let bad = server.url("/broken.xml");
     let success = sample(

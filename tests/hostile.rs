@@ -290,6 +290,52 @@ async fn slow_silent_and_broken_servers_end_within_the_timeout() {
     );
 }
 
+/// An RSS feed of one item whose description nests `depth` elements.
+fn nested(depth: usize) -> Vec<u8> {
+    format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>深</title><item>\
+         <title>深层</title><link>https://a.example/deep/{depth}</link><description>{}y{}\
+         </description></item></channel></rss>",
+        "<x>".repeat(depth),
+        "</x>".repeat(depth)
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn documents_nested_deeper_than_65535_elements_are_refused_then_repaired() {
+    let server = FeedServer::start().await;
+    server.set("/deep.xml", Reply::feed(nested(100_000)));
+    let app = Instance::new(
+        "",
+        &[
+            Source::new("深", server.url("/deep.xml"), "金融", "要闻"),
+            good_feed(&server),
+        ],
+    );
+    let summary = app.poll().await;
+    assert!(summary.contains("2 ok"), "{summary}");
+    // The strict reading refuses the depth; the second keeps the entry and
+    // reads the markup inside its description as the text of its HTML, which
+    // nested deeper than 256 levels is reduced to its text.
+    let warnings = app.strings("SELECT last_warnings FROM sources WHERE name = '深'");
+    assert!(
+        warnings[0].contains("nests elements deeper than the supported limit of 65535"),
+        "{warnings:?}"
+    );
+    assert_eq!(
+        app.strings(
+            "SELECT content_html FROM articles WHERE link = 'https://a.example/deep/100000'"
+        ),
+        ["<p>y</p>"]
+    );
+    // As deep as the limit allows, the depth is no reason for a warning.
+    server.set("/deep.xml", Reply::feed(nested(65_000)));
+    app.poll().await;
+    let warnings = app.strings("SELECT last_warnings FROM sources WHERE name = '深'");
+    assert!(!warnings[0].contains("65535"), "{warnings:?}");
+}
+
 #[tokio::test]
 async fn hostile_values_are_tamed() {
     let server = FeedServer::start().await;

@@ -152,6 +152,41 @@ async fn a_second_poll_sends_validators_gets_304_and_writes_nothing() {
 }
 
 #[tokio::test]
+async fn a_server_with_only_last_modified_gets_it_back_and_answers_304() {
+    let server = FeedServer::start().await;
+    let items = [(
+        "一",
+        "https://a.example/1",
+        "2022-01-26 15:54:00",
+        "<p>一</p>",
+    )];
+    let date = "Wed, 26 Jan 2022 07:54:00 GMT";
+    server.set(
+        "/feed.xml",
+        Reply::feed(rss("t", &items))
+            .without_etag()
+            .modified_at(date),
+    );
+    let app = Instance::new(
+        "",
+        &[Source::new("甲", server.url("/feed.xml"), "金融", "要闻")],
+    );
+    app.poll().await;
+    assert_eq!(app.strings("SELECT last_modified FROM sources"), [date]);
+    server.forget();
+    let summary = app.poll().await;
+    assert!(summary.contains("(1 not modified)"), "{summary}");
+    let seen = server.seen();
+    assert_eq!(seen[0].if_modified_since.as_deref(), Some(date));
+    assert_eq!(seen[0].if_none_match, None);
+    assert_eq!(seen[0].status, 304);
+    assert_eq!(
+        app.strings("SELECT outcome FROM fetch_log ORDER BY id"),
+        ["ok", "not_modified"]
+    );
+}
+
+#[tokio::test]
 async fn a_changed_entry_updates_its_row_and_an_unchanged_one_does_not() {
     let server = FeedServer::start().await;
     let first = [
