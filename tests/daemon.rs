@@ -124,6 +124,31 @@ async fn the_per_host_limit_is_never_exceeded() {
 }
 
 #[tokio::test]
+async fn the_global_concurrency_limit_is_never_exceeded() {
+    // Six hosts (ports), a slow feed each: only `concurrency` of them are
+    // fetched at once, though each host would allow more.
+    let server = FeedServer::start().await;
+    let mut sources = Vec::new();
+    for i in 0..6 {
+        let path = format!("/{i}.xml");
+        server.set(&path, one_story(i).delayed(Duration::from_millis(400)));
+        let url = format!("{}{path}", server.another_port().await);
+        sources.push(Source::new("甲", url, "金融", "要闻"));
+    }
+    let (app, listen) = listening(
+        "[poll]
+concurrency = 2
+per_host = 4",
+        &sources,
+    );
+    let daemon = Daemon::start(&app, &listen).await;
+    eventually(15, "every source polled", || server.seen().len() == 6).await;
+    assert_eq!(server.most_in_flight(), 2, "concurrency = 2");
+    assert_eq!(app.count("SELECT count(*) FROM articles"), 6);
+    daemon.stop().await;
+}
+
+#[tokio::test]
 async fn a_restart_resumes_the_schedule_instead_of_polling_everything() {
     let server = FeedServer::start().await;
     server.set("/a.xml", one_story(1));

@@ -383,3 +383,34 @@ async fn changed_rules_apply_to_what_comes_next_and_reprocess_applies_them_to_wh
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no source named `新浪财经`"));
 }
+
+#[tokio::test]
+async fn private_pages_are_read_when_allowed_and_pages_per_poll_a_poll() {
+    let site = FeedServer::start().await;
+    // Another port of this machine: private, and not the feed's origin.
+    let intranet = FeedServer::start().await;
+    let links: Vec<(String, String)> = (1..=5)
+        .map(|n| {
+            let path = format!("/article/detail/{n}.html");
+            let title = format!("内网第{n}篇");
+            intranet.set(&path, html(stcn_page("utf-8", &title, &story(&title))));
+            (title, intranet.url(&path))
+        })
+        .collect();
+    let links: Vec<(&str, String)> = links.iter().map(|(t, l)| (t.as_str(), l.clone())).collect();
+    site.set("/yw.xml", Reply::feed(summary_feed(&links)));
+    let mut source = Source::new("证券时报网", site.url("/yw.xml"), "金融", "要闻");
+    source.extra = "full_content = \"always\"\nallow_private_pages = true\n";
+    let app = Instance::new("[poll]\npages_per_poll = 2\n", &[source]);
+    let fetched = "SELECT count(*) FROM article_pages WHERE state = 'fetched'";
+    for (poll, expected) in [(1, 2), (2, 4), (3, 5)] {
+        let summary = app.poll().await;
+        assert_eq!(app.count(fetched), expected, "poll {poll}: {summary}");
+        assert_eq!(intranet.seen().len(), expected as usize, "poll {poll}");
+    }
+    let text = app.strings(&format!(
+        "SELECT plain_text FROM articles WHERE link = '{}'",
+        links[4].1
+    ));
+    assert!(text[0].contains("末段独有词语青蓝色账本"), "{text:?}");
+}

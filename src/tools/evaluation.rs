@@ -407,17 +407,18 @@ mod tests {
 
     #[test]
     fn unseen_corpora_meet_the_targets() {
-        // Seeds other than the ones the thresholds were set with (1 to 3).
+        // Seeds other than the ones the thresholds were set with (1 to 3), at
+        // 600 stories each; docs/stories.md quotes these bounds.
         for seed in [101, 202] {
             let scores = score(&corpus(seed, 600));
             assert!(
                 scores.long.pairs > 300 && scores.flash.pairs > 100,
                 "{scores:?}"
             );
-            assert!(scores.long.precision >= 0.99, "seed {seed}: {scores:?}");
-            assert!(scores.long.recall >= 0.9, "seed {seed}: {scores:?}");
-            assert!(scores.flash.precision >= 0.98, "seed {seed}: {scores:?}");
-            assert!(scores.flash.recall >= 0.6, "seed {seed}: {scores:?}");
+            for kind in [&scores.long, &scores.flash] {
+                assert!(kind.precision >= 0.9995, "seed {seed}: {scores:?}");
+                assert!(kind.recall >= 0.98, "seed {seed}: {scores:?}");
+            }
         }
     }
 }

@@ -148,13 +148,27 @@ impl FeedServer {
             in_flight: Arc::default(),
             most_in_flight: Arc::default(),
         };
-        let handler_state = server.clone();
+        server.serve(listener);
+        server
+    }
+
+    /// Answers on another free port too, from the same routes and counts: a
+    /// second host, as tidings counts hosts (host and port). Returns its
+    /// base URL.
+    pub async fn another_port(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        self.serve(listener);
+        base
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let handler_state = self.clone();
         let app = axum::Router::new().fallback(move |request: Request<Body>| {
             let state = handler_state.clone();
             async move { state.answer(request).await }
         });
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        server
     }
 
     pub fn url(&self, path: &str) -> String {
