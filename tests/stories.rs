@@ -362,3 +362,125 @@ async fn a_source_that_keeps_out_of_stories_stands_alone_and_articles_before_sto
         1
     );
 }
+
+const RESULTS: &str = "宁德时代晚间公告，公司前三季度实现营业收入2831.2亿元，同比增长12.5%；\
+    归属于上市公司股东的净利润490.3亿元，同比增长25.8%；基本每股收益11.2元。";
+
+const LONG: &str = "宁德时代晚间发布三季度报告，前三季度实现营业收入2831.2亿元，同比增长12.5%。\
+    归属于上市公司股东的净利润490.3亿元，同比增长25.8%。公司表示，业绩增长主要得益于储能业务订单增加以及成本控制成效显现。\
+    报告期内，公司在福建新建的生产基地已经投产，产能利用率达到89%。与此同时，公司研发投入152亿元，占营业收入的比重进一步提高。\
+    截至9月末，公司在手订单金额约2100亿元，为全年业绩提供支撑。";
+
+#[tokio::test]
+async fn an_excerpt_under_its_own_title_and_another_outlets_write_up_join_the_story() {
+    let server = FeedServer::start().await;
+    let stcn = rss(
+        "证券时报网 - 公司",
+        &[
+            item(
+                "宁德时代：前三季度营收2831.2亿元 同比增长12.5%",
+                "https://www.stcn.com/article/detail/11.html",
+                "2026-11-20 18:00:00",
+                RESULTS,
+            ),
+            item(
+                "宁德时代前三季度营收2831.2亿元 同比增长12.5%",
+                "https://www.stcn.com/article/detail/12.html",
+                "2026-11-20 18:30:00",
+                LONG,
+            ),
+        ],
+    );
+    let cls = rss(
+        "财联社 - 电报",
+        &[item(
+            "宁德时代三季报：净利490.3亿元 营收增12.5%",
+            "https://www.cls.cn/detail/1",
+            "2026-11-20 21:00:00",
+            "11月20日晚间，宁德时代披露三季报。报告显示，前三季度公司营收达2831.2亿元，较上年同期增长12.5%，\
+             净利润为490.3亿元。多家机构随后发布点评，普遍看好公司后续表现。",
+        )],
+    );
+    let excerpt: String = LONG.split_inclusive('。').take(3).collect();
+    let sina = rss(
+        "新浪财经 - 滚动",
+        &[
+            item(
+                "重磅！宁德时代披露重要进展",
+                "https://finance.sina.com.cn/a/11.shtml",
+                "2026-11-20 19:00:00",
+                &format!("{excerpt}……（点击查看全文）"),
+            ),
+            // The same announcement for another company, with the same figures.
+            item(
+                "比亚迪：前三季度营收2831.2亿元 同比增长12.5%",
+                "https://finance.sina.com.cn/a/12.shtml",
+                "2026-11-20 19:30:00",
+                &RESULTS.replace("宁德时代", "比亚迪"),
+            ),
+        ],
+    );
+    server.set("/stcn.xml", Reply::feed(stcn));
+    server.set("/cls.xml", Reply::feed(cls));
+    server.set("/sina.xml", Reply::feed(sina));
+    let app = Instance::new(
+        "",
+        &[
+            Source::new("证券时报网", server.url("/stcn.xml"), "金融", "公司"),
+            Source::new("财联社", server.url("/cls.xml"), "金融", "电报"),
+            Source::new("新浪财经", server.url("/sina.xml"), "金融", "滚动"),
+        ],
+    );
+    app.poll().await;
+    let report = "https://www.stcn.com/article/detail/11.html";
+    let write_up = "https://www.cls.cn/detail/1";
+    let long = "https://www.stcn.com/article/detail/12.html";
+    let excerpt = "https://finance.sina.com.cn/a/11.shtml";
+    let other = "https://finance.sina.com.cn/a/12.shtml";
+    let check = |app: &Instance| {
+        assert_eq!(story_of(app, write_up), story_of(app, report));
+        assert_eq!(story_of(app, excerpt), story_of(app, long));
+        assert_eq!(
+            story_of(app, other),
+            id_of(app, other),
+            "another company joined"
+        );
+    };
+    check(&app);
+    // Whichever of the two was stored first, the other joined it, and says why.
+    assert_eq!(
+        app.strings(&format!(
+            "SELECT e.event FROM story_evidence e JOIN articles a ON a.id = e.article_id
+              WHERE a.link IN ('{write_up}', '{report}')"
+        )),
+        ["同一事件：宁德时代，3 个数字一致"]
+    );
+    let shown = app
+        .run(&["story", &id_of(&app, write_up).to_string()])
+        .await;
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("同一事件：宁德时代，3 个数字一致"),
+        "{shown}"
+    );
+
+    // The new rules apply to what is stored, and a split holds.
+    let out = app.run(&["split", &id_of(&app, excerpt).to_string()]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = app.run(&["regroup"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(
+        story_of(&app, excerpt),
+        story_of(&app, long),
+        "the split came undone"
+    );
+    assert_eq!(story_of(&app, write_up), story_of(&app, report));
+}

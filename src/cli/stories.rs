@@ -39,7 +39,11 @@ pub(super) fn evaluate(seed: u64, stories: usize) {
         corpus.len()
     );
     println!("| kind | pairs | precision | recall |\n|---|---|---|---|");
-    for (kind, score) in [("long", scores.long), ("flash", scores.flash)] {
+    let classes = scores
+        .classes
+        .iter()
+        .map(|(class, score)| (class.name(), *score));
+    for (kind, score) in classes.chain([("all", scores.all)]) {
         println!(
             "| {kind} | {} | {:.4} | {:.4} |",
             score.pairs, score.precision, score.recall
@@ -75,15 +79,21 @@ fn print_story(members: &[crate::store::StoryMember], zone: chrono_tz::Tz) {
                 overlap,
                 numbers_agree,
                 minutes_apart,
-            }) => format!(
-                "与{matched_outlet}（{matched}）文本重合 {:.0}%，{}，相隔 {minutes_apart} 分钟",
-                overlap * 100.0,
-                if *numbers_agree {
-                    "数字一致"
-                } else {
-                    "数字不一致"
+                event,
+            }) => match event {
+                Some(event) => {
+                    format!("与{matched_outlet}（{matched}）{event}，相隔 {minutes_apart} 分钟")
                 }
-            ),
+                None => format!(
+                    "与{matched_outlet}（{matched}）文本重合 {:.0}%，{}，相隔 {minutes_apart} 分钟",
+                    overlap * 100.0,
+                    if *numbers_agree {
+                        "数字一致"
+                    } else {
+                        "数字不一致"
+                    }
+                ),
+            },
             Some(Why::Merged { at }) => format!("merged by hand (tidings merge) at {at}"),
         };
         println!("           {why}");

@@ -1,9 +1,11 @@
 //! Which story a new article joins: the one decision SQLite's writer,
 //! PostgreSQL's, `tidings regroup` and the evaluation all make, in the same
 //! steps: the candidates of the window (the articles of other sources that
-//! share a band of its fingerprint, likeliest first, at most [`CHECKS`]),
-//! their texts read, the exact check of each, then the story it joins or a
-//! new one, and the article added to the window for the ones after it.
+//! share a band or a sentence of its fingerprint, likeliest first, and those
+//! that state three of its figures, at most [`CHECKS`] of each), their texts
+//! read, the exact check of each (a reprint first, then a write-up of the
+//! same event), then the story it joins or a new one, and the article added
+//! to the window for the ones after it.
 //!
 //! What differs between them is where the members' texts and stories come
 //! from ([`Texts`]: a group still in memory, a database, a cache) and how
@@ -13,7 +15,7 @@ use std::cell::OnceCell;
 use std::future::Future;
 use std::sync::Arc;
 
-use super::window::{Member, Window};
+use super::window::{Candidate, Member, Window};
 use super::{CHECKS, Comparable, Fingerprint, Match, comparable_article, matching};
 
 /// A new article a story is decided for.
@@ -97,27 +99,37 @@ pub async fn assign<T: Texts>(
     let Some(fingerprint) = new.fingerprint else {
         return Ok(Story::alone(new.id));
     };
-    let candidates: Vec<Member> = window
-        .candidates(fingerprint, new.source_id, new.published)
-        .into_iter()
-        .map(|candidate| candidate.member)
-        .filter(|member| !refused(member))
-        .take(CHECKS)
-        .collect();
+    let candidates = window.candidates(fingerprint, new.source_id, new.published);
+    let chosen = |candidates: Vec<Candidate>| -> Vec<Member> {
+        candidates
+            .into_iter()
+            .map(|candidate| candidate.member)
+            .filter(|member| !refused(member))
+            .take(CHECKS)
+            .collect()
+    };
+    let (reprints, write_ups) = (chosen(candidates.reprints), chosen(candidates.write_ups));
     let mut story = Story::alone(new.id);
-    if !candidates.is_empty() {
-        texts.read_ahead(&candidates).await?;
+    if !reprints.is_empty() || !write_ups.is_empty() {
+        let all: Vec<Member> = reprints.iter().chain(&write_ups).cloned().collect();
+        texts.read_ahead(&all).await?;
         // Made only when a candidate's text is there to compare it with.
         let mine = OnceCell::new();
-        let found = candidates.into_iter().find_map(|member| {
-            let theirs = texts.text(&member)?;
-            let mine = mine.get_or_init(|| {
-                new.comparable
-                    .clone()
-                    .unwrap_or_else(|| Arc::new(comparable_article(new.title, new.text)))
-            });
-            matching::same_story(mine, &theirs).map(|found| (member, found))
-        });
+        let mut check =
+            |members: Vec<Member>, same: fn(&Comparable, &Comparable) -> Option<Match>| {
+                members.into_iter().find_map(|member| {
+                    let theirs = texts.text(&member)?;
+                    let mine = mine.get_or_init(|| {
+                        new.comparable
+                            .clone()
+                            .unwrap_or_else(|| Arc::new(comparable_article(new.title, new.text)))
+                    });
+                    same(mine, &theirs).map(|found| (member, found))
+                })
+            };
+        // A reprint first: the stronger evidence.
+        let found = check(reprints, matching::same_story)
+            .or_else(|| check(write_ups, matching::same_event));
         if let Some((matched, found)) = found {
             story = Story {
                 id: texts.story_of(&matched)?,

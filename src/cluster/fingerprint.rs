@@ -40,11 +40,21 @@ pub struct Fingerprint {
     /// The numbers the text states, hashed, sorted: two texts whose numbers
     /// disagree are not compared further.
     pub numbers: Vec<u32>,
+    /// Its sentences of [`SENTENCE_CHARS`] or more, hashed, sorted: a reprint
+    /// that reorders, cuts or adds to the text keeps most of them whole.
+    pub sentences: Vec<u32>,
+    /// The figures it states with their units, hashed, sorted: what another
+    /// outlet's write-up of the same event shares with it.
+    pub figures: Vec<u32>,
 }
 
+/// Sentences shorter than this are formulas (`公司表示`), not the story.
+pub const SENTENCE_CHARS: usize = 8;
+
 /// The layout version of a stored fingerprint: a change of the method must
-/// not be compared with fingerprints made by the old one.
-const VERSION: u8 = 1;
+/// not be compared with fingerprints made by the old one. Version 1 had no
+/// sentences and figures; it is still read, without them.
+const VERSION: u8 = 2;
 
 impl Fingerprint {
     pub fn of(text: &Comparable) -> Fingerprint {
@@ -60,24 +70,41 @@ impl Fingerprint {
             signature[bin] = signature[bin].min(hash as u32);
         }
         densify(&mut signature);
+        let mut sentences: Vec<u32> = text
+            .sentences()
+            .filter(|sentence| sentence.len() >= SENTENCE_CHARS)
+            .map(|sentence| {
+                let packed: Vec<u8> = sentence
+                    .iter()
+                    .flat_map(|c| u32::from(*c).to_le_bytes())
+                    .collect();
+                xxh3_64_with_seed(&packed, SEED) as u32
+            })
+            .collect();
+        sentences.sort_unstable();
+        sentences.dedup();
         let mut fingerprint = Fingerprint {
             signature,
             chars: text.chars.len() as u32,
             numbers: Vec::new(),
+            sentences,
+            figures: Vec::new(),
         };
-        fingerprint.add_numbers(&text.numbers);
+        fingerprint.add_stated(&text.numbers, &text.figures);
         fingerprint
     }
 
-    /// Adds numbers the article states (its title's, to its body's).
-    pub fn add_numbers(&mut self, numbers: &[String]) {
-        self.numbers.extend(
-            numbers
-                .iter()
-                .map(|number| xxh3_64_with_seed(number.as_bytes(), SEED) as u32),
-        );
-        self.numbers.sort_unstable();
-        self.numbers.dedup();
+    /// Adds numbers and figures the article states (its title's, to its body's).
+    pub fn add_stated(&mut self, numbers: &[String], figures: &[String]) {
+        for (hashed, stated) in [(&mut self.numbers, numbers), (&mut self.figures, figures)] {
+            hashed.extend(
+                stated
+                    .iter()
+                    .map(|text| xxh3_64_with_seed(text.as_bytes(), SEED) as u32),
+            );
+            hashed.sort_unstable();
+            hashed.dedup();
+        }
     }
 
     /// The keys of the signature's bands, each tagged with its band's number.
@@ -95,35 +122,56 @@ impl Fingerprint {
     }
 
     /// The stored form: a version byte, then little-endian words: the
-    /// character count, the bins, the hashed numbers.
+    /// character count, how many numbers, sentences and figures follow the
+    /// bins, the bins, then those.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(HEADER + (BINS + self.numbers.len()) * 4);
+        let lists = [&self.numbers, &self.sentences, &self.figures];
+        let words = BINS + 3 + lists.iter().map(|list| list.len()).sum::<usize>();
+        let mut bytes = Vec::with_capacity(HEADER + words * 4);
         bytes.push(VERSION);
         bytes.extend_from_slice(&self.chars.to_le_bytes());
-        for word in self.signature.iter().chain(&self.numbers) {
+        let counts = lists.map(|list| list.len() as u32);
+        let words = counts
+            .iter()
+            .chain(&self.signature)
+            .chain(lists.into_iter().flatten());
+        for word in words {
             bytes.extend_from_slice(&word.to_le_bytes());
         }
         bytes
     }
 
-    /// A stored fingerprint, or `None` for one of another version.
+    /// A stored fingerprint (of this version or the first), or `None`.
     pub fn from_bytes(bytes: &[u8]) -> Option<Fingerprint> {
-        let body = bytes.len().checked_sub(HEADER + BINS * 4)?;
-        if bytes[0] != VERSION || body % 4 != 0 {
+        if bytes.len() < HEADER || !(bytes.len() - HEADER).is_multiple_of(4) {
             return None;
         }
-        let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
-        let mut signature = [0; BINS];
-        for (bin, slot) in signature.iter_mut().enumerate() {
-            *slot = word(HEADER + bin * 4);
-        }
-        let numbers = (0..body / 4)
-            .map(|n| word(HEADER + (BINS + n) * 4))
+        let words: Vec<u32> = bytes[HEADER..]
+            .chunks_exact(4)
+            .map(|word| u32::from_le_bytes(word.try_into().expect("4 bytes")))
             .collect();
+        let chars = u32::from_le_bytes(bytes[1..HEADER].try_into().expect("4 bytes"));
+        let (counts, rest): ([usize; 3], &[u32]) = match bytes[0] {
+            1 => ([words.len().checked_sub(BINS)?, 0, 0], &words),
+            VERSION => {
+                let counts = words.get(..3)?;
+                ([0, 1, 2].map(|n| counts[n] as usize), &words[3..])
+            }
+            _ => return None,
+        };
+        if rest.len() != BINS + counts.iter().sum::<usize>() {
+            return None;
+        }
+        let signature: [u32; BINS] = rest[..BINS].try_into().expect("BINS words");
+        let mut lists = rest[BINS..].to_vec();
+        let figures = lists.split_off(counts[0] + counts[1]);
+        let sentences = lists.split_off(counts[0]);
         Some(Fingerprint {
             signature,
-            chars: word(1),
-            numbers,
+            chars,
+            numbers: lists,
+            sentences,
+            figures,
         })
     }
 }

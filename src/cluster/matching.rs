@@ -16,21 +16,24 @@
 //!   text must be in the longer (nine tenths of a flash, seven of a longer
 //!   story), and in at most `EDITS` places: two stories written from the
 //!   same stock sentences share many of them, but scattered, in other orders;
-//! - the shorter must be at least half the longer: a roundup that quotes a
-//!   story is not that story;
+//! - the shorter must be at least half the longer, and a longer text that
+//!   adds two sentences or more adds less than half the shorter: a roundup
+//!   that quotes a story is not that story;
 //! - a longer story must also be told under a like title (a reprint changes
 //!   its title lightly, if at all), unless the shorter text is wholly in the
 //!   longer but for one edit.
+//!
+//! Editors also reshape stories, and other outlets write up the same event
+//! in their own sentences: a story that fails the check in order is compared
+//! as `reshaped` compares them.
 
 use hashbrown::HashSet;
 
+use super::reshaped::{self, Event, FLASH_CHARS};
 use super::text::Comparable;
 
 /// Comparable characters under which a text is too short to say which story it is.
 pub const MIN_CHARS: usize = 12;
-/// Under this many characters the shorter text is a flash: nearly all of it
-/// must be in the longer.
-const FLASH_CHARS: usize = 80;
 /// A stretch that differs on both sides is a word changed in place when the
 /// smaller side has at most this many characters; longer, it is a sentence
 /// replaced by another.
@@ -44,14 +47,18 @@ const ALIGN_CHARS: usize = 240;
 const EDITS: usize = 3;
 
 /// Why two texts were taken for one story.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Match {
-    /// The share of the shorter text found, in order, in the longer (0 to 1).
+    /// The share of the shorter text found in the longer (0 to 1): in
+    /// order, or in like sentences in any order for a reshaped reprint, or
+    /// the share of the figures in common for write-ups of an event.
     pub overlap: f64,
     /// The Jaccard similarity of their 3-gram sets (0 to 1).
     pub jaccard: f64,
     /// Every number of one is stated by the other.
     pub numbers_agree: bool,
+    /// For two outlets' write-ups of one event, what they share.
+    pub event: Option<Event>,
 }
 
 /// The exact check: `Some` when `a` and `b` tell one story.
@@ -62,20 +69,42 @@ pub fn same_story(a: &Comparable, b: &Comparable) -> Option<Match> {
         (b, a)
     };
     let (s, l) = (shorter.chars.len(), longer.chars.len());
-    if s < MIN_CHARS || l > 2 * s || !numbers_agree(&a.numbers, &b.numbers) {
+    if s < MIN_CHARS || !numbers_agree(&a.numbers, &b.numbers) {
         return None;
     }
-    let alignment = align(shorter, longer);
-    let kept_at_least = if s < FLASH_CHARS { 0.9 } else { 0.7 };
-    let whole_but_one_edit = alignment.kept == s && alignment.edits <= 1;
-    let same = alignment.changed_in_place <= 1
-        && alignment.edits <= EDITS
-        && alignment.kept as f64 >= kept_at_least * s as f64
-        && (s < FLASH_CHARS || whole_but_one_edit || titles_alike(&a.title, &b.title));
-    same.then(|| Match {
-        overlap: alignment.kept as f64 / s as f64,
+    let alignment = (l <= 2 * s).then(|| align(shorter, longer));
+    let in_order = alignment.is_some_and(|alignment| {
+        let kept_at_least = if s < FLASH_CHARS { 0.9 } else { 0.7 };
+        let whole_but_one_edit = alignment.kept == s && alignment.edits <= 1;
+        // A roundup quotes a story, with other news in sentences of their own.
+        let quoted = alignment.added_sentences >= 2 && l - alignment.kept > s / 2;
+        !quoted
+            && alignment.changed_in_place <= 1
+            && alignment.edits <= EDITS
+            && alignment.kept as f64 >= kept_at_least * s as f64
+            && (s < FLASH_CHARS || whole_but_one_edit || titles_alike(&a.title, &b.title))
+    });
+    let overlap = match alignment {
+        Some(alignment) if in_order => alignment.kept as f64 / s as f64,
+        _ => reshaped::reshaped(shorter, longer)?,
+    };
+    Some(Match {
+        overlap,
         jaccard: jaccard(shorter, longer),
         numbers_agree: true,
+        event: None,
+    })
+}
+
+/// Whether `a` and `b` are two outlets' write-ups of one event (see
+/// [`reshaped::event`]), and why.
+pub fn same_event(a: &Comparable, b: &Comparable) -> Option<Match> {
+    let event = reshaped::event(a, b)?;
+    Some(Match {
+        overlap: event.figures as f64 / a.figures.len().min(b.figures.len()) as f64,
+        jaccard: jaccard(a, b),
+        numbers_agree: numbers_agree(&a.numbers, &b.numbers),
+        event: Some(event),
     })
 }
 
@@ -111,7 +140,7 @@ fn jaccard(a: &Comparable, b: &Comparable) -> f64 {
 }
 
 /// How two texts align.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Default, PartialEq, Clone, Copy)]
 struct Alignment {
     /// Characters of the shorter text found, in order, in the longer.
     kept: usize,
@@ -120,6 +149,8 @@ struct Alignment {
     changed_in_place: usize,
     /// Stretches of sentences where the texts differ.
     edits: usize,
+    /// Sentences of the longer that the shorter has nothing of.
+    added_sentences: usize,
 }
 
 /// Aligns the sentences of two texts (equal sentences are kept whole), then
@@ -151,7 +182,10 @@ fn align(shorter: &Comparable, longer: &Comparable) -> Alignment {
                 alignment.kept += s[i].len();
             }
             Step::OnlyShorter(i) => differing.0.extend_from_slice(s[i]),
-            Step::OnlyLonger(j) => differing.1.extend_from_slice(l[j]),
+            Step::OnlyLonger(j) => {
+                alignment.added_sentences += 1;
+                differing.1.extend_from_slice(l[j]);
+            }
         }
     }
     settle(&mut differing, &mut alignment);
@@ -202,7 +236,7 @@ fn align_chars(s: &[char], l: &[char]) -> Alignment {
     Alignment {
         kept,
         changed_in_place,
-        edits: 0,
+        ..Alignment::default()
     }
 }
 
@@ -310,5 +344,92 @@ mod tests {
             其中，高技术制造业增加值增长9.1%。分析人士表示，工业生产稳中有升，制造业投资保持较快增长，\
             企业利润持续改善。展望四季度，专家预计工业生产将延续回升态势，政策效应进一步显现。";
         assert!(!same(story, other));
+    }
+
+    const STORY: &str = "宁德时代晚间发布三季度报告，前三季度实现营业收入2831.2亿元，同比增长12.5%。\
+        归属于上市公司股东的净利润490.3亿元，同比增长25.8%。公司表示，业绩增长主要得益于储能业务订单增加以及成本控制成效显现。\
+        报告期内，公司在福建新建的生产基地已经投产，产能利用率达到89%。与此同时，公司研发投入152亿元，占营业收入的比重进一步提高。\
+        截至9月末，公司在手订单金额约2100亿元，为全年业绩提供支撑。";
+    const TITLE: &str = "宁德时代前三季度营收2831.2亿元 同比增长12.5%";
+
+    fn article(title: &str, text: &str) -> Comparable {
+        crate::cluster::comparable_article(title, text)
+    }
+
+    #[test]
+    fn a_reprint_reshaped_in_two_or_three_ways_is_one_story() {
+        let original = article(TITLE, STORY);
+        let sentences: Vec<String> = STORY.split_inclusive('。').map(String::from).collect();
+        // The first half, and a link to the rest, under a title of its own.
+        let excerpt = format!("{}……（点击查看全文）", sentences[..3].concat());
+        // Two sentences swapped and phrases reworded.
+        let mut moved = sentences.clone();
+        moved.swap(2, 3);
+        let reworded = moved
+            .concat()
+            .replace("同比增长", "较上年同期增长")
+            .replace("公司表示", "该公司称")
+            .replace("得益于", "受益于");
+        // An analyst's sentence added at the end.
+        let added = format!("{STORY}有券商分析师表示，宁德时代的龙头地位短期内难以撼动。");
+        for (title, text) in [
+            ("重磅！宁德时代披露重要进展", excerpt.as_str()),
+            ("宁德时代公告速递", reworded.as_str()),
+            ("宁德时代三季报亮点一览", added.as_str()),
+        ] {
+            let found = same_story(&original, &article(title, text));
+            assert!(found.is_some_and(|m| m.event.is_none()), "{title}: {text}");
+        }
+    }
+
+    #[test]
+    fn write_ups_of_one_event_are_one_story_and_say_what_they_share() {
+        let report = article(
+            "宁德时代：前三季度营收2831.2亿元 同比增长12.5%",
+            "宁德时代晚间公告，公司前三季度实现营业收入2831.2亿元，同比增长12.5%；归属于上市公司股东的净利润490.3亿元，\
+             同比增长25.8%；基本每股收益11.2元。",
+        );
+        let write_up = article(
+            "宁德时代三季报：净利490.3亿元 营收增12.5%",
+            "10月20日晚间，宁德时代披露三季报。报告显示，前三季度公司营收达2831.2亿元，较上年同期增长12.5%，\
+             净利润为490.3亿元。多家机构随后发布点评，普遍看好公司后续表现。",
+        );
+        assert_eq!(same_story(&report, &write_up), None);
+        let found = same_event(&report, &write_up).expect("one event");
+        assert_eq!(
+            found.event.map(|event| event.to_string()).as_deref(),
+            Some("同一事件：宁德时代，3 个数字一致")
+        );
+        // The same announcement for another company, with the same figures,
+        // and the same company's next report with other figures, are not.
+        let other = article(
+            "比亚迪：前三季度营收2831.2亿元 同比增长12.5%",
+            "比亚迪晚间公告，公司前三季度实现营业收入2831.2亿元，同比增长12.5%；归属于上市公司股东的净利润490.3亿元，\
+             同比增长25.8%；基本每股收益11.2元。",
+        );
+        assert_eq!(same_event(&other, &write_up), None);
+        assert_eq!(same_story(&other, &report), None);
+        let next = article(
+            "宁德时代：前三季度营收2905.7亿元 同比增长13.1%",
+            "宁德时代晚间公告，公司前三季度实现营业收入2905.7亿元，同比增长13.1%；归属于上市公司股东的净利润501.2亿元，\
+             同比增长26.4%；基本每股收益11.6元。",
+        );
+        assert_eq!(same_event(&next, &write_up), None);
+    }
+
+    #[test]
+    fn a_roundup_quoting_a_story_whole_is_not_that_story() {
+        let flash = "北向资金今日净买入52.3亿元，宁德时代获加仓居前，贵州茅台、招商银行紧随其后。";
+        // Shorter than twice the story: its length does not give it away.
+        let roundup =
+            format!("早盘要闻汇总：一、沪指高开0.3%。二、{flash}三、两市成交额突破万亿元。");
+        assert!(!same(flash, &roundup));
+        assert!(
+            same_story(
+                &article("北向资金净买入52.3亿元", flash),
+                &article("早盘要闻汇总", &roundup)
+            )
+            .is_none()
+        );
     }
 }

@@ -12,6 +12,7 @@
 pub mod assign;
 pub mod fingerprint;
 pub mod matching;
+pub mod reshaped;
 pub mod text;
 pub mod window;
 
@@ -24,7 +25,7 @@ pub use text::Comparable;
 /// body when the body alone is too short to tell), the numbers both state,
 /// and its title.
 pub fn comparable_article(title: &str, text: &str) -> Comparable {
-    let heading = text::comparable(title);
+    let heading = text::comparable(text::without_flourish(title));
     let mut article = text::comparable(text);
     if article.chars.len() < matching::MIN_CHARS {
         article = text::comparable(&format!("{title}。{text}"));
@@ -32,6 +33,9 @@ pub fn comparable_article(title: &str, text: &str) -> Comparable {
     article.numbers.extend(heading.numbers);
     article.numbers.sort();
     article.numbers.dedup();
+    article.figures.extend(heading.figures);
+    article.figures.sort();
+    article.figures.dedup();
     article.title = heading.chars;
     article
 }
@@ -55,7 +59,8 @@ pub fn article_fingerprint(
     match body {
         Some(body) => {
             let mut fingerprint = body.clone();
-            fingerprint.add_numbers(&text::comparable(title).numbers);
+            let heading = text::comparable(text::without_flourish(title));
+            fingerprint.add_stated(&heading.numbers, &heading.figures);
             Some(fingerprint)
         }
         None => {

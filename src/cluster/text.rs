@@ -23,11 +23,22 @@ pub struct Comparable {
     pub sentence_ends: Vec<usize>,
     /// Every number stated, normalized (`1,200.50` → `1200.5`), sorted, once each.
     pub numbers: Vec<String>,
+    /// The figures stated with their units (`1234.56亿元`, `23.5%`,
+    /// `每股0.8元`), normalized, sorted, once each: what an event's write-ups
+    /// by different outlets share when their sentences do not.
+    pub figures: Vec<String>,
     /// The comparable characters of the article's title, when it has one.
     pub title: Vec<char>,
 }
 
 impl Comparable {
+    /// The start of the first sentence, a dateline (`10月20日晚间`) left out:
+    /// where a news text names what it is about.
+    pub fn lead(&self) -> &[char] {
+        let first = &self.chars[..self.sentence_ends.first().copied().unwrap_or(0)];
+        skip_dateline(first)
+    }
+
     /// The sentences, as stretches of `chars`.
     pub fn sentences(&self) -> impl Iterator<Item = &[char]> {
         let starts = std::iter::once(0).chain(self.sentence_ends.iter().copied());
@@ -76,6 +87,7 @@ pub fn comparable(text: &str) -> Comparable {
     }
     numbers.sort();
     numbers.dedup();
+    let figures = figures(&story);
     if sentence_ends.last() != Some(&chars.len()) {
         sentence_ends.push(chars.len());
     }
@@ -84,8 +96,68 @@ pub fn comparable(text: &str) -> Comparable {
         chars,
         sentence_ends,
         numbers,
+        figures,
         title: Vec::new(),
     }
+}
+
+/// An editor's flourish before a title: 【快讯】, 重磅！, 最新：.
+static FLOURISH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(?:【[^】]{1,10}】|(?:重磅|快讯|最新|突发|刚刚|独家|注意|关注|热点|速递|早报|晚报)\s*[！!：:]+)\s*")
+        .expect("valid")
+});
+
+/// A title without the flourish an editor put before it: what it names
+/// comes first again.
+pub fn without_flourish(title: &str) -> &str {
+    FLOURISH
+        .find(title)
+        .map_or(title, |found| &title[found.end()..])
+}
+
+/// A figure with its unit: an amount of money, shares, a share of
+/// something, a multiple, a change in points, a per-share amount.
+static FIGURE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(每股)?([0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?)\s*(亿美元|万美元|亿港元|万港元|亿元|万元|美元|港元|元|个百分点|%|亿股|万股|倍|万吨|万辆|万户|GWh|万千瓦)",
+    )
+    .expect("valid")
+});
+
+/// The figures `text` states with their units, normalized, sorted, once each.
+fn figures(text: &str) -> Vec<String> {
+    let mut figures: Vec<String> = FIGURE
+        .captures_iter(text)
+        .map(|found| {
+            let per_share = found.get(1).map_or("", |m| m.as_str());
+            format!("{per_share}{}{}", normalize_number(&found[2]), &found[3])
+        })
+        .collect();
+    figures.sort();
+    figures.dedup();
+    figures
+}
+
+/// `chars` without a leading dateline: `2026年10月20日晚间`, `20日`, `今日`.
+fn skip_dateline(chars: &[char]) -> &[char] {
+    let mut rest = chars;
+    loop {
+        let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+        match rest.get(digits) {
+            Some('年' | '月' | '日') if digits > 0 => rest = &rest[digits + 1..],
+            _ => break,
+        }
+    }
+    for word in [
+        "今日", "昨日", "日前", "近日", "晚间", "早间", "午间", "盘后", "盘前", "上午", "下午",
+    ] {
+        let word: Vec<char> = word.chars().collect();
+        if rest.starts_with(&word) {
+            rest = &rest[word.len()..];
+            break;
+        }
+    }
+    rest
 }
 
 /// CJK unified ideographs (the basic block and extension A): no case, and
@@ -179,6 +251,11 @@ static FOOTERS: LazyLock<Vec<(Regex, Vec<memchr::memmem::Finder<'static>>)>> = L
         (
             r"[^。！？!?]*(?:不构成[^。！？!?]{0,12}(?:投资)?建议|风险自担|仅供参考|据此操作|投资有风险|入市需谨慎|转载请注明|未经[^。！？!?]{0,10}授权)[^。！？!?]*[。！？!?]?",
             &["建议", "风险", "参考", "据此", "谨慎", "转载", "授权"][..],
+        ),
+        // An excerpt's link to the whole text, at the end.
+        (
+            r"[（(【\[]?\s*(?:未完[，,、]?\s*)?(?:点击|点此)?(?:查看|阅读)(?:全文|原文|更多)[^。！？!?]{0,20}$",
+            &["全文", "原文", "更多"][..],
         ),
         // A disclaimer or notice from its marker to the end.
         (

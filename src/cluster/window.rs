@@ -1,5 +1,8 @@
 //! The articles a new one may be a reprint of: those stored in the last
-//! [`WINDOW`], indexed by the bands of their fingerprints.
+//! [`WINDOW`], indexed by the bands of their fingerprints and by their
+//! sentences (a reprint reordered, cut or added to keeps most of them), and
+//! the articles it may be another outlet's write-up of the same event with:
+//! those that state three of its figures or more.
 //!
 //! Matching must not cost more as the database grows: a new article is
 //! compared with the articles stored in the window whose signature shares a
@@ -15,10 +18,13 @@ use hashbrown::HashMap;
 
 use super::fingerprint::{BANDS, Fingerprint};
 use super::matching::numbers_agree;
+use super::reshaped::EVENT_FIGURES;
 
 /// How far apart a reprint and its original may be, both in when tidings
 /// stored them and in when they say they were published.
 pub const WINDOW: TimeDelta = TimeDelta::hours(72);
+/// How far apart two outlets' write-ups of one event may be published.
+pub const EVENT_WINDOW: TimeDelta = TimeDelta::hours(48);
 
 /// An article of the window.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,12 +41,25 @@ pub struct Member {
     pub numbers: Box<[u32]>,
 }
 
-/// A member that shares bands with a new article.
+/// A member that shares bands, sentences or figures with a new article.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
     pub member: Member,
-    /// How many of the [`BANDS`] bands it shares: the likelier first.
+    /// How many of the [`BANDS`] bands it shares.
     pub bands: usize,
+    /// How many of the new article's sentences it has, whole.
+    pub sentences: usize,
+    /// How many of the new article's figures it states.
+    pub figures: usize,
+}
+
+/// The members a new article is checked against: those it may be a
+/// reprint of (or reprinted by), likeliest first, and those it may be
+/// another outlet's write-up of one event with.
+#[derive(Debug, Default)]
+pub struct Candidates {
+    pub reprints: Vec<Candidate>,
+    pub write_ups: Vec<Candidate>,
 }
 
 /// Members in the order they were stored, and for each band key the newest
@@ -61,11 +80,40 @@ type Position = u32;
 
 struct Indexed {
     member: Member,
-    /// Its band keys, cut to four bytes: two bands that share a key by
-    /// chance only make a candidate that the exact check turns down.
-    keys: [u32; BANDS],
-    /// For each band, the position of the previous member with its key.
-    previous: [Position; BANDS],
+    /// Its keys, cut to four bytes (two that share a key by chance only make
+    /// a candidate that the exact check turns down): its bands, its
+    /// sentences, its figures, in that order.
+    keys: Box<[u32]>,
+    /// How many of `keys` are sentences.
+    sentences: u16,
+    /// For each key, the position of the previous member with that key.
+    previous: Box<[Position]>,
+}
+
+/// What a key of a member stands for.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Band,
+    Sentence,
+    Figure,
+}
+
+/// The keys of a fingerprint, each with its kind, in the order `Indexed` keeps.
+fn keys_of(fingerprint: &Fingerprint) -> impl Iterator<Item = (Kind, u32)> + '_ {
+    let bands = fingerprint
+        .bands()
+        .into_iter()
+        .map(|key| (Kind::Band, key as u32));
+    // Tagged so that a sentence's key and a figure's never meet a band's.
+    let sentences = fingerprint
+        .sentences
+        .iter()
+        .map(|key| (Kind::Sentence, key ^ 0x5e57_e7ce));
+    let figures = fingerprint
+        .figures
+        .iter()
+        .map(|key| (Kind::Figure, key ^ 0xf16e_0e55));
+    bands.chain(sentences).chain(figures)
 }
 
 const NONE: Position = Position::MAX;
@@ -74,19 +122,24 @@ const NONE: Position = Position::MAX;
 /// articles share (a formula, a disclaimer the text reading missed) gives
 /// their bands one key, and the cost of a lookup must stay bounded.
 const PER_BAND: usize = 8;
+/// Members read at most along one figure's key: a percentage or an amount
+/// is stated by many articles of a few days (`14.9%`), and the one it
+/// shares with an event's first report may be far back.
+const PER_FIGURE: usize = 64;
 
 impl Window {
     /// Adds a member, stored no earlier than the members before it.
     pub fn add(&mut self, member: Member, fingerprint: &Fingerprint) {
         let position = self.first + self.members.len() as Position;
-        let keys = fingerprint.bands().map(|key| key as u32);
-        let mut previous = [NONE; BANDS];
-        for (band, key) in keys.iter().enumerate() {
-            previous[band] = self.heads.insert(*key, position).unwrap_or(NONE);
-        }
+        let keys: Box<[u32]> = keys_of(fingerprint).map(|(_, key)| key).collect();
+        let previous = keys
+            .iter()
+            .map(|key| self.heads.insert(*key, position).unwrap_or(NONE))
+            .collect();
         self.members.push_back(Indexed {
             member,
             keys,
+            sentences: fingerprint.sentences.len() as u16,
             previous,
         });
     }
@@ -99,9 +152,9 @@ impl Window {
             }
             // A key whose newest member leaves has no member left: the
             // members linked from it are older still.
-            for key in oldest.keys {
-                if self.heads.get(&key) == Some(&self.first) {
-                    self.heads.remove(&key);
+            for key in &oldest.keys {
+                if self.heads.get(key) == Some(&self.first) {
+                    self.heads.remove(key);
                 }
             }
             self.members.pop_front();
@@ -109,44 +162,88 @@ impl Window {
         }
     }
 
-    /// Members from other sources than `source_id`, published within the
-    /// window of `published`, that share a band with `fingerprint` and whose
-    /// numbers agree with its numbers: the ones sharing most bands first,
-    /// then the oldest (an original before the reprints of it).
+    /// Members from other sources than `source_id`: those published within
+    /// the [`WINDOW`] of `published` that share a band, a sentence or two
+    /// figures with `fingerprint` (a reworded excerpt may share little else)
+    /// and whose numbers agree with its numbers (the ones
+    /// sharing most first, then the oldest: an original before the reprints
+    /// of it), and those published within the [`EVENT_WINDOW`] that state
+    /// [`EVENT_FIGURES`] of its figures or more (most figures first).
     pub fn candidates(
         &self,
         fingerprint: &Fingerprint,
         source_id: i64,
         published: i64,
-    ) -> Vec<Candidate> {
-        // Each member's position once for every band it shares.
-        let mut found: Vec<Position> = Vec::new();
-        for (band, key) in fingerprint.bands().iter().enumerate() {
-            let mut position = self.heads.get(&(*key as u32)).copied().unwrap_or(NONE);
-            for _ in 0..PER_BAND {
+    ) -> Candidates {
+        // Each member's position once for every key it shares, with the kind.
+        let mut found: Vec<(Position, Kind)> = Vec::new();
+        for (slot, (kind, key)) in keys_of(fingerprint).enumerate() {
+            let mut position = self.heads.get(&key).copied().unwrap_or(NONE);
+            let most = if kind == Kind::Figure {
+                PER_FIGURE
+            } else {
+                PER_BAND
+            };
+            for _ in 0..most {
                 if position == NONE || position < self.first {
                     break;
                 }
-                found.push(position);
-                position = self.members[(position - self.first) as usize].previous[band];
+                found.push((position, kind));
+                let indexed = &self.members[(position - self.first) as usize];
+                let Some(at) = indexed.slot_of(kind, key, slot) else {
+                    break;
+                };
+                position = indexed.previous[at];
             }
         }
-        found.sort_unstable();
-        let shared = found.chunk_by(|a, b| a == b).map(|run| (run[0], run.len()));
-        let mut candidates: Vec<(Position, Candidate)> = shared
-            .filter_map(|(position, bands)| {
-                let member = &self.members[(position - self.first) as usize].member;
-                let eligible = member.source_id != source_id
-                    && (member.published - published).abs() <= WINDOW.num_seconds()
-                    && numbers_agree(&member.numbers, &fingerprint.numbers);
-                eligible.then(|| {
-                    let member = member.clone();
-                    (position, Candidate { member, bands })
-                })
-            })
-            .collect();
-        candidates.sort_by(|(p, a), (q, b)| b.bands.cmp(&a.bands).then(p.cmp(q)));
-        candidates.into_iter().map(|(_, c)| c).collect()
+        found.sort_unstable_by_key(|(position, _)| *position);
+        let mut candidates = Candidates::default();
+        for run in found.chunk_by(|a, b| a.0 == b.0) {
+            let member = &self.members[(run[0].0 - self.first) as usize].member;
+            if member.source_id == source_id {
+                continue;
+            }
+            let count = |kind| run.iter().filter(|(_, k)| *k == kind).count();
+            let candidate = Candidate {
+                member: member.clone(),
+                bands: count(Kind::Band),
+                sentences: count(Kind::Sentence),
+                figures: count(Kind::Figure),
+            };
+            let apart = (member.published - published).abs();
+            if (candidate.bands > 0 || candidate.sentences > 0 || candidate.figures >= 2)
+                && apart <= WINDOW.num_seconds()
+                && numbers_agree(&member.numbers, &fingerprint.numbers)
+            {
+                candidates.reprints.push(candidate.clone());
+            }
+            if candidate.figures >= EVENT_FIGURES && apart <= EVENT_WINDOW.num_seconds() {
+                candidates.write_ups.push(candidate);
+            }
+        }
+        // Stable sorts: among equals, the oldest (the lowest position) first.
+        candidates
+            .reprints
+            .sort_by_key(|c| std::cmp::Reverse(c.bands + c.sentences + c.figures));
+        candidates
+            .write_ups
+            .sort_by_key(|c| std::cmp::Reverse(c.figures));
+        candidates
+    }
+}
+
+impl Indexed {
+    /// Where `key` of `kind` is among this member's keys: a band at its own
+    /// slot (`slot`, as bands are in the same order in every fingerprint),
+    /// a sentence or a figure wherever it is.
+    fn slot_of(&self, kind: Kind, key: u32, slot: usize) -> Option<usize> {
+        let sentences = BANDS..BANDS + self.sentences as usize;
+        let range = match kind {
+            Kind::Band => return (self.keys.get(slot) == Some(&key)).then_some(slot),
+            Kind::Sentence => sentences,
+            Kind::Figure => sentences.end..self.keys.len(),
+        };
+        range.clone().find(|at| self.keys[*at] == key)
     }
 }
 
@@ -177,7 +274,7 @@ mod tests {
         window.add(member(1, 10, 0), &same);
         window.add(member(2, 11, 100), &other);
         window.add(member(3, 12, 200), &same);
-        let found = window.candidates(&same, 10, 300);
+        let found = window.candidates(&same, 10, 300).reprints;
         assert_eq!(
             found.iter().map(|c| c.member.id).collect::<Vec<_>>(),
             [3],
@@ -187,11 +284,12 @@ mod tests {
         assert!(
             window
                 .candidates(&same, 99, 300 + WINDOW.num_seconds() + 1000)
+                .reprints
                 .is_empty()
         );
         window.forget_before(150);
         assert_eq!(window.members.len(), 1);
-        assert_eq!(window.candidates(&same, 99, 300).len(), 1);
+        assert_eq!(window.candidates(&same, 99, 300).reprints.len(), 1);
         window.forget_before(1000);
         assert!(window.members.is_empty() && window.heads.is_empty());
     }

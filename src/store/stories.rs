@@ -37,6 +37,9 @@ pub enum Why {
         overlap: f64,
         numbers_agree: bool,
         minutes_apart: i64,
+        /// For another outlet's write-up of the same event: what both share
+        /// (`同一事件：宁德时代，3 个数字一致`).
+        event: Option<String>,
     },
     /// Someone ran `tidings merge`.
     Merged { at: String },
@@ -88,6 +91,7 @@ type StoryRow = (
     Option<f64>,
     Option<bool>,
     Option<i64>,
+    Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -191,7 +195,7 @@ impl Store {
                 "WITH story AS (SELECT story_id AS id FROM articles WHERE id = $1)
                  SELECT a.id, a.title, a.link, {}, a.id = a.story_id,
                         e.method, e.matched_article_id, e.overlap, e.numbers_agree, e.minutes_apart,
-                        {},
+                        e.event, {},
                         (SELECT o.source_name FROM article_origins o WHERE o.article_id = a.id),
                         (SELECT o.source_name FROM article_origins o WHERE o.article_id = e.matched_article_id)
                    FROM articles a CROSS JOIN story
@@ -398,6 +402,7 @@ fn story_member(row: StoryRow) -> StoryMember {
         overlap,
         agree,
         apart,
+        event,
         at,
         outlet,
         matched_outlet,
@@ -409,6 +414,7 @@ fn story_member(row: StoryRow) -> StoryMember {
             overlap: overlap.unwrap_or_default(),
             numbers_agree: agree.unwrap_or_default(),
             minutes_apart: apart.unwrap_or_default(),
+            event,
         }),
         Some(_) => Some(Why::Merged {
             at: at.unwrap_or_default(),
@@ -463,9 +469,9 @@ impl Regrouping {
             if let Some(joined) = &story.joined {
                 let sql = format!(
                     "INSERT INTO story_evidence (article_id, story_id, matched_article_id, method, overlap,
-                                                 jaccard, numbers_agree, minutes_apart, decided_at)
-                     VALUES ($1, $2, $3, 'text', $4, $5, $6, $7, {})",
-                    dialect.time_param(8)
+                                                 jaccard, numbers_agree, minutes_apart, event, decided_at)
+                     VALUES ($1, $2, $3, 'text', $4, $5, $6, $7, $8, {})",
+                    dialect.time_param(9)
                 );
                 sqlx::query(AssertSqlSafe(sql))
                     .bind(article.id)
@@ -475,6 +481,7 @@ impl Regrouping {
                     .bind(joined.found.jaccard)
                     .bind(joined.found.numbers_agree)
                     .bind(joined.minutes_apart)
+                    .bind(joined.found.event.as_ref().map(ToString::to_string))
                     .bind(now)
                     .execute(&mut **tx)
                     .await?;

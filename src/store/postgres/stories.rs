@@ -244,11 +244,11 @@ async fn record_evidence(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO story_evidence (article_id, story_id, matched_article_id, method, overlap,
-                                     jaccard, numbers_agree, minutes_apart, decided_at)
-         SELECT id, story, matched, 'text', overlap, jaccard, agree, apart, decided::timestamptz
+                                     jaccard, numbers_agree, minutes_apart, event, decided_at)
+         SELECT id, story, matched, 'text', overlap, jaccard, agree, apart, event, decided::timestamptz
            FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::float8[], $5::float8[],
-                       $6::bool[], $7::bigint[], $8::text[])
-             AS t(id, story, matched, overlap, jaccard, agree, apart, decided)",
+                       $6::bool[], $7::bigint[], $8::text[], $9::text[])
+             AS t(id, story, matched, overlap, jaccard, agree, apart, event, decided)",
     )
     .bind(column(joined, |(new, _, _)| new.id))
     .bind(column(joined, |(_, story, _)| *story))
@@ -257,6 +257,7 @@ async fn record_evidence(
     .bind(column(joined, |(_, _, j)| j.found.jaccard))
     .bind(column(joined, |(_, _, j)| j.found.numbers_agree))
     .bind(column(joined, |(_, _, j)| j.minutes_apart))
+    .bind(column(joined, |(_, _, j)| j.found.event.as_ref().map(ToString::to_string)))
     .bind(column(joined, |(new, _, _)| new.seen_at))
     .execute(&mut **tx)
     .await?;

@@ -177,8 +177,8 @@ pub(super) fn record(
     }
     let mut insert = db.prepare_cached(
         "INSERT INTO story_evidence (article_id, story_id, matched_article_id, method, overlap,
-                                     jaccard, numbers_agree, minutes_apart, decided_at)
-         VALUES (?1, ?2, ?3, 'text', ?4, ?5, ?6, ?7, ?8)",
+                                     jaccard, numbers_agree, minutes_apart, event, decided_at)
+         VALUES (?1, ?2, ?3, 'text', ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     for (new, story) in fresh.iter().zip(stories) {
         if let Some(joined) = &story.joined {
@@ -190,6 +190,7 @@ pub(super) fn record(
                 joined.found.jaccard,
                 joined.found.numbers_agree,
                 joined.minutes_apart,
+                joined.found.event.as_ref().map(ToString::to_string),
                 new.seen_at,
             ])?;
         }
