@@ -40,8 +40,8 @@ pub struct Fingerprint {
     /// The numbers the text states, hashed, sorted: two texts whose numbers
     /// disagree are not compared further.
     pub numbers: Vec<u32>,
-    /// Its sentences of [`SENTENCE_CHARS`] or more, hashed, sorted: a reprint
-    /// that reorders, cuts or adds to the text keeps most of them whole.
+    /// Its telling sentences ([`is_telling`]), hashed, sorted: a reprint that
+    /// reorders, cuts or adds to the text keeps most of them whole.
     pub sentences: Vec<u32>,
     /// The figures it states with their units, hashed, sorted: what another
     /// outlet's write-up of the same event shares with it.
@@ -49,7 +49,15 @@ pub struct Fingerprint {
 }
 
 /// Sentences shorter than this are formulas (`公司表示`), not the story.
-pub const SENTENCE_CHARS: usize = 8;
+const SENTENCE_CHARS: usize = 8;
+
+/// Whether a sentence tells this story rather than any: long enough, and
+/// stating a number. Formulas, disclaimers and stock phrases state none, and
+/// many articles share them: as keys they would make every article a
+/// candidate of every other.
+fn is_telling(sentence: &[char]) -> bool {
+    sentence.len() >= SENTENCE_CHARS && sentence.iter().any(char::is_ascii_digit)
+}
 
 /// The layout version of a stored fingerprint: a change of the method must
 /// not be compared with fingerprints made by the old one. Version 1 had no
@@ -72,7 +80,7 @@ impl Fingerprint {
         densify(&mut signature);
         let mut sentences: Vec<u32> = text
             .sentences()
-            .filter(|sentence| sentence.len() >= SENTENCE_CHARS)
+            .filter(|sentence| is_telling(sentence))
             .map(|sentence| {
                 let packed: Vec<u8> = sentence
                     .iter()

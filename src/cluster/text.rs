@@ -53,11 +53,13 @@ pub fn comparable(text: &str) -> Comparable {
     let folded = fold_width(text);
     let story = strip_outlet_parts(&folded);
     let mut numbers = Vec::new();
+    let mut figures = Vec::new();
     let mut chars = Vec::with_capacity(story.len() / 3);
     let mut sentence_ends = Vec::new();
     let mut read_up_to = 0;
     // The text between numbers character by character; each number as its
-    // normalized form, so that 1.50 and 1.5 read alike.
+    // normalized form, so that 1.50 and 1.5 read alike, and as a figure when
+    // a unit follows it.
     for number in NUMBER
         .find_iter(&story)
         .map(Some)
@@ -81,13 +83,19 @@ pub fn comparable(text: &str) -> Comparable {
         if let Some(number) = number {
             let normalized = normalize_number(number.as_str());
             chars.extend(normalized.chars().filter(char::is_ascii_digit));
+            figures.extend(figure(
+                &normalized,
+                &story[..number.start()],
+                &story[number.end()..],
+            ));
             numbers.push(normalized);
             read_up_to = number.end();
         }
     }
     numbers.sort();
     numbers.dedup();
-    let figures = figures(&story);
+    figures.sort();
+    figures.dedup();
     if sentence_ends.last() != Some(&chars.len()) {
         sentence_ends.push(chars.len());
     }
@@ -115,27 +123,42 @@ pub fn without_flourish(title: &str) -> &str {
         .map_or(title, |found| &title[found.end()..])
 }
 
-/// A figure with its unit: an amount of money, shares, a share of
-/// something, a multiple, a change in points, a per-share amount.
-static FIGURE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(每股)?([0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?)\s*(亿美元|万美元|亿港元|万港元|亿元|万元|美元|港元|元|个百分点|%|亿股|万股|倍|万吨|万辆|万户|GWh|万千瓦)",
-    )
-    .expect("valid")
-});
+/// The units a figure is stated in: amounts of money, shares, a share of
+/// something, a multiple, a change in points, quantities. Longer first, so
+/// that 亿元 is read before 元.
+const UNITS: [&str; 19] = [
+    "亿美元",
+    "万美元",
+    "亿港元",
+    "万港元",
+    "个百分点",
+    "亿元",
+    "万元",
+    "美元",
+    "港元",
+    "亿股",
+    "万股",
+    "万吨",
+    "万辆",
+    "万户",
+    "万千瓦",
+    "GWh",
+    "元",
+    "%",
+    "倍",
+];
 
-/// The figures `text` states with their units, normalized, sorted, once each.
-fn figures(text: &str) -> Vec<String> {
-    let mut figures: Vec<String> = FIGURE
-        .captures_iter(text)
-        .map(|found| {
-            let per_share = found.get(1).map_or("", |m| m.as_str());
-            format!("{per_share}{}{}", normalize_number(&found[2]), &found[3])
-        })
-        .collect();
-    figures.sort();
-    figures.dedup();
-    figures
+/// The figure `number` states when the unit follows it in `after`
+/// (whitespace between allowed), with 每股 kept when `before` ends with it.
+fn figure(number: &str, before: &str, after: &str) -> Option<String> {
+    let after = after.trim_start();
+    let unit = UNITS.iter().find(|unit| after.starts_with(**unit))?;
+    let per_share = if before.ends_with("每股") {
+        "每股"
+    } else {
+        ""
+    };
+    Some(format!("{per_share}{number}{unit}"))
 }
 
 /// `chars` without a leading dateline: `2026年10月20日晚间`, `20日`, `今日`.

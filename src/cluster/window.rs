@@ -204,21 +204,32 @@ impl Window {
                 continue;
             }
             let count = |kind| run.iter().filter(|(_, k)| *k == kind).count();
+            let (bands, sentences, figures) = (
+                count(Kind::Band),
+                count(Kind::Sentence),
+                count(Kind::Figure),
+            );
+            let apart = (member.published - published).abs();
+            let reprint = (bands > 0 || sentences > 0 || figures >= 2)
+                && apart <= WINDOW.num_seconds()
+                && numbers_agree(&member.numbers, &fingerprint.numbers);
+            let write_up = figures >= EVENT_FIGURES && apart <= EVENT_WINDOW.num_seconds();
+            if !reprint && !write_up {
+                continue;
+            }
             let candidate = Candidate {
                 member: member.clone(),
-                bands: count(Kind::Band),
-                sentences: count(Kind::Sentence),
-                figures: count(Kind::Figure),
+                bands,
+                sentences,
+                figures,
             };
-            let apart = (member.published - published).abs();
-            if (candidate.bands > 0 || candidate.sentences > 0 || candidate.figures >= 2)
-                && apart <= WINDOW.num_seconds()
-                && numbers_agree(&member.numbers, &fingerprint.numbers)
-            {
-                candidates.reprints.push(candidate.clone());
-            }
-            if candidate.figures >= EVENT_FIGURES && apart <= EVENT_WINDOW.num_seconds() {
-                candidates.write_ups.push(candidate);
+            match (reprint, write_up) {
+                (true, true) => {
+                    candidates.reprints.push(candidate.clone());
+                    candidates.write_ups.push(candidate);
+                }
+                (true, false) => candidates.reprints.push(candidate),
+                _ => candidates.write_ups.push(candidate),
             }
         }
         // Stable sorts: among equals, the oldest (the lowest position) first.
