@@ -240,7 +240,7 @@ def big_database(db, articles):
 def serving(articles):
     """Builds a database of `articles` synthetic articles (each a few hundred
     characters of finance news, the last sentence naming the article's own
-    number), then times the feeds and searches served from it."""
+    number), then times the feeds, pages and searches served from it."""
     if not shutil.which("wrk"):
         return None
     with tempfile.TemporaryDirectory() as work:
@@ -260,12 +260,20 @@ def serving(articles):
                 except OSError:
                     time.sleep(0.1)
             figures = {}
-            for name, path in (("all.atom", "all.atom"), ("股市.atom (1 in 10 articles)", "%E8%82%A1%E5%B8%82.atom")):
+            # Each feed or page: its bytes, and what they must hold.
+            served = (("all.atom", "/feeds/all.atom", b"<entry>", 100),
+                      ("股市.atom (1 in 10 articles)", "/feeds/%E8%82%A1%E5%B8%82.atom", b"<entry>", 100),
+                      ("all.json", "/feeds/all.json", b'"id": "urn:tidings:entry:', 100),
+                      ("news page /", "/", b'<article class="story">', 50),
+                      ("news page, 股市", "/c/%E8%82%A1%E5%B8%82", b'<article class="story">', 50),
+                      (f"news page after article {articles // 2:,}", f"/?before={articles // 2}", b'<article class="story">', 50),
+                      ("story page", f"/story/{articles // 3}", b"<li>", 1))
+            for name, path, item, items in served:
                 start = time.monotonic()
-                body = urllib.request.urlopen(f"{root}/feeds/{path}").read()
+                body = urllib.request.urlopen(f"{root}{path}").read()
                 first = time.monotonic() - start
-                assert body.count(b"<entry>") == 100, "a feed of 100 entries"
-                wrk = subprocess.run(["wrk", "-t2", "-c64", "-d5s", f"{root}/feeds/{path}"], capture_output=True, text=True).stdout
+                assert body.count(item) == items, f"{name}: {body.count(item)} items, not {items}"
+                wrk = subprocess.run(["wrk", "-t2", "-c64", "-d5s", f"{root}{path}"], capture_output=True, text=True).stdout
                 rps = next(l.split()[1] for l in wrk.splitlines() if l.startswith("Requests/sec"))
                 figures[name] = (first, float(rps))
             searches = {}
@@ -568,7 +576,7 @@ def main():
             lines.append("(wrk is not installed: apt-get install wrk)")
         else:
             figures, searches, index_mb, (regroup, recent, polls) = served
-            lines += ["| feed | first request (built from the database) | requests/s (wrk -t2 -c64) |", "|---|---|---|"]
+            lines += ["| feed or page | first request (built from the database) | requests/s (wrk -t2 -c64) |", "|---|---|---|"]
             for name, (first, rps) in figures.items():
                 lines.append(f"| {name} | {first * 1000:.0f} ms | {rps:,.0f} |")
             lines += ["", f"Searching them (`GET /search?q=...&limit=20`; search index {index_mb:.0f} MB):", "",

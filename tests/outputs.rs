@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use tidings::emit::{atom, hexo};
+use tidings::emit::hexo;
 
 const STORY: &str = "https://news.stcn.com/news/202201/t20220126_4094127.html";
 
@@ -109,7 +109,7 @@ fn from_database(app: &Instance, category: Option<&str>) -> Vec<Expected> {
         .collect();
     rows.into_iter()
         .map(|(id, key, title, link, published, content)| Expected {
-            id: atom::entry_id(&key),
+            id: tidings::emit::entry_id(&key),
             title,
             link,
             published,
@@ -372,13 +372,20 @@ async fn the_output_folder_holds_the_same_feeds_as_files() {
         names,
         [
             "all.atom",
+            "all.json",
             "index.html",
             "快讯.atom",
+            "快讯.json",
             "电报.atom",
+            "电报.json",
             "要闻.atom",
+            "要闻.json",
             "证券时报网.atom",
+            "证券时报网.json",
             "财联社.atom",
-            "金融.atom"
+            "财联社.json",
+            "金融.atom",
+            "金融.json",
         ]
     );
     let all = std::fs::read(public.join("all.atom")).unwrap();

@@ -7,6 +7,7 @@
 pub mod dedup;
 pub mod extract;
 mod fields;
+pub mod filter;
 pub mod normalize;
 pub mod pages;
 pub mod rewrite;
@@ -95,6 +96,10 @@ pub struct NormalizedFeed {
     /// `tidings parse` shows to whoever writes the selectors.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matches: Option<crate::read::scrape::Matches>,
+    /// Entries the user's filters kept out (see `filter`), for the poll's
+    /// summary.
+    #[serde(skip)]
+    pub filtered: usize,
 }
 
 fn optional_date<S: Serializer>(date: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {

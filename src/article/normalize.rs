@@ -127,6 +127,7 @@ pub fn normalize(parsed: &Parsed, source: &SourceContext) -> NormalizedFeed {
         articles,
         warnings,
         matches: parsed.matches.clone(),
+        filtered: 0,
     }
 }
 

@@ -7,6 +7,7 @@ mod discover;
 mod export;
 mod parse;
 mod poll;
+mod refilter;
 mod regroup;
 mod reprocess;
 mod sources;
@@ -44,11 +45,12 @@ pub enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run as a service: poll each source when due, serve the merged feeds.
+    /// Run as a service: poll each source when due, serve the news page and
+    /// the merged feeds.
     Run,
     /// Poll every source once, store what is new or changed, print a summary.
     Poll,
-    /// Serve the merged feeds without polling: a reader of a database that
+    /// Serve the news page and the merged feeds without polling: a reader of a database that
     /// other machines poll (PostgreSQL).
     Serve,
     /// Print a feed (or a list page or API, with --source) as tidings
@@ -99,6 +101,16 @@ enum Command {
         /// Only the sources of this name.
         #[arg(long)]
         source: Option<String>,
+    },
+    /// Apply the current filters to the articles already stored: say how
+    /// many they block, and with --yes delete them.
+    Refilter {
+        /// Only the articles this source carries.
+        #[arg(long)]
+        source: Option<String>,
+        /// Delete what the filters block (else only count it).
+        #[arg(long)]
+        yes: bool,
     },
     /// Search every word of every stored article, newest first, with the
     /// passage that matched.
@@ -161,6 +173,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Reprocess { source } => {
             with_store(path, async |config, store| {
                 reprocess::command(config, store, source.as_deref()).await
+            })
+            .await
+        }
+        Command::Refilter { source, yes } => {
+            with_store(path, async |config, store| {
+                refilter::command(config, store, source.as_deref(), yes).await
             })
             .await
         }

@@ -49,12 +49,8 @@ async fn poll_with(
     progress.finish_and_clear();
     let changed = reports.iter().any(SourceReport::changed);
     if let (true, Some(dir)) = (changed, &config.output.dir) {
-        let feeds = crate::serve::feeds::Feeds::new(
-            store.clone(),
-            config.output.entries,
-            config.server.public_url(),
-        );
-        feeds.write_to(dir).await?;
+        let site = crate::serve::site::Site::new(store.clone(), config);
+        site.write_to(dir).await?;
     }
     Ok((reports, gone))
 }
@@ -89,8 +85,15 @@ fn print_summary(reports: &[SourceReport], gone: usize, elapsed: std::time::Dura
         }
     );
     println!(
-        "articles: {} new, {} updated, {} unchanged",
-        counts.new, counts.updated, counts.unchanged
+        "articles: {} new, {} updated, {} unchanged{}",
+        counts.new,
+        counts.updated,
+        counts.unchanged,
+        if counts.filtered > 0 {
+            format!(", {} filtered out", counts.filtered)
+        } else {
+            String::new()
+        }
     );
     if pages != Default::default() {
         println!(

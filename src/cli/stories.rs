@@ -54,7 +54,6 @@ pub(super) fn evaluate(seed: u64, stories: usize) {
 /// A story as `tidings story` prints it: each article with its time, outlet
 /// and link, and why it joined.
 fn print_story(members: &[crate::store::StoryMember], zone: chrono_tz::Tz) {
-    use crate::store::Why;
     let Some(first) = members.first() else {
         return;
     };
@@ -73,28 +72,7 @@ fn print_story(members: &[crate::store::StoryMember], zone: chrono_tz::Tz) {
         );
         let why = match &member.why {
             None => "first stored: its entry is the story's in the merged feeds".to_string(),
-            Some(Why::Alike {
-                matched,
-                matched_outlet,
-                overlap,
-                numbers_agree,
-                minutes_apart,
-                event,
-            }) => match event {
-                Some(event) => {
-                    format!("与{matched_outlet}（{matched}）{event}，相隔 {minutes_apart} 分钟")
-                }
-                None => format!(
-                    "与{matched_outlet}（{matched}）文本重合 {:.0}%，{}，相隔 {minutes_apart} 分钟",
-                    overlap * 100.0,
-                    if *numbers_agree {
-                        "数字一致"
-                    } else {
-                        "数字不一致"
-                    }
-                ),
-            },
-            Some(Why::Merged { at }) => format!("merged by hand (tidings merge) at {at}"),
+            Some(why) => why.to_string(),
         };
         println!("           {why}");
     }

@@ -156,6 +156,9 @@ pub struct PollDefaults {
     pub timezone: Tz,
     /// Query parameters that never change what a link points at.
     pub tracking_params: Vec<String>,
+    /// Rules every source's entries pass before they are stored (see
+    /// `article::filter`).
+    pub filter: Vec<crate::article::filter::Rule>,
 }
 
 impl Default for PollDefaults {
@@ -183,6 +186,7 @@ impl Default for PollDefaults {
             ]
             .map(String::from)
             .to_vec(),
+            filter: Vec::new(),
         }
     }
 }

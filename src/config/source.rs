@@ -14,6 +14,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{Interval, optional_encoding, optional_timezone};
+use crate::article::filter::Rule;
 use crate::article::rewrite::Rewrite;
 use crate::read::css::Css;
 use crate::read::scrape::{JsonPaths, ListSelectors, Reading};
@@ -50,6 +51,9 @@ pub struct SourceConfig {
     pub reading: Reading,
     /// The recipe the source was made from.
     pub recipe: Option<String>,
+    /// Rules its entries pass, besides `[poll] filter` (see
+    /// `article::filter`).
+    pub filter: Vec<Rule>,
     /// Where the table is in the config file, for messages.
     pub(super) span: Range<usize>,
 }
@@ -103,6 +107,7 @@ impl SourceConfig {
             headers: Vec::new(),
             reading: Reading::Feed,
             recipe: None,
+            filter: Vec::new(),
             span: 0..0,
         }
     }
@@ -110,7 +115,7 @@ impl SourceConfig {
     /// Changes whenever the user edits this source's table (or its recipe
     /// changes).
     pub fn fingerprint(&self) -> String {
-        let text = format!(
+        let mut text = format!(
             "{}\n{}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}\n{}\n{}\n{:?}\n{}",
             self.name,
             self.url,
@@ -127,6 +132,12 @@ impl SourceConfig {
             self.headers,
             self.reading.written(),
         );
+        // Written only when there are rules, so that sources without any
+        // keep the fingerprint they had before filters existed.
+        for rule in &self.filter {
+            text.push('\n');
+            text.push_str(&rule.written());
+        }
         blake3::hash(text.as_bytes()).to_hex()[..16].to_string()
     }
 }
@@ -155,6 +166,7 @@ pub(super) struct WrittenSource {
     list: Option<ListSelectors>,
     json: Option<JsonPaths>,
     date_format: Option<String>,
+    filter: Option<Vec<Rule>>,
 }
 
 impl WrittenSource {
@@ -200,6 +212,7 @@ impl WrittenSource {
             list: if reads { self.list } else { under.list },
             json: if reads { self.json } else { under.json },
             date_format: self.date_format.or(under.date_format),
+            filter: self.filter.or(under.filter),
         }
     }
 
@@ -282,6 +295,7 @@ impl WrittenSource {
             headers: written.headers.unwrap_or_default(),
             reading,
             recipe: written.recipe,
+            filter: written.filter.unwrap_or_default(),
             span: url_span,
         })
     }

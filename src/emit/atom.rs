@@ -3,82 +3,12 @@
 //! A feed's bytes depend only on its articles, never on the clock, so an
 //! unchanged feed has an unchanged ETag and readers get their 304.
 
-use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 
+use super::{Head, also_in, copies, entry_id, entry_updated, last_changed};
 use crate::article::{Origin, StoredArticle};
 use crate::read::dates::to_db;
 use crate::text::xml_escape;
-
-/// The id of an article's entry: derived from its identity key, so it never
-/// changes across polls, restarts or database rebuilds.
-pub fn entry_id(key: &str) -> String {
-    format!(
-        "urn:tidings:entry:{}",
-        &blake3::hash(key.as_bytes()).to_hex()[..32]
-    )
-}
-
-/// The id of a merged feed (`None` is the feed of everything).
-pub fn feed_id(label: Option<&str>) -> String {
-    match label {
-        Some(label) => format!(
-            "urn:tidings:feed:{}",
-            blake3::hash(label.as_bytes()).to_hex()
-        ),
-        None => "urn:tidings:feed:all".to_string(),
-    }
-}
-
-/// The newest time of any entry, which is when the feed last changed.
-pub fn last_changed(articles: &[StoredArticle]) -> DateTime<Utc> {
-    articles
-        .iter()
-        .map(entry_updated)
-        .max()
-        .unwrap_or(DateTime::UNIX_EPOCH)
-}
-
-fn entry_updated(article: &StoredArticle) -> DateTime<Utc> {
-    article
-        .updated
-        .unwrap_or(article.published)
-        .max(article.published)
-}
-
-/// What a feed says of itself.
-pub struct Head<'a> {
-    pub id: String,
-    pub title: String,
-    /// Where the feed is served.
-    pub self_url: &'a str,
-}
-
-impl<'a> Head<'a> {
-    /// The head of the merged feed of a label (`None`: everything).
-    pub fn of_label(label: Option<&str>, self_url: &'a str) -> Head<'a> {
-        Head {
-            id: feed_id(label),
-            title: match label {
-                Some(label) => format!("tidings: {label}"),
-                None => "tidings: all articles".to_string(),
-            },
-            self_url,
-        }
-    }
-
-    /// The head of the feed of a search: its id is the query's, so a reader
-    /// subscribed to a search keeps it across restarts.
-    pub fn of_search(query: &str, self_url: &'a str) -> Head<'a> {
-        Head {
-            id: format!(
-                "urn:tidings:search:{}",
-                &blake3::hash(query.as_bytes()).to_hex()[..32]
-            ),
-            title: format!("tidings: search {query}"),
-            self_url,
-        }
-    }
-}
 
 /// Renders a feed of `articles` (a merged feed, or a search's).
 pub fn render(head: &Head<'_>, articles: &[StoredArticle]) -> String {
@@ -97,17 +27,21 @@ pub fn render(head: &Head<'_>, articles: &[StoredArticle]) -> String {
         xml_escape(head.self_url)
     ));
     out.push_str(&format!(
+        "  <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>\n",
+        xml_escape(&head.page_url)
+    ));
+    out.push_str(&format!(
         "  <generator version=\"{}\">tidings</generator>\n",
         env!("CARGO_PKG_VERSION")
     ));
     for article in articles {
-        entry(&mut out, article);
+        entry(&mut out, article, head.zone);
     }
     out.push_str("</feed>\n");
     out
 }
 
-fn entry(out: &mut String, article: &StoredArticle) {
+fn entry(out: &mut String, article: &StoredArticle, zone: Tz) {
     out.push_str("  <entry>\n");
     element(out, "    ", "id", &entry_id(&article.key));
     element(out, "    ", "title", &article.title);
@@ -136,7 +70,7 @@ fn entry(out: &mut String, article: &StoredArticle) {
     out.push_str(&format!(
         "    <content type=\"html\">{}{}</content>\n",
         xml_escape(&article.content_html),
-        xml_escape(&also_in(article))
+        xml_escape(&also_in(article, zone))
     ));
     if let Some(origin) = &article.origin {
         source(out, origin);
@@ -147,18 +81,7 @@ fn entry(out: &mut String, article: &StoredArticle) {
 /// A story's copies: the earliest is its alternate link, the others related
 /// ones.
 fn links(out: &mut String, article: &StoredArticle) {
-    let mut copies: Vec<(DateTime<Utc>, &str)> =
-        std::iter::once((article.published, article.link.as_deref()))
-            .chain(
-                article
-                    .reprints
-                    .iter()
-                    .map(|r| (r.published, r.link.as_deref())),
-            )
-            .filter_map(|(published, link)| Some((published, link?)))
-            .collect();
-    copies.sort_by_key(|(published, _)| *published);
-    for (n, (_, link)) in copies.iter().enumerate() {
+    for (n, link) in copies(article).into_iter().enumerate() {
         let rel = if n == 0 { "alternate" } else { "related" };
         out.push_str(&format!(
             "    <link rel=\"{rel}\" type=\"text/html\" href=\"{}\"/>\n",
@@ -203,34 +126,6 @@ fn source(out: &mut String, origin: &Origin) {
     out.push_str("    </source>\n");
 }
 
-/// The line a story's entry ends with, naming the other outlets that carry
-/// it and when (Beijing time, as they publish): `亦见于：新浪财经 10:32 ·
-/// 东方财富网 10:41`, each linked to its copy.
-fn also_in(article: &StoredArticle) -> String {
-    if article.reprints.is_empty() {
-        return String::new();
-    }
-    let copies: Vec<String> = article
-        .reprints
-        .iter()
-        .map(|reprint| {
-            let when = reprint
-                .published
-                .with_timezone(&chrono_tz::Asia::Shanghai)
-                .format("%H:%M");
-            let outlet = html_escape::encode_text(&reprint.outlet);
-            match &reprint.link {
-                Some(link) => format!(
-                    "<a href=\"{}\">{outlet}</a> {when}",
-                    html_escape::encode_double_quoted_attribute(link)
-                ),
-                None => format!("{outlet} {when}"),
-            }
-        })
-        .collect();
-    format!("<p>亦见于：{}</p>", copies.join(" · "))
-}
-
 fn element(out: &mut String, indent: &str, name: &str, text: &str) {
     out.push_str(&format!("{indent}<{name}>{}</{name}>\n", xml_escape(text)));
 }
@@ -239,6 +134,16 @@ fn element(out: &mut String, indent: &str, name: &str, text: &str) {
 mod tests {
     use super::*;
     use crate::article::Origin;
+    use chrono::DateTime;
+
+    fn head(label: Option<&str>, url: &'static str) -> Head<'static> {
+        Head::of_label(
+            label,
+            url,
+            "http://127.0.0.1:8080/".into(),
+            Tz::Asia__Shanghai,
+        )
+    }
 
     fn article(key: &str, title: &str) -> StoredArticle {
         StoredArticle {
@@ -272,7 +177,7 @@ mod tests {
             article("https://a.example/2", "二"),
         ];
         let xml = render(
-            &Head::of_label(
+            &head(
                 Some("要闻"),
                 "http://127.0.0.1:8080/feeds/%E8%A6%81%E9%97%BB.atom",
             ),
@@ -300,14 +205,14 @@ mod tests {
         let origin = local.origin.as_mut().unwrap();
         origin.url = "file:///home/ops/feeds/stcn.xml".into();
         origin.feed_link = Some("https://news.stcn.com/".into());
-        let xml = render(&Head::of_label(None, "x"), &[local.clone()]);
+        let xml = render(&head(None, "x"), &[local.clone()]);
         assert!(
             !xml.contains("file:") && !xml.contains("/home/ops"),
             "{xml}"
         );
         assert!(xml.contains("<id>https://news.stcn.com/</id>"), "{xml}");
         local.origin.as_mut().unwrap().feed_link = None;
-        let xml = render(&Head::of_label(None, "x"), &[local]);
+        let xml = render(&head(None, "x"), &[local]);
         assert!(
             !xml.contains("/home/ops") && xml.contains("urn:tidings:source:"),
             "{xml}"
@@ -318,8 +223,8 @@ mod tests {
     fn the_same_articles_render_the_same_bytes() {
         let articles = [article("https://a.example/1", "一")];
         assert_eq!(
-            render(&Head::of_label(None, "x"), &articles),
-            render(&Head::of_label(None, "x"), &articles)
+            render(&head(None, "x"), &articles),
+            render(&head(None, "x"), &articles)
         );
         assert_ne!(
             entry_id("https://a.example/1"),

@@ -22,7 +22,7 @@ use crate::fetch::host_key;
 use crate::run::poll::{Poller, SourceReport};
 use crate::run::schedule::HostGate;
 use crate::run::service::{Signals, Status, notify, raise_open_files_limit};
-use crate::serve::feeds::Feeds;
+use crate::serve::site::Site;
 use crate::store::{Outcome, SourceState, Store, StoreError, Wanted};
 
 /// How often the config file is checked for edits, and the longest sleep.
@@ -38,8 +38,8 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     raise_open_files_limit();
     let config = Config::load(config_path)?;
     let store = Store::open(&config.storage).await?;
-    let (feeds, server, stop) = serve_feeds(&config, &store).await?;
-    let mut daemon = Daemon::start(config_path, config, store.clone(), feeds).await?;
+    let (site, server, stop) = serve_feeds(&config, &store).await?;
+    let mut daemon = Daemon::start(config_path, config, store.clone(), site).await?;
     notify(Status::Ready);
     let result = daemon.run(signals).await;
     let _ = stop.send(true);
@@ -56,7 +56,7 @@ pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
     raise_open_files_limit();
     let config = Config::load(config_path)?;
     let store = Store::open(&config.storage).await?;
-    let (_feeds, server, stop) = serve_feeds(&config, &store).await?;
+    let (_site, server, stop) = serve_feeds(&config, &store).await?;
     notify(Status::Ready);
     loop {
         tokio::select! {
@@ -86,41 +86,33 @@ async fn serve_feeds(
     config: &Config,
     store: &Store,
 ) -> anyhow::Result<(
-    Arc<Feeds>,
+    Arc<Site>,
     tokio::task::JoinHandle<std::io::Result<()>>,
     watch::Sender<bool>,
 )> {
-    let feeds = Arc::new(Feeds::new(
-        store.clone(),
-        config.output.entries,
-        config.server.public_url(),
-    ));
+    let site = Arc::new(Site::new(store.clone(), config));
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     tracing::info!(
-        "serving feeds at {}/feeds/ ({} sources)",
-        config.server.public_url(),
-        config.sources.len()
+        "serving the news page at {url}/ and feeds at {url}/feeds/ ({sources} sources)",
+        url = config.server.public_url(),
+        sources = config.sources.len()
     );
     let (stop, stopped) = watch::channel(false);
     let mut stopped_server = stopped.clone();
-    let server = axum::serve(listener, crate::serve::router(feeds.clone())).with_graceful_shutdown(
+    let server = axum::serve(listener, crate::serve::router(site.clone())).with_graceful_shutdown(
         async move {
             let _ = stopped_server.wait_for(|stop| *stop).await;
         },
     );
     let server = tokio::spawn(std::future::IntoFuture::into_future(server));
-    tokio::spawn(invalidate_on_changes(store.clone(), feeds.clone(), stopped));
-    Ok((feeds, server, stop))
+    tokio::spawn(invalidate_on_changes(store.clone(), site.clone(), stopped));
+    Ok((site, server, stop))
 }
 
 /// Drops the served feeds at each change another process makes, until stopped.
-async fn invalidate_on_changes(
-    store: Store,
-    feeds: Arc<Feeds>,
-    mut stopped: watch::Receiver<bool>,
-) {
+async fn invalidate_on_changes(store: Store, site: Arc<Site>, mut stopped: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             changed = store.changed(CHANGES_FALLBACK) => {
@@ -128,7 +120,7 @@ async fn invalidate_on_changes(
                     tracing::warn!("cannot hear of changes: {error}");
                     tokio::time::sleep(CHANGES_FALLBACK).await;
                 }
-                feeds.invalidate();
+                site.invalidate();
             }
             _ = stopped.changed() => return,
         }
@@ -154,7 +146,7 @@ struct Daemon {
     config_stamp: Option<SystemTime>,
     config: Arc<Config>,
     store: Store,
-    feeds: Arc<Feeds>,
+    site: Arc<Site>,
     hosts: HostGate,
     poller: Poller,
     slots: HashMap<String, Slot>,
@@ -168,7 +160,7 @@ impl Daemon {
         path: &Path,
         config: Config,
         store: Store,
-        feeds: Arc<Feeds>,
+        site: Arc<Site>,
     ) -> anyhow::Result<Daemon> {
         let config = Arc::new(config);
         let hosts = HostGate::new(config.poll.per_host);
@@ -183,7 +175,7 @@ impl Daemon {
             ),
             config,
             store,
-            feeds,
+            site,
             hosts,
             slots: HashMap::new(),
             in_flight: JoinSet::new(),
@@ -269,17 +261,18 @@ impl Daemon {
                         report.next_due
                     ),
                     _ if report.changed() => tracing::info!(
-                        "{} <{}>: {} new, {} updated, {} read from their page",
+                        "{} <{}>: {} new, {} updated, {} read from their page, {} filtered out",
                         report.name,
                         report.url,
                         report.counts.new,
                         report.counts.updated,
-                        report.pages.read
+                        report.pages.read,
+                        report.counts.filtered
                     ),
                     _ => tracing::debug!("{} <{}>: nothing new", report.name, report.url),
                 }
                 if report.changed() {
-                    self.feeds.invalidate();
+                    self.site.invalidate();
                     self.changed_since_output = true;
                 }
             }
@@ -364,7 +357,7 @@ impl Daemon {
         if !self.changed_since_output || !(settled || force) {
             return;
         }
-        match self.feeds.write_to(&dir).await {
+        match self.site.write_to(&dir).await {
             Ok(files) => tracing::debug!("wrote {files} files to {}", dir.display()),
             Err(error) => tracing::error!("cannot write feeds to {}: {error:#}", dir.display()),
         }

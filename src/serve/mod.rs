@@ -1,14 +1,19 @@
-//! The HTTP server of the daemon: merged Atom feeds, their index, health and
-//! metrics.
+//! The HTTP server of the daemon: the news pages, the merged feeds, their
+//! index, health and metrics.
 //!
-//! `GET /feeds/all.atom`, `GET /feeds/{label}.atom` (labels percent-encoded),
-//! `GET /feeds/`, `GET /search?q=...` (a search as an Atom feed, to subscribe
-//! to), `GET /health` (503 when the database does not answer) and
-//! `GET /metrics` (Prometheus). Feeds carry ETag and Last-Modified and a
-//! conditional request for an unchanged feed gets 304 without a body.
+//! `GET /` (stories newest first, `?before=ID` for the next page),
+//! `GET /c/{label}`, `GET /story/{id}`; `GET /feeds/all.atom`,
+//! `GET /feeds/{label}.atom` and `.json` (labels percent-encoded),
+//! `GET /feeds/`; `GET /search?q=...` (the page of a search for a browser,
+//! else its Atom feed, to subscribe to) and `GET /search.json?q=...`;
+//! `GET /health` (503 when the database does not answer) and `GET /metrics`
+//! (Prometheus). Feeds and pages carry ETag and Last-Modified and a
+//! conditional request for an unchanged one gets 304 without a body.
 
 pub mod feeds;
 pub mod metrics;
+pub mod pages;
+pub mod site;
 
 use std::sync::Arc;
 
@@ -20,20 +25,26 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 
-use crate::serve::feeds::{ALL, Feeds, RenderedFeed};
+use crate::emit::page::STYLESHEET;
 use crate::serve::metrics::{RequestLabels, metrics};
+use crate::serve::site::{ALL, Format, HTML, Rendered, Site};
 
-/// The routes, over the shared feed builder.
-pub fn router(feeds: Arc<Feeds>) -> Router {
+/// The routes, over the shared builder of feeds and pages.
+pub fn router(site: Arc<Site>) -> Router {
     Router::new()
+        .route("/", get(front_page))
+        .route("/c/{label}", get(label_page))
+        .route("/story/{id}", get(story_page))
+        .route("/tidings.css", get(stylesheet))
         .route("/health", get(health))
         .route("/metrics", get(metrics_text))
         .route("/feeds", get(index))
         .route("/feeds/", get(index))
         .route("/feeds/{file}", get(feed))
         .route("/search", get(search))
+        .route("/search.json", get(search_json))
         .layer(axum::middleware::from_fn(count_request))
-        .with_state(feeds)
+        .with_state(site)
 }
 
 /// Counts each answered request by its route as declared, not its path, so
@@ -53,16 +64,16 @@ async fn count_request(request: Request, next: Next) -> Response {
     response
 }
 
-async fn health(State(feeds): State<Arc<Feeds>>) -> Response {
-    match feeds.database_bytes().await {
+async fn health(State(site): State<Arc<Site>>) -> Response {
+    match site.database_bytes().await {
         Ok(_) => "ok\n".into_response(),
         Err(error) => unavailable(error),
     }
 }
 
 /// OpenMetrics for who asks for it (Prometheus does), else the classic text format.
-async fn metrics_text(State(feeds): State<Arc<Feeds>>, request: HeaderMap) -> Response {
-    if let Ok(bytes) = feeds.database_bytes().await {
+async fn metrics_text(State(site): State<Arc<Site>>, request: HeaderMap) -> Response {
+    if let Ok(bytes) = site.database_bytes().await {
         metrics().database_bytes.set(bytes);
     }
     let openmetrics = request
@@ -81,25 +92,86 @@ async fn metrics_text(State(feeds): State<Arc<Feeds>>, request: HeaderMap) -> Re
         .into_response()
 }
 
-async fn index(State(feeds): State<Arc<Feeds>>) -> Response {
-    match feeds.labels().await {
-        Ok(labels) => Html(feeds.index_html(&labels)).into_response(),
+async fn index(State(site): State<Arc<Site>>) -> Response {
+    match site.labels().await {
+        Ok(labels) => Html(site.index_html(&labels)).into_response(),
         Err(error) => unavailable(error),
     }
 }
 
 async fn feed(
-    State(feeds): State<Arc<Feeds>>,
+    State(site): State<Arc<Site>>,
     Path(file): Path<String>,
     request: HeaderMap,
 ) -> Response {
-    let Some(name) = file.strip_suffix(".atom") else {
-        return StatusCode::NOT_FOUND.into_response();
+    let (name, format) = match file.rsplit_once('.') {
+        Some((name, "atom")) => (name, Format::Atom),
+        Some((name, "json")) => (name, Format::Json),
+        _ => return StatusCode::NOT_FOUND.into_response(),
     };
     let label = (name != ALL).then_some(name);
-    match feeds.feed(label).await {
-        Ok(Some(feed)) => respond(&feed, &request),
-        Ok(None) => (StatusCode::NOT_FOUND, "no such feed\n").into_response(),
+    found(site.feed(label, format).await, "no such feed\n", &request)
+}
+
+/// The query of the pages of stories: the article the page starts after.
+#[derive(serde::Deserialize)]
+struct PageQuery {
+    before: Option<i64>,
+}
+
+async fn front_page(
+    State(site): State<Arc<Site>>,
+    Query(query): Query<PageQuery>,
+    request: HeaderMap,
+) -> Response {
+    found(
+        site.page(None, query.before).await,
+        "no such page\n",
+        &request,
+    )
+}
+
+async fn label_page(
+    State(site): State<Arc<Site>>,
+    Path(label): Path<String>,
+    Query(query): Query<PageQuery>,
+    request: HeaderMap,
+) -> Response {
+    found(
+        site.page(Some(&label), query.before).await,
+        "no such category\n",
+        &request,
+    )
+}
+
+async fn story_page(
+    State(site): State<Arc<Site>>,
+    Path(id): Path<i64>,
+    request: HeaderMap,
+) -> Response {
+    found(site.story_page(id).await, "no such story\n", &request)
+}
+
+async fn stylesheet(request: HeaderMap) -> Response {
+    static RENDERED: std::sync::LazyLock<Rendered> = std::sync::LazyLock::new(|| {
+        Rendered::new(
+            STYLESHEET.to_string(),
+            "text/css; charset=utf-8",
+            DateTime::UNIX_EPOCH,
+        )
+    });
+    respond(&RENDERED, &request)
+}
+
+/// A feed or page that may not exist, answered as such.
+fn found(
+    built: Result<Option<Arc<Rendered>>, crate::store::StoreError>,
+    missing: &'static str,
+    request: &HeaderMap,
+) -> Response {
+    match built {
+        Ok(Some(rendered)) => respond(&rendered, request),
+        Ok(None) => (StatusCode::NOT_FOUND, missing).into_response(),
         Err(error) => unavailable(error),
     }
 }
@@ -111,29 +183,93 @@ struct SearchQuery {
     limit: Option<usize>,
 }
 
-/// Results a search feed carries unless `limit` asks for fewer, and at most.
+/// Results a search carries unless `limit` asks for fewer, and at most.
 const SEARCH_RESULTS: usize = 20;
 const MAX_SEARCH_RESULTS: usize = 100;
 
+/// A search: its page for a browser, else its Atom feed.
 async fn search(
-    State(feeds): State<Arc<Feeds>>,
+    State(site): State<Arc<Site>>,
     Query(query): Query<SearchQuery>,
     request: HeaderMap,
+) -> Response {
+    let format = (!wants_html(&request)).then_some(Format::Atom);
+    let mut response = answer_search(&site, query, format, &request).await;
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
+}
+
+async fn search_json(
+    State(site): State<Arc<Site>>,
+    Query(query): Query<SearchQuery>,
+    request: HeaderMap,
+) -> Response {
+    answer_search(&site, query, Some(Format::Json), &request).await
+}
+
+/// A search as a feed in `format`, or as a page (`None`).
+async fn answer_search(
+    site: &Site,
+    query: SearchQuery,
+    format: Option<Format>,
+    request: &HeaderMap,
 ) -> Response {
     let Some(text) = query.q.filter(|q| !q.trim().is_empty()) else {
         return (StatusCode::BAD_REQUEST, "search what? /search?q=...\n").into_response();
     };
-    let limit = query
-        .limit
-        .unwrap_or(SEARCH_RESULTS)
-        .clamp(1, MAX_SEARCH_RESULTS);
-    match feeds.search(&text, limit).await {
-        Ok(feed) => respond(&feed, &request),
+    let limit = query.limit.unwrap_or(match format {
+        Some(_) => SEARCH_RESULTS,
+        None => pages::PAGE_STORIES,
+    });
+    let limit = limit.clamp(1, MAX_SEARCH_RESULTS);
+    let rendered = match format {
+        Some(format) => site.search(&text, limit, format).await,
+        None => site.search_page(&text, limit).await,
+    };
+    match rendered {
+        Ok(rendered) => respond(&rendered, request),
         Err(error) => unavailable(error),
     }
 }
 
-fn respond(feed: &RenderedFeed, request: &HeaderMap) -> Response {
+/// Whether the client prefers HTML to a feed: a browser says text/html
+/// first; a feed reader that also takes HTML (SimplePie, FreshRSS's) ranks
+/// it below Atom.
+fn wants_html(request: &HeaderMap) -> bool {
+    let Some(accept) = request.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let mut html: f32 = 0.0;
+    let mut feed: f32 = 0.0;
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let quality = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        match media.as_str() {
+            "text/html" | "application/xhtml+xml" => html = html.max(quality),
+            "application/atom+xml"
+            | "application/rss+xml"
+            | "application/xml"
+            | "text/xml"
+            | "application/feed+json"
+            | "application/json" => feed = feed.max(quality),
+            _ => {}
+        }
+    }
+    html > 0.0 && html > feed
+}
+
+/// Pages may load their stylesheet and images, nothing else: no script runs
+/// from them, whatever a feed carried past the sanitizer.
+const PAGE_POLICY: &str = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src http: https: data:; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+fn respond(feed: &Rendered, request: &HeaderMap) -> Response {
     let last_modified = httpdate::fmt_http_date(feed.last_modified.into());
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -150,13 +286,19 @@ fn respond(feed: &RenderedFeed, request: &HeaderMap) -> Response {
     }
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/atom+xml; charset=utf-8"),
+        HeaderValue::from_static(feed.content_type),
     );
+    if feed.content_type == HTML {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_POLICY),
+        );
+    }
     (headers, feed.body.clone()).into_response()
 }
 
 /// RFC 9110: If-None-Match decides when present; else If-Modified-Since.
-fn not_modified(feed: &RenderedFeed, request: &HeaderMap) -> bool {
+fn not_modified(feed: &Rendered, request: &HeaderMap) -> bool {
     let text = |name| {
         request
             .get(name)

@@ -160,8 +160,9 @@ impl Store {
         Ok(articles.into_iter().map(|(_, article)| article).collect())
     }
 
-    /// [`Store::articles`], each with its id.
-    async fn articles_by_id(
+    /// [`Store::articles`], each with its id (for links to a story's page
+    /// and to the next page).
+    pub async fn articles_by_id(
         &self,
         filter: &ArticleFilter<'_>,
     ) -> Result<Vec<(i64, StoredArticle)>, StoreError> {
@@ -210,41 +211,69 @@ impl Store {
     ) -> Result<Vec<ArticleRow>, StoreError> {
         let since = to_db(filter.since.unwrap_or(DateTime::UNIX_EPOCH));
         let limit = filter.limit.map_or(NO_LIMIT, |l| l as i64);
+        let leads = if filter.story_leads {
+            "AND coalesce(a.story_id, a.id) = a.id"
+        } else {
+            ""
+        };
+        // The next page starts after article $n in the order read: a key on
+        // the index's own columns, as fast on the last page as the first.
+        // (Written only when asked for: `$n = 0 OR ...` would hide the range
+        // from the planner.)
+        let after = |time: &str, id: &str, n: usize| match filter.before {
+            Some(_) => format!(
+                "AND ({time}, {id}) < (SELECT p.published, p.id FROM articles p WHERE p.id = ${n})"
+            ),
+            None => String::new(),
+        };
         Ok(reading!(self, |pool, dialect| {
             let columns = article_columns(dialect);
-            let since_param = dialect.time_param(2);
-            let (sql, first) = match (filter.ids, filter.label) {
-                (Some(ids), _) => (
-                    format!(
+            match (filter.ids, filter.label) {
+                (Some(ids), _) => {
+                    let sql = format!(
                         "SELECT {columns} FROM ({}) AS wanted JOIN articles a ON a.id = wanted.value
-                          WHERE a.published >= {since_param} ORDER BY a.published DESC, a.id DESC LIMIT $3",
-                        dialect.id_list(1)
-                    ),
-                    json(ids),
-                ),
-                (None, Some(label)) => (
-                    format!(
+                          WHERE a.published >= {} ORDER BY a.published DESC, a.id DESC LIMIT $3",
+                        dialect.id_list(1),
+                        dialect.time_param(2)
+                    );
+                    sqlx::query_as(AssertSqlSafe(sql))
+                        .bind(json(ids))
+                        .bind(&since)
+                        .bind(limit)
+                        .fetch_all(pool)
+                        .await?
+                }
+                (None, Some(label)) => {
+                    let sql = format!(
                         "SELECT {columns} FROM article_categories c JOIN articles a ON a.id = c.article_id
-                          WHERE c.category = $1 AND c.published >= {since_param}
-                          ORDER BY c.published DESC, c.article_id DESC LIMIT $3"
-                    ),
-                    label.to_string(),
-                ),
-                (None, None) => (
-                    format!(
-                        "SELECT {columns} FROM articles a WHERE a.published >= {}
+                          WHERE c.category = $1 AND c.published >= {} {leads} {}
+                          ORDER BY c.published DESC, c.article_id DESC LIMIT $3",
+                        dialect.time_param(2),
+                        after("c.published", "c.article_id", 4)
+                    );
+                    let query = sqlx::query_as(AssertSqlSafe(sql))
+                        .bind(label)
+                        .bind(&since)
+                        .bind(limit);
+                    match filter.before {
+                        Some(before) => query.bind(before).fetch_all(pool).await?,
+                        None => query.fetch_all(pool).await?,
+                    }
+                }
+                (None, None) => {
+                    let sql = format!(
+                        "SELECT {columns} FROM articles a WHERE a.published >= {} {leads} {}
                           ORDER BY a.published DESC, a.id DESC LIMIT $2",
-                        dialect.time_param(1)
-                    ),
-                    String::new(),
-                ),
-            };
-            let query = sqlx::query_as(AssertSqlSafe(sql));
-            let query = match filter.ids.is_some() || filter.label.is_some() {
-                true => query.bind(first),
-                false => query,
-            };
-            query.bind(&since).bind(limit).fetch_all(pool).await?
+                        dialect.time_param(1),
+                        after("a.published", "a.id", 3)
+                    );
+                    let query = sqlx::query_as(AssertSqlSafe(sql)).bind(&since).bind(limit);
+                    match filter.before {
+                        Some(before) => query.bind(before).fetch_all(pool).await?,
+                        None => query.fetch_all(pool).await?,
+                    }
+                }
+            }
         }))
     }
 
@@ -369,9 +398,11 @@ impl Store {
         Ok(reprints)
     }
 
-    /// Every category label with its article count, most used first.
+    /// Every category label with its article count, most used first (from
+    /// the counts the triggers keep: `label_counts`).
     pub async fn labels(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let sql = "SELECT category, count(*) FROM article_categories GROUP BY category ORDER BY 2 DESC, 1";
+        let sql =
+            "SELECT category, articles FROM label_counts WHERE articles > 0 ORDER BY 2 DESC, 1";
         Ok(reading!(self, |pool, _dialect| sqlx::query_as(sql)
             .fetch_all(pool)
             .await?))
@@ -423,6 +454,7 @@ impl Store {
             .into_iter()
             .filter_map(|(id, passage)| {
                 Some(SearchHit {
+                    id,
                     article: articles.remove(&id)?,
                     passage,
                 })

@@ -45,6 +45,43 @@ pub enum Why {
     Merged { at: String },
 }
 
+/// Why, as `tidings story` and the story's page say it:
+/// `与新浪财经（12）文本重合 86%，数字一致，相隔 12 分钟`.
+impl std::fmt::Display for Why {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Why::Alike {
+                matched,
+                matched_outlet,
+                event: Some(event),
+                minutes_apart,
+                ..
+            } => write!(
+                f,
+                "与{matched_outlet}（{matched}）{event}，相隔 {minutes_apart} 分钟"
+            ),
+            Why::Alike {
+                matched,
+                matched_outlet,
+                overlap,
+                numbers_agree,
+                minutes_apart,
+                event: None,
+            } => write!(
+                f,
+                "与{matched_outlet}（{matched}）文本重合 {:.0}%，{}，相隔 {minutes_apart} 分钟",
+                overlap * 100.0,
+                if *numbers_agree {
+                    "数字一致"
+                } else {
+                    "数字不一致"
+                }
+            ),
+            Why::Merged { at } => write!(f, "merged by hand (tidings merge) at {at}"),
+        }
+    }
+}
+
 /// Why a change to stories was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum StoryError {
@@ -192,15 +229,16 @@ impl Store {
     pub async fn story(&self, id: i64) -> Result<Option<Vec<StoryMember>>, StoreError> {
         let rows: Vec<StoryRow> = reading!(self, |pool, dialect| {
             let sql = format!(
-                "WITH story AS (SELECT story_id AS id FROM articles WHERE id = $1)
+                "WITH story AS (SELECT story_id AS id FROM articles WHERE id = $1),
+                      members AS (SELECT id FROM story
+                                  UNION SELECT e.article_id FROM story_evidence e JOIN story ON e.story_id = story.id)
                  SELECT a.id, a.title, a.link, {}, a.id = a.story_id,
                         e.method, e.matched_article_id, e.overlap, e.numbers_agree, e.minutes_apart,
                         e.event, {},
                         (SELECT o.source_name FROM article_origins o WHERE o.article_id = a.id),
                         (SELECT o.source_name FROM article_origins o WHERE o.article_id = e.matched_article_id)
-                   FROM articles a CROSS JOIN story
+                   FROM members m JOIN articles a ON a.id = m.id
                    LEFT JOIN story_evidence e ON e.article_id = a.id
-                  WHERE a.id = story.id OR a.id IN (SELECT article_id FROM story_evidence WHERE story_id = story.id)
                   ORDER BY a.id = a.story_id DESC, a.published, a.id",
                 dialect.time_text("a.published"),
                 dialect.time_text("e.decided_at"),

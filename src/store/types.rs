@@ -192,6 +192,8 @@ pub struct Counts {
     pub new: u64,
     pub updated: u64,
     pub unchanged: u64,
+    /// Kept out by the user's filters, never stored.
+    pub filtered: u64,
 }
 
 impl std::ops::AddAssign for Counts {
@@ -199,6 +201,7 @@ impl std::ops::AddAssign for Counts {
         self.new += other.new;
         self.updated += other.updated;
         self.unchanged += other.unchanged;
+        self.filtered += other.filtered;
     }
 }
 
@@ -222,6 +225,8 @@ pub struct SourceSummary {
 /// An article a search found, and the passage of its text that matched.
 #[derive(Debug, Clone)]
 pub struct SearchHit {
+    /// The article's id (its story's page).
+    pub id: i64,
     pub article: StoredArticle,
     /// About a hundred characters around the first match, the match itself
     /// between `【` and `】` (see [`crate::text::passage`]).
@@ -243,6 +248,13 @@ pub struct ArticleFilter<'a> {
     /// shown as that story, whose first article carries the other outlets'
     /// copies (the merged feeds); else every article as itself.
     pub stories: bool,
+    /// Only the first article of each story, each story once at the time of
+    /// its first copy (the news pages, read page by page; the merged feeds
+    /// show a story again when a new copy arrives).
+    pub story_leads: bool,
+    /// Only articles after this one in the order read, newest first: the
+    /// next page. Not for a search's hits.
+    pub before: Option<i64>,
 }
 
 /// A stored interval and its reason.

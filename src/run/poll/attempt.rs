@@ -10,6 +10,7 @@ use url::Url;
 
 use super::{Attempt, PollError, Polled, Poller};
 use crate::article::NormalizedFeed;
+use crate::article::filter::{self, Rule};
 use crate::article::normalize::{self, ReadBody, SourceContext};
 use crate::config::SourceConfig;
 use crate::fetch::{Fetched, Validators};
@@ -210,6 +211,10 @@ impl Poller {
         let context = self.source_context(source, now);
         let reading = source.reading.clone();
         let (forced_encoding, max_entries) = (source.encoding, self.config.poll.max_entries);
+        let filter: Vec<Rule> = (self.config.poll.filter.iter())
+            .chain(&source.filter)
+            .cloned()
+            .collect();
         let parsed = tokio::task::spawn_blocking(move || {
             let hints = ParseHints {
                 forced_encoding,
@@ -219,9 +224,11 @@ impl Poller {
                 max_entries,
             };
             let read = normalize::read_body(&body.bytes, hints, &reading, &body.url, &context)?;
+            let mut feed = keep_whole_entries(read)?;
+            keep_wanted(&mut feed, &filter, now);
             Ok(Polled::Feed {
                 status: body.status,
-                feed: keep_whole_entries(read)?,
+                feed,
                 validators: body.validators,
                 fresh_for: body.fresh_for,
                 body_hash: body.hash,
@@ -281,6 +288,23 @@ fn keep_whole_entries(read: ReadBody) -> Result<NormalizedFeed, parse::ParseErro
         });
     }
     Ok(feed)
+}
+
+/// The feed without the entries the user's filters keep out, counted.
+fn keep_wanted(feed: &mut NormalizedFeed, filter: &[Rule], now: DateTime<Utc>) {
+    if filter.is_empty() {
+        return;
+    }
+    let before = feed.articles.len();
+    feed.articles
+        .retain(|article| filter::passes(filter, &article.into(), now));
+    feed.filtered = before - feed.articles.len();
+    if feed.filtered > 0 {
+        metrics()
+            .entries_dropped
+            .get_or_create(&ReasonLabels { reason: "filtered" })
+            .inc_by(feed.filtered as u64);
+    }
 }
 
 /// A fetched body on its way to the parser.

@@ -145,9 +145,11 @@ impl Poller {
             .as_ref()
             .map(|f| f.warnings.clone())
             .unwrap_or_default();
-        let Some(counts) = self.store(source, &record, feed).await? else {
+        let filtered = feed.as_ref().map_or(0, |feed| feed.filtered as u64);
+        let Some(mut counts) = self.store(source, &record, feed).await? else {
             return Ok(None);
         };
+        counts.filtered = filtered;
         drop(attempt.backlog);
         record_metrics(source, &record, &counts, outcome_label);
         remember(state, &record);
