@@ -25,7 +25,25 @@ fn assert_matches_truth(app: &Instance, truth: &serde_json::Value) {
             expected.as_u64().unwrap(),
             "channel {channel}"
         );
+        // The count the news page shows, kept as articles arrive.
+        let shown = app
+            .db()
+            .query_row(
+                "SELECT articles FROM label_counts WHERE category = ?1",
+                [channel],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap();
+        assert_eq!(shown, stored, "label_counts of {channel}");
     }
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM label_counts l
+              WHERE articles != (SELECT count(*) FROM article_categories c WHERE c.category = l.category)"
+        ),
+        0,
+        "every label counted as stored"
+    );
 }
 
 #[tokio::test]

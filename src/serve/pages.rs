@@ -24,11 +24,6 @@ impl Site {
     ) -> Result<Option<Arc<Rendered>>, StoreError> {
         self.cached(Shown::Page(label.map(String::from), before), || async {
             let labels = self.labels().await?;
-            if let Some(label) = label
-                && !labels.iter().any(|(known, _)| known == label)
-            {
-                return Ok(None);
-            }
             let filter = ArticleFilter {
                 label,
                 limit: Some(PAGE_STORIES),
@@ -38,6 +33,12 @@ impl Site {
                 ..ArticleFilter::default()
             };
             let stories = self.store.articles_by_id(&filter).await?;
+            if let Some(label) = label
+                && stories.is_empty()
+                && !labels.iter().any(|(known, _)| known == label)
+            {
+                return Ok(None);
+            }
             let more = (stories.len() == PAGE_STORIES)
                 .then(|| stories.last().map(|(id, _)| format!("?before={id}")))
                 .flatten();
