@@ -26,20 +26,23 @@ impl Site {
             let labels = self.labels().await?;
             let filter = ArticleFilter {
                 label,
-                limit: Some(PAGE_STORIES),
+                // One more than a page: whether there is a next one.
+                limit: Some(PAGE_STORIES + 1),
                 stories: true,
                 story_leads: true,
                 before,
                 ..ArticleFilter::default()
             };
-            let stories = self.store.articles_by_id(&filter).await?;
+            let mut stories = self.store.articles_by_id(&filter).await?;
+            let more_to_come = stories.len() > PAGE_STORIES;
+            stories.truncate(PAGE_STORIES);
             if let Some(label) = label
                 && stories.is_empty()
                 && !labels.iter().any(|(known, _)| known == label)
             {
                 return Ok(None);
             }
-            let more = (stories.len() == PAGE_STORIES)
+            let more = more_to_come
                 .then(|| stories.last().map(|(id, _)| format!("?before={id}")))
                 .flatten();
             let frame = Frame {

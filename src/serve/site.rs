@@ -6,8 +6,8 @@
 //! served and the same feed written to disk are the same bytes.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -83,9 +83,6 @@ pub(super) enum Shown {
     Story(i64),
 }
 
-/// Every label with its article count, most used first.
-pub type Labels = Arc<Vec<(String, i64)>>;
-
 /// A cached response (`None`: nothing to show) and the generation it shows.
 type Built = (u64, Option<Arc<Rendered>>);
 
@@ -113,9 +110,6 @@ pub struct Site {
     pub(super) zone: Tz,
     generation: AtomicU64,
     cache: quick_cache::sync::Cache<Shown, Built, ByBytes>,
-    /// The labels with their counts, and the generation they were counted at:
-    /// every page shows them, and counting them reads every label.
-    labels: Mutex<Option<(u64, Labels)>>,
 }
 
 impl Site {
@@ -132,7 +126,6 @@ impl Site {
             zone: config.poll.timezone,
             generation: AtomicU64::new(0),
             cache: quick_cache::sync::Cache::with_weighter(1024, CACHE_BYTES, ByBytes),
-            labels: Mutex::default(),
         }
     }
 
@@ -169,14 +162,7 @@ impl Site {
     }
 
     /// Every label with its article count, most used first.
-    pub async fn labels(&self) -> Result<Labels, StoreError> {
-        let generation = self.generation.load(Ordering::SeqCst);
-        let counted = self.labels.lock().expect("labels lock").clone();
-        if let Some((_, labels)) = counted.filter(|(at, _)| *at == generation) {
-            return Ok(labels);
-        }
-        let labels = Arc::new(self.store.labels().await?);
-        *self.labels.lock().expect("labels lock") = Some((generation, labels.clone()));
-        Ok(labels)
+    pub async fn labels(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        self.store.labels().await
     }
 }
