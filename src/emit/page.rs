@@ -117,7 +117,8 @@ pub fn story(frame: &Frame<'_>, lead: &StoredArticle, members: &[StoryMember]) -
     close(html + "</ol>\n</section>\n", frame.root)
 }
 
-/// The path of a label's page.
+/// The address of a label's page under `root` (a path, or the site's
+/// public address).
 pub fn label_path(root: &str, label: &str) -> String {
     format!(
         "{root}/c/{}",

@@ -27,11 +27,7 @@ impl Site {
     /// The URL of the page of a label (`None`: everything).
     pub fn page_url(&self, label: Option<&str>) -> String {
         match label {
-            Some(label) => format!(
-                "{}/c/{}",
-                self.public_url,
-                utf8_percent_encode(label, PATH_SEGMENT)
-            ),
+            Some(label) => crate::emit::page::label_path(&self.public_url, label),
             None => format!("{}/", self.public_url),
         }
     }

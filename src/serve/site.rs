@@ -39,6 +39,7 @@ impl Format {
         }
     }
 
+    /// The media type a reader recognizes the format by.
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Atom => "application/atom+xml; charset=utf-8",
@@ -54,6 +55,8 @@ pub const HTML: &str = "text/html; charset=utf-8";
 #[derive(Debug)]
 pub struct Rendered {
     pub body: Bytes,
+    /// Atom, JSON Feed, HTML or CSS: what the bytes are, for Content-Type
+    /// (an HTML page is also sent with its Content-Security-Policy).
     pub content_type: &'static str,
     /// A strong validator: the hash of the bytes.
     pub etag: String,
@@ -62,6 +65,8 @@ pub struct Rendered {
 }
 
 impl Rendered {
+    /// `body` with its validators: the ETag is the hash of the bytes, so
+    /// the same bytes built again are answered 304.
     pub fn new(body: String, content_type: &'static str, last_modified: DateTime<Utc>) -> Self {
         Rendered {
             etag: format!("\"{}\"", &blake3::hash(body.as_bytes()).to_hex()[..32]),
@@ -113,6 +118,8 @@ pub struct Site {
 }
 
 impl Site {
+    /// The site of `store` as `config` says: entries per feed, the public
+    /// address (and the path the pages' links start with), the time zone.
     pub fn new(store: Store, config: &Config) -> Site {
         let public_url = config.server.public_url();
         let root = url::Url::parse(&public_url)
