@@ -70,7 +70,7 @@ fn entry(out: &mut String, article: &StoredArticle, zone: Tz) {
     out.push_str(&format!(
         "    <content type=\"html\">{}{}</content>\n",
         xml_escape(&article.content_html),
-        xml_escape(&also_in(article, zone))
+        xml_escape(&also_in(article, zone, None))
     ));
     if let Some(origin) = &article.origin {
         source(out, origin);

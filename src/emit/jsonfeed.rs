@@ -88,7 +88,7 @@ fn item<'a>(article: &'a StoredArticle, head: &Head<'_>) -> Item<'a> {
         url: copies.first().copied(),
         external_url: copies.get(1).copied(),
         title: &article.title,
-        content_html: article.content_html.clone() + &also_in(article, head.zone),
+        content_html: article.content_html.clone() + &also_in(article, head.zone, None),
         summary: &article.summary,
         image: article.image.as_deref(),
         date_published: to_db(article.published),

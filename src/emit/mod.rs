@@ -121,10 +121,11 @@ fn copies(article: &StoredArticle) -> Vec<&str> {
     copies.into_iter().map(|(_, link)| link).collect()
 }
 
-/// The line a story's entry ends with, naming the other outlets that carry
-/// it and when (in `zone`, Beijing time by default, as they publish):
-/// `亦见于：新浪财经 10:32 · 东方财富网 10:41`, each linked to its copy.
-fn also_in(article: &StoredArticle, zone: Tz) -> String {
+/// The paragraph a story's entry ends with, naming the other outlets that
+/// carry it and when (in `zone`, Beijing time by default, as they publish):
+/// `亦见于：新浪财经 10:32 · 东方财富网 10:41`, each linked to its copy;
+/// empty for an article alone. `class` is the paragraph's, for the pages.
+fn also_in(article: &StoredArticle, zone: Tz, class: Option<&str>) -> String {
     if article.reprints.is_empty() {
         return String::new();
     }
@@ -143,7 +144,8 @@ fn also_in(article: &StoredArticle, zone: Tz) -> String {
             }
         })
         .collect();
-    format!("<p>亦见于：{}</p>", copies.join(" · "))
+    let class = class.map_or(String::new(), |class| format!(" class=\"{class}\""));
+    format!("<p{class}>亦见于：{}</p>", copies.join(" · "))
 }
 
 /// `url` when it may be followed from a page (http or https): anything else

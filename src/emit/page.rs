@@ -195,9 +195,9 @@ fn story_item(html: &mut String, frame: &Frame<'_>, id: i64, article: &StoredArt
             text(&truncate_chars(&article.summary, LEAD_CHARS))
         ));
     }
-    let also = also_in(article, frame.zone);
+    let also = also_in(article, frame.zone, Some("also"));
     if !also.is_empty() {
-        html.push_str(&also.replacen("<p>", "<p class=\"also\">", 1));
+        html.push_str(&also);
         html.push('\n');
     }
     let sources = article.reprints.len() + 1;
