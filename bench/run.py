@@ -18,6 +18,8 @@ newsboat (apt-get install newsboat), feedparser (pip install feedparser), wrk
 postgresql) for its rows, on a throwaway cluster. Everything runs on 127.0.0.1.
 """
 import argparse
+import functools
+import http.server
 import json
 import os
 import shutil
@@ -26,7 +28,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import zlib
 import urllib.parse
 import urllib.request
 
@@ -447,6 +451,96 @@ def postgres(feeds, runs):
     return results
 
 
+class SlowHosts:
+    """The workload's folder served by `hosts` hosts, 127.0.0.2 and up (all
+    of 127.0.0.0/8 is loopback), each request answered after 0.8-1.6 s (the
+    same for the same path): sites that are slow to answer, where fetching
+    is the limit and several pollers pay. Counts the requests of each path."""
+
+    def __init__(self, directory, hosts, port):
+        self.requests = {}
+        self.lock = threading.Lock()
+        self.servers = []
+        hosts_self = self
+
+        class Slow(http.server.SimpleHTTPRequestHandler):
+            def do_GET(self):
+                with hosts_self.lock:
+                    hosts_self.requests[self.path] = hosts_self.requests.get(self.path, 0) + 1
+                time.sleep(0.8 + (zlib.crc32(self.path.encode()) % 800) / 1000)
+                super().do_GET()
+
+            def log_message(self, *args):
+                pass
+
+        handler = functools.partial(Slow, directory=directory)
+        for n in range(hosts):
+            server = http.server.ThreadingHTTPServer((f"127.0.0.{2 + n}", port), handler)
+            server.daemon_threads = True
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            self.servers.append(server)
+
+    def url(self, feed_url, n):
+        """`feed_url` (the workload's, on 127.0.0.1:PORT) on host number `n`."""
+        path = urllib.parse.urlsplit(feed_url).path
+        return f"http://127.0.0.{2 + n % len(self.servers)}:{self.servers[0].server_address[1]}{path}"
+
+    def stop(self):
+        for server in self.servers:
+            server.shutdown()
+            server.server_close()
+
+
+def fetch_bound(feeds, hosts=50, runs=1):
+    """Cold polls into PostgreSQL where fetching is the limit: the workload's
+    feeds spread over `hosts` slow hosts (`SlowHosts`), `per_host = 2`,
+    `concurrency = 32`, by one, two and three `tidings poll` processes
+    started together. Each run checked: every article of truth.json stored,
+    every feed polled once and requested once. None without PostgreSQL."""
+    programs = postgres_programs()
+    if programs is None:
+        return None
+    cluster = PostgresCluster(programs)
+    results = {}
+    try:
+        for pollers in (1, 2, 3):
+            times = []
+            for _ in range(runs):
+                with tempfile.TemporaryDirectory() as work:
+                    out = os.path.join(work, "workload")
+                    truth = feedgen(out, feeds)
+                    slow = SlowHosts(out, hosts, PORT + 3)
+                    try:
+                        sources = open(os.path.join(out, "sources.toml")).read().splitlines()
+                        n = 0
+                        for i, line in enumerate(sources):
+                            if line.startswith("url = "):
+                                sources[i] = f'url = "{slow.url(line.split(chr(34))[1], n)}"'
+                                n += 1
+                        url = cluster.fresh_database()
+                        configs = []
+                        for p in range(pollers):
+                            config = os.path.join(work, f"poller{p}.toml")
+                            with open(config, "w") as fh:
+                                fh.write(f'[storage]\ndatabase = "{url}"\n\n[poll]\nconcurrency = 32\nper_host = 2\n'
+                                         'timeout = "30s"\n\n' + "\n".join(sources) + "\n")
+                            configs.append(config)
+                        seconds, _, _ = polls_at_once(configs)
+                        check(f"fetch-bound, {pollers} pollers", cluster.count("SELECT count(*) FROM articles"), truth)
+                        polled = cluster.count("SELECT count(*) FROM fetch_log")
+                        asked = sorted(set(slow.requests.values()))
+                        if polled != feeds or len(slow.requests) != feeds or asked != [1]:
+                            sys.exit(f"fetch-bound, {pollers} pollers: {polled} polls written, "
+                                     f"{len(slow.requests)} feeds requested ({asked} times each), of {feeds}")
+                        times.append(seconds)
+                    finally:
+                        slow.stop()
+            results[pollers] = statistics.median(times)
+    finally:
+        cluster.stop()
+    return results
+
+
 def daemons_on_postgres(feeds, lease_seconds=10):
     """The issue's check at full size: two `tidings run` pollers on one
     PostgreSQL database over the workload, with nginx logging each request;
@@ -563,6 +657,12 @@ def main():
             for pollers, (cold, warm) in pg.items():
                 lines.append(f"| PostgreSQL, {pollers} poller{'s' if pollers > 1 else ''} | {cold[0]:.2f} s | "
                              f"{warm[0]:.2f} s | {cold[1]:.0f} / {warm[1]:.0f} MB |")
+            slow = fetch_bound(args.feeds, runs=args.runs)
+            lines += ["", f"Where fetching is the limit: the {args.feeds} feeds over 50 hosts (127.0.0.2-51) that "
+                      "answer after 0.8-1.6 s, `per_host = 2`, `concurrency = 32`, cold into PostgreSQL, every "
+                      "feed requested once:", "", "| pollers | cold | against one |", "|---|---|---|"]
+            for pollers, seconds in slow.items():
+                lines.append(f"| {pollers} | {seconds:.2f} s | {slow[1] / seconds:.2f}x |")
             killed = daemons_on_postgres(args.feeds)
             lines += ["", f"Two `tidings run` pollers on one PostgreSQL over the {args.feeds} feeds, one killed "
                       f"(SIGKILL) while it held {killed['held']} leases ({killed['lease']} s): every article of "
