@@ -414,7 +414,7 @@ async fn metrics_move_with_polls_and_health_says_when_the_database_is_gone() {
 /// A feed of `count` entries, one every `minutes`, the newest `age_days` old.
 fn publishing(count: i64, minutes: i64, age_days: i64) -> Reply {
     let now = chrono::Utc::now();
-    let items: Vec<(String, String, String)> = (0..count)
+    let items: Vec<_> = (0..count)
         .map(|i| {
             let date =
                 now - chrono::Duration::days(age_days) - chrono::Duration::minutes(i * minutes);
@@ -422,12 +422,9 @@ fn publishing(count: i64, minutes: i64, age_days: i64) -> Reply {
                 format!("第{i}条"),
                 format!("https://a.example/{age_days}/{i}"),
                 date.to_rfc2822(),
+                "<p>正文</p>",
             )
         })
-        .collect();
-    let items: Vec<(&str, &str, &str, &str)> = items
-        .iter()
-        .map(|(title, link, date)| (title.as_str(), link.as_str(), date.as_str(), "<p>正文</p>"))
         .collect();
     Reply::feed(rss("t", &items))
 }
@@ -489,15 +486,11 @@ async fn the_search_index_is_merged_while_the_daemon_is_idle() {
     // segment of the index; a one-shot poll merges none of them, the daemon
     // does once it has nothing else to do (here: its one source is not due).
     let server = FeedServer::start().await;
-    let items: Vec<(String, String)> = (0..600)
-        .map(|n| (format!("第{n}条快讯"), format!("https://a.example/n/{n}")))
-        .collect();
-    let items: Vec<(&str, &str, &str, &str)> = items
-        .iter()
-        .map(|(title, link)| {
+    let items: Vec<_> = (0..600)
+        .map(|n| {
             (
-                title.as_str(),
-                link.as_str(),
+                format!("第{n}条快讯"),
+                format!("https://a.example/n/{n}"),
                 "2022-01-26 15:54:00",
                 "<p>正文</p>",
             )

@@ -70,9 +70,9 @@ fn html(body: impl Into<Vec<u8>>) -> Reply {
 
 /// The feed of a summary-only source: each item a title and one sentence.
 fn summary_feed(links: &[(&str, String)]) -> String {
-    let items: Vec<(&str, &str, &str, &str)> = links
+    let items: Vec<_> = links
         .iter()
-        .map(|(title, link)| (*title, link.as_str(), "2026-11-20 09:30:00", "一句话摘要。"))
+        .map(|(title, link)| (*title, link, "2026-11-20 09:30:00", "一句话摘要。"))
         .collect();
     rss("证券时报网 - 要闻", &items)
 }

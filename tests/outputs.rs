@@ -280,7 +280,7 @@ async fn a_search_is_a_feed_to_subscribe_to() {
                     "长文",
                     "https://news.stcn.com/1.html",
                     "2022-01-26 09:00:00",
-                    &long,
+                    long.as_str(),
                 ),
                 (
                     "短讯",

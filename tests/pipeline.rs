@@ -385,10 +385,6 @@ async fn gb18030_feeds_read_exactly_as_their_utf8_original() {
             )
         })
         .collect();
-    let items: Vec<(&str, &str, &str, &str)> = items
-        .iter()
-        .map(|(t, l, d, b)| (*t, l.as_str(), *d, *b))
-        .collect();
     let utf8 = rss("国标", &items);
     let gb = |text: &str| encoding_rs::GB18030.encode(text).0.into_owned();
     // Charset in the prolog (GB2312 label, GB18030 bytes), in HTTP only, and forced by config.

@@ -322,9 +322,12 @@ async fn a_poll_that_outlasts_its_lease_is_not_written_over_the_next_pollers() {
     ));
     // A poll that stores articles, then one with nothing to store (written
     // in a statement of its own): the late one is refused both times.
-    for (round, feed) in [rss("要闻", &items), rss("要闻", &[])]
-        .into_iter()
-        .enumerate()
+    for (round, feed) in [
+        rss("要闻", &items),
+        rss::<&str, &str, &str, &str>("要闻", &[]),
+    ]
+    .into_iter()
+    .enumerate()
     {
         server.set("/yw.xml", Reply::feed(feed).delayed(Duration::from_secs(3)));
         let late = tokio::spawn({
@@ -453,11 +456,7 @@ async fn postgres_stores_what_sqlite_stores() {
         )
     };
     let serve = |path: &str, stories: &[(String, String, String, String)]| {
-        let items: Vec<(&str, &str, &str, &str)> = stories
-            .iter()
-            .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
-            .collect();
-        server.set(path, Reply::feed(rss("feed", &items)));
+        server.set(path, Reply::feed(rss("feed", stories)));
     };
     let one = story(1, "十月社零同比增长4.8%", ORIGINAL);
     let two = story(2, "央行开展2000亿元逆回购", "央行今日开展逆回购操作。");

@@ -559,10 +559,6 @@ async fn pages_of_fifty_follow_each_other_without_repeats_or_gaps() {
             )
         })
         .collect();
-    let items: Vec<(&str, &str, &str, &str)> = items
-        .iter()
-        .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
-        .collect();
     server.set("/stcn.xml", Reply::feed(rss("证券时报网", &items)));
     let (app, listen) = listening(
         "",

@@ -134,15 +134,11 @@ async fn saving_the_config_reloads_the_sources() {
 #[tokio::test]
 async fn sigterm_mid_body_lets_the_poll_finish_and_commit() {
     let server = FeedServer::start().await;
-    let items: Vec<(String, String)> = (0..20)
-        .map(|n| (format!("第{n}条"), format!("https://a.example/t/{n}")))
-        .collect();
-    let items: Vec<(&str, &str, &str, &str)> = items
-        .iter()
-        .map(|(title, link)| {
+    let items: Vec<_> = (0..20)
+        .map(|n| {
             (
-                title.as_str(),
-                link.as_str(),
+                format!("第{n}条"),
+                format!("https://a.example/t/{n}"),
                 "2022-01-26 15:54:00",
                 "<p>正文</p>",
             )

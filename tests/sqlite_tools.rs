@@ -73,11 +73,7 @@ fn stories<'a>(
 
 /// An RSS feed of `stories`.
 fn feed(stories: &[(&str, &str, &str, String)]) -> Reply {
-    let items: Vec<(&str, &str, &str, &str)> = stories
-        .iter()
-        .map(|(t, l, d, b)| (*t, *l, *d, b.as_str()))
-        .collect();
-    Reply::feed(rss("证券时报网 - 要闻", &items))
+    Reply::feed(rss("证券时报网 - 要闻", stories))
 }
 
 /// Runs SQL in the system's `sqlite3`, insisting that it succeeds; its output.

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test file uses its own part of this module
 
 use std::collections::HashMap;
+use std::fmt::Display;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -443,8 +444,12 @@ pub fn article_counts(summary: &str) -> (u64, u64, u64) {
     (numbers[0], numbers[1], numbers[2])
 }
 
-/// An RSS 2.0 feed of `(title, link, date, body)` items.
-pub fn rss(title: &str, items: &[(&str, &str, &str, &str)]) -> String {
+/// An RSS 2.0 feed of `(title, link, date, body)` items, each field a `&str`
+/// or a `String` made for the test.
+pub fn rss<T: Display, L: Display, D: Display, B: Display>(
+    title: &str,
+    items: &[(T, L, D, B)],
+) -> String {
     let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>{title}</title><link>https://news.stcn.com/</link>"
     );
