@@ -7,6 +7,8 @@
 //! when the filters of every one of them block it (`[poll] filter` with the
 //! source's own); a source no longer in the config has `[poll] filter` only.
 
+use std::collections::HashMap;
+
 use crate::article::filter::{self, Rule};
 use crate::config::Config;
 use crate::store::{Store, StoredEntry};
@@ -27,6 +29,12 @@ pub(super) async fn command(
         anyhow::bail!("no source named `{name}` in the config");
     }
     let now = chrono::Utc::now();
+    // Each source's own rules by its URL, looked up for every stored article.
+    let own: HashMap<&str, &[Rule]> = config
+        .sources
+        .iter()
+        .map(|source| (source.url.as_str(), source.filter.as_slice()))
+        .collect();
     let (mut read, mut blocked) = (0, Vec::new());
     let mut after = 0;
     loop {
@@ -39,7 +47,7 @@ pub(super) async fn command(
         blocked.extend(
             entries
                 .iter()
-                .filter(|entry| !wanted(config, entry, now))
+                .filter(|entry| !wanted(config, &own, entry, now))
                 .map(|entry| entry.id),
         );
     }
@@ -63,19 +71,22 @@ pub(super) async fn command(
     Ok(())
 }
 
-/// Whether any source that carries `entry` lets it pass its filters.
-fn wanted(config: &Config, entry: &StoredEntry, now: chrono::DateTime<chrono::Utc>) -> bool {
+/// Whether any source that carries `entry` lets it pass its filters (`own`:
+/// each configured source's rules by URL; a source no longer configured
+/// has `[poll]`'s only).
+fn wanted(
+    config: &Config,
+    own: &HashMap<&str, &[Rule]>,
+    entry: &StoredEntry,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
     let seen = filter::Entry::from(entry);
-    let own = |url: &String| -> &[Rule] {
-        config
-            .sources
-            .iter()
-            .find(|source| source.url.as_str() == url)
-            .map_or(&[], |source| source.filter.as_slice())
-    };
     let passes = |own: &[Rule]| filter::passes(config.poll.filter.iter().chain(own), &seen, now);
     if entry.sources.is_empty() {
         return passes(&[]);
     }
-    entry.sources.iter().any(|url| passes(own(url)))
+    entry
+        .sources
+        .iter()
+        .any(|url| passes(own.get(url.as_str()).copied().unwrap_or_default()))
 }
