@@ -88,9 +88,9 @@ pub fn feed_id(label: Option<&str>) -> String {
 }
 
 /// The newest time of any entry, which is when the feed last changed.
-pub fn last_changed(articles: &[StoredArticle]) -> DateTime<Utc> {
+pub fn last_changed<'a>(articles: impl IntoIterator<Item = &'a StoredArticle>) -> DateTime<Utc> {
     articles
-        .iter()
+        .into_iter()
         .map(entry_updated)
         .max()
         .unwrap_or(DateTime::UNIX_EPOCH)

@@ -65,22 +65,46 @@ impl Site {
         limit: usize,
         format: Format,
     ) -> Result<Rendered, StoreError> {
-        let hits = self.store.search(query, limit).await?;
-        let articles: Vec<StoredArticle> = hits
+        let articles: Vec<StoredArticle> = (self.search_hits(query, limit).await?)
             .into_iter()
-            .map(|hit| StoredArticle {
-                summary: hit.passage,
-                ..hit.article
-            })
+            .map(|(_, article)| article)
             .collect();
-        let query_part = utf8_percent_encode(query, PATH_SEGMENT);
-        let url = match format {
-            Format::Atom => format!("{}/search?q={query_part}", self.public_url),
-            Format::Json => format!("{}/search.json?q={query_part}", self.public_url),
-        };
-        let page = format!("{}/search?q={query_part}", self.public_url);
+        let url = self.search_url(query, format);
+        // The page of a search is at its Atom feed's address (see `serve`).
+        let page = self.search_url(query, Format::Atom);
         let head = Head::of_search(query, &url, page, self.zone);
         Ok(render(&head, &articles, format))
+    }
+
+    /// A search's hits, newest first, each with its id and, as its summary,
+    /// the passage that matched: what its feeds and its page show.
+    pub(super) async fn search_hits(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<(i64, StoredArticle)>, StoreError> {
+        let hits = self.store.search(query, limit).await?;
+        Ok(hits
+            .into_iter()
+            .map(|hit| {
+                let article = StoredArticle {
+                    summary: hit.passage,
+                    ..hit.article
+                };
+                (hit.id, article)
+            })
+            .collect())
+    }
+
+    /// The address of a search's feed in `format`: `/search?q=` (also its
+    /// page, for browsers) or `/search.json?q=`.
+    pub(super) fn search_url(&self, query: &str, format: Format) -> String {
+        let path = match format {
+            Format::Atom => "search",
+            Format::Json => "search.json",
+        };
+        let query = utf8_percent_encode(query, PATH_SEGMENT);
+        format!("{}/{path}?q={query}", self.public_url)
     }
 
     /// Writes every feed into `dir` (`all.atom`, `all.json`, `<label>.atom`,

@@ -3,11 +3,9 @@
 
 use std::sync::Arc;
 
-use percent_encoding::utf8_percent_encode;
-
 use super::site::{Format, HTML, Rendered, Shown, Site};
+use crate::emit::last_changed;
 use crate::emit::page::{self, Frame, Here};
-use crate::emit::{PATH_SEGMENT, last_changed};
 use crate::store::{ArticleFilter, StoreError};
 
 /// Stories on one page; the next page starts after the last (a key, not an
@@ -57,8 +55,8 @@ impl Site {
                 zone: self.zone,
             };
             let html = page::stories(&frame, &stories, more.as_deref());
-            let articles: Vec<_> = stories.into_iter().map(|(_, article)| article).collect();
-            Ok(Some(Rendered::new(html, HTML, last_changed(&articles))))
+            let changed = last_changed(stories.iter().map(|(_, article)| article));
+            Ok(Some(Rendered::new(html, HTML, changed)))
         })
         .await
     }
@@ -66,33 +64,22 @@ impl Site {
     /// The page of a search's hits, each with the passage that matched;
     /// built on each request, like the search's feed.
     pub async fn search_page(&self, query: &str, limit: usize) -> Result<Rendered, StoreError> {
-        let hits = self.store.search(query, limit).await?;
-        let stories: Vec<_> = hits
-            .into_iter()
-            .map(|hit| {
-                let article = crate::article::StoredArticle {
-                    summary: hit.passage,
-                    ..hit.article
-                };
-                (hit.id, article)
-            })
-            .collect();
+        let stories = self.search_hits(query, limit).await?;
         let labels = self.labels().await?;
-        let query_part = utf8_percent_encode(query, PATH_SEGMENT);
         let frame = Frame {
             root: &self.root,
             title: format!("搜索：{query}"),
             labels: &labels,
             here: Here::Search(query),
             feeds: Some((
-                format!("{}/search?q={query_part}", self.public_url),
-                format!("{}/search.json?q={query_part}", self.public_url),
+                self.search_url(query, Format::Atom),
+                self.search_url(query, Format::Json),
             )),
             zone: self.zone,
         };
         let html = page::stories(&frame, &stories, None);
-        let articles: Vec<_> = stories.into_iter().map(|(_, article)| article).collect();
-        Ok(Rendered::new(html, HTML, last_changed(&articles)))
+        let changed = last_changed(stories.iter().map(|(_, article)| article));
+        Ok(Rendered::new(html, HTML, changed))
     }
 
     /// The page of the story of article `id`: its first article in full and
@@ -126,7 +113,7 @@ impl Site {
             let html = page::story(&frame, &lead, &members);
             // A copy that joined later changes the page too.
             let joined = members.iter().map(|member| member.published).max();
-            let changed = last_changed(std::slice::from_ref(&lead)).max(joined.unwrap_or_default());
+            let changed = last_changed([&lead]).max(joined.unwrap_or_default());
             Ok(Some(Rendered::new(html, HTML, changed)))
         })
         .await
