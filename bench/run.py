@@ -405,6 +405,18 @@ def polls_at_once(configs):
     return time.monotonic() - start, max(peaks), outs
 
 
+def poller_configs(work, url, pollers, poll, sources):
+    """The configs of `pollers` pollers sharing the database `url`: the same
+    `[poll]` settings (`poll`, TOML lines) and sources (`sources`, TOML)."""
+    configs = []
+    for n in range(pollers):
+        config = os.path.join(work, f"poller{n}.toml")
+        with open(config, "w") as fh:
+            fh.write(f'[storage]\ndatabase = "{url}"\n\n[poll]\n{poll}\n\n{sources}\n')
+        configs.append(config)
+    return configs
+
+
 def postgres(feeds, runs):
     """Cold and warm polls of the workload into PostgreSQL by one and by two
     pollers (`tidings poll` processes started together, which share the
@@ -424,14 +436,9 @@ def postgres(feeds, runs):
                     truth = feedgen(out, feeds)
                     serve(out)
                     try:
-                        url = cluster.fresh_database()
-                        configs = []
-                        for n in range(pollers):
-                            config = os.path.join(work, f"poller{n}.toml")
-                            with open(config, "w") as fh:
-                                fh.write(f'[storage]\ndatabase = "{url}"\n\n[poll]\nconcurrency = 16\nper_host = 16\n\n')
-                                fh.write(open(os.path.join(out, "sources.toml")).read())
-                            configs.append(config)
+                        configs = poller_configs(work, cluster.fresh_database(), pollers,
+                                                 "concurrency = 16\nper_host = 16",
+                                                 open(os.path.join(out, "sources.toml")).read())
                         cold = polls_at_once(configs)
                         check(f"PostgreSQL, {pollers} pollers, cold", cluster.count("SELECT count(*) FROM articles"), truth)
                         fetched = cluster.count("SELECT count(*) FROM fetch_log")
@@ -517,14 +524,9 @@ def fetch_bound(feeds, hosts=50, runs=1):
                             if line.startswith("url = "):
                                 sources[i] = f'url = "{slow.url(line.split(chr(34))[1], n)}"'
                                 n += 1
-                        url = cluster.fresh_database()
-                        configs = []
-                        for p in range(pollers):
-                            config = os.path.join(work, f"poller{p}.toml")
-                            with open(config, "w") as fh:
-                                fh.write(f'[storage]\ndatabase = "{url}"\n\n[poll]\nconcurrency = 32\nper_host = 2\n'
-                                         'timeout = "30s"\n\n' + "\n".join(sources) + "\n")
-                            configs.append(config)
+                        configs = poller_configs(work, cluster.fresh_database(), pollers,
+                                                 'concurrency = 32\nper_host = 2\ntimeout = "30s"',
+                                                 "\n".join(sources))
                         seconds, _, _ = polls_at_once(configs)
                         check(f"fetch-bound, {pollers} pollers", cluster.count("SELECT count(*) FROM articles"), truth)
                         polled = cluster.count("SELECT count(*) FROM fetch_log")
