@@ -89,14 +89,21 @@ fn edit_keeping_time(app: &Instance, from: &str, to: &str) {
     );
 }
 
-#[tokio::test]
-async fn sighup_reloads_a_config_whose_time_says_it_did_not_change() {
+/// A daemon that has polled its one source, `/a.xml`, with `/b.xml` served
+/// but not in its config yet: what a reload adds.
+async fn polling_a_with_b_ready() -> (FeedServer, Instance, Daemon) {
     let server = FeedServer::start().await;
     server.set("/a.xml", one_story(1));
     server.set("/b.xml", one_story(2));
     let (app, listen) = listening("", &sources_with_interval(&server, &[("/a.xml", "1h")]));
     let daemon = Daemon::start(&app, &listen).await;
     eventually(10, "the first source polled", || server.hits("/a.xml") == 1).await;
+    (server, app, daemon)
+}
+
+#[tokio::test]
+async fn sighup_reloads_a_config_whose_time_says_it_did_not_change() {
+    let (server, app, daemon) = polling_a_with_b_ready().await;
     // Only the signal can explain a reload: the file's time is as it was.
     edit_keeping_time(&app, "/a.xml", "/b.xml");
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -109,12 +116,7 @@ async fn sighup_reloads_a_config_whose_time_says_it_did_not_change() {
 
 #[tokio::test]
 async fn saving_the_config_reloads_the_sources() {
-    let server = FeedServer::start().await;
-    server.set("/a.xml", one_story(1));
-    server.set("/b.xml", one_story(2));
-    let (app, listen) = listening("", &sources_with_interval(&server, &[("/a.xml", "1h")]));
-    let daemon = Daemon::start(&app, &listen).await;
-    eventually(10, "the first source polled", || server.hits("/a.xml") == 1).await;
+    let (server, app, daemon) = polling_a_with_b_ready().await;
     let mut config = std::fs::read_to_string(app.config()).unwrap();
     config += &format!(
         "\n[[sources]]\nname = \"乙\"\nurl = \"{}\"\ncategory = \"金融\"\n",
