@@ -12,6 +12,7 @@
 
 mod contents;
 mod engine;
+mod group;
 mod plan;
 mod postgres;
 mod reads;

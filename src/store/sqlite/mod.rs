@@ -19,14 +19,15 @@ use std::time::Duration;
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 mod ingest;
 mod stories;
 mod writer;
 
-use writer::{FinishedPoll, GROUP_COMMIT, QueuedPoll, commit_polls, through_rusqlite};
+use writer::{GROUP_COMMIT, commit_polls, through_rusqlite};
 
+use super::group::Queue;
 use super::types::{Counts, PollRecord, StoreError};
 use crate::article::NormalizedFeed;
 use crate::config::Storage;
@@ -38,7 +39,7 @@ pub struct SqliteStore {
     readers: SqlitePool,
     /// The connection the checkpoint task uses.
     checkpoints: SqlitePool,
-    polls: mpsc::Sender<QueuedPoll>,
+    polls: Queue,
 }
 
 /// Tries at opening the database. Two processes that open a new database at
@@ -119,7 +120,7 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(open_error)?;
-        let (polls, queue) = mpsc::channel(GROUP_COMMIT);
+        let (polls, queue) = Queue::new(GROUP_COMMIT);
         let (committed, commits) = mpsc::channel(1);
         let runtime = tokio::runtime::Handle::current();
         let pool = writer.clone();
@@ -167,18 +168,7 @@ impl SqliteStore {
         record: PollRecord,
         feed: Option<NormalizedFeed>,
     ) -> Result<Counts, StoreError> {
-        let (done, reply) = oneshot::channel();
-        let write = QueuedPoll {
-            poll: FinishedPoll { record, feed },
-            done,
-        };
-        self.polls
-            .send(write)
-            .await
-            .map_err(|_| StoreError::Write("the database writer stopped".into()))?;
-        reply
-            .await
-            .map_err(|_| StoreError::Write("the database writer stopped".into()))?
+        self.polls.write(record, feed).await
     }
 
     /// The size of the database's pages in bytes; a query, so it also tells

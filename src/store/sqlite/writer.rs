@@ -5,25 +5,14 @@
 use std::time::Duration;
 
 use sqlx::SqlitePool;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::ingest;
 use crate::article::NormalizedFeed;
 use crate::read::dates::to_db;
+use crate::store::group::{FinishedPoll, Group, QueuedPoll};
 use crate::store::plan;
-use crate::store::types::{Counts, Outcome, PollRecord, StoreError};
-
-/// A finished poll, as the writer stores it.
-pub(super) struct FinishedPoll {
-    pub(super) record: PollRecord,
-    pub(super) feed: Option<NormalizedFeed>,
-}
-
-/// A poll waiting for the writer, and where its result goes.
-pub(super) struct QueuedPoll {
-    pub(super) poll: FinishedPoll,
-    pub(super) done: oneshot::Sender<Result<Counts, StoreError>>,
-}
+use crate::store::types::{Counts, Outcome, StoreError};
 
 /// Most polls committed together.
 pub(super) const GROUP_COMMIT: usize = 256;
@@ -60,24 +49,12 @@ pub(super) fn commit_polls(
             queue.blocking_recv()
         };
         let Some(first) = first else { break };
-        let mut group = vec![first];
-        while group.len() < GROUP_COMMIT {
-            match queue.try_recv() {
-                Ok(next) => group.push(next),
-                Err(_) => break,
-            }
-        }
-        tracing::debug!("committing {} polls", group.len());
-        let (polls, replies): (Vec<FinishedPoll>, Vec<_>) = group
-            .into_iter()
-            .map(|write| (write.poll, write.done))
-            .unzip();
-        let results = write_group(runtime, pool, &polls, &mut recent);
+        let group = Group::after(first, &mut queue, GROUP_COMMIT);
+        tracing::debug!("committing {} polls", group.polls.len());
+        let results = write_group(runtime, pool, &group.polls, &mut recent);
         // Full means a checkpoint is already due.
         let _ = committed.try_send(());
-        for (reply, result) in replies.into_iter().zip(results) {
-            let _ = reply.send(result);
-        }
+        let polls = group.answer(results);
         // Freeing a group's articles is work the writer, which bounds a
         // large poll, need not wait for.
         runtime.spawn_blocking(move || drop(polls));
