@@ -437,6 +437,35 @@ async fn a_reader_hears_of_new_articles_and_searches_chinese() {
         .await
         .unwrap();
     assert_eq!(ascii.matches("<entry>").count(), 1, "{ascii}");
+
+    // The poll left every article it stored in the search index; one that
+    // the indexer has not reached yet (made so by hand) is found all the same.
+    let unindexed = "SELECT count(*) FROM articles WHERE NOT indexed";
+    assert_eq!(cluster.psql("tidings", unindexed), ["0"]);
+    cluster.psql(
+        "tidings",
+        "UPDATE articles SET indexed = false WHERE title = '央行宣布降准0.5个百分点'",
+    );
+    assert_eq!(cluster.psql("tidings", unindexed), ["1"]);
+    let search = reqwest::get(reader.url("/search?q=存款准备金率"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(search.matches("<entry>").count(), 1, "{search}");
+    // A hand edit of an indexed article is found by its new words at once.
+    cluster.psql(
+        "tidings",
+        "UPDATE articles SET plain_text = plain_text || '北向资金净流入' WHERE title = '沪指收涨1.2%'",
+    );
+    let edited = reqwest::get(reader.url("/search?q=北向资金净流入"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(edited.contains("沪指收涨1.2%"), "{edited}");
     assert!(reader.stop().await.success());
 }
 

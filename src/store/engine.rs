@@ -115,7 +115,7 @@ impl Store {
     ) -> Result<Counts, StoreError> {
         match self {
             Store::Sqlite(store) => store.record_poll(record, feed).await,
-            Store::Postgres(store) => store.record_poll(&record, feed.as_ref()).await,
+            Store::Postgres(store) => store.record_poll(record, feed).await,
         }
     }
 

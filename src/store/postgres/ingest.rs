@@ -1,66 +1,113 @@
-//! Writing one poll to PostgreSQL, in one transaction: the source's lease
+//! Writing polls to PostgreSQL. Polls with entries are written in groups
+//! (`store::group`), each group in one transaction: the sources' leases
 //! checked first, what happens to each entry decided by `store::plan`, the
 //! stories of its new articles, then the rows written a statement per table
 //! (arrays through `UNNEST`), the new articles last. A poll with no entries
-//! (a 304, an error) is one statement: the source's state and its log.
+//! (a 304, an error) is one statement of its own: the source's state and its
+//! log.
 //!
 //! Other pollers write at the same time. Ids come from the articles'
-//! sequence. Polls that carry the same keys take turns: each takes an
+//! sequence. Groups that carry the same keys take turns: each takes an
 //! advisory lock per key before it looks them up, so the second finds the
 //! first's new articles known. Should an article appear anyway (a hand
 //! insert), the key's unique index settles it: the insert finds the key
-//! taken, and the poll goes back to a savepoint to plan again. New articles
+//! taken, and the group goes back to a savepoint to plan again. New articles
 //! are written last (the rows that refer to them are checked at commit).
-//! New rows are written in key or id order, so two writers take their locks
-//! in the same order; a deadlock that happens anyway is retried with the
-//! whole transaction.
+//! Rows are locked and written in key or id order, so two writers take their
+//! locks in the same order; a deadlock that happens anyway is retried with
+//! the whole transaction.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use hashbrown::{HashMap, HashSet};
 use sqlx::postgres::PgPool;
 use sqlx::{Postgres, Row, Transaction};
+use tokio::sync::{Mutex, mpsc};
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::stories;
 use crate::article::NormalizedFeed;
 use crate::cluster::Story;
 use crate::read::dates::to_db;
+use crate::store::group::{FinishedPoll, Group, QueuedPoll};
 use crate::store::plan::{
     CategoryRow, Delivery, Known, LAST_SEEN_STEP, PageRow, Plan, PollArticles, StoredAs,
     earlier_keys, plan, stored_key,
 };
 use crate::store::types::{Counts, Outcome, PollRecord, StoreError};
 
-/// Tries at writing a poll that met a deadlock or a serialization failure.
+/// Tries at writing a group that met a deadlock or a serialization failure.
 const ATTEMPTS: u32 = 10;
 
-/// Plans of one poll at most: each lost race for a new key makes the next
+/// Plans of one group at most: each lost race for a new key makes the next
 /// plan find one more key known, so this is only a bound against a bug.
 const PLANS: usize = 1_000;
 
-/// Writes one poll: its articles, the source's new state (its lease
-/// released) and a fetch-log row, all or nothing; refused when the lease the
-/// poll was claimed under no longer holds.
-pub(super) async fn record_poll(
-    pool: &PgPool,
+/// Polls written together at most. A group's stories read their candidates
+/// once for all its articles, and the polls of one group that carry the
+/// same story look it up once.
+pub(super) const GROUP: usize = 128;
+
+/// Writes a poll with no entries (most polls: 304 Not Modified): the
+/// source's state and its log, in one statement that checks the lease, on a
+/// connection that does not wait for the disk (a poll lost in a crash of the
+/// server is polled again).
+pub(super) async fn record_nothing(
     unsynced: &PgPool,
     record: &PollRecord,
     feed: Option<&NormalizedFeed>,
 ) -> Result<Counts, StoreError> {
-    if feed.is_none_or(|feed| feed.articles.is_empty()) {
-        // Nothing to store (most polls: 304 Not Modified): the source's
-        // state and its log, in one statement that checks the lease, on a
-        // connection that does not wait for the disk (a poll lost in a
-        // crash of the server is polled again).
-        let counts = Counts::default();
-        return match update_source(unsynced, record, feed, &counts).await? {
-            true => Ok(counts),
-            false => Err(StoreError::LeaseLost(record.source_id)),
-        };
+    let counts = Counts::default();
+    match update_source(unsynced, record, feed, &counts).await? {
+        true => Ok(counts),
+        false => Err(StoreError::LeaseLost(record.source_id)),
     }
+}
+
+/// A writer: takes the polls waiting in `queue` a group at a time and writes
+/// each group, until the queue closes. Several writers share the queue, so
+/// one gathers its next group while another's is written.
+pub(super) async fn write_queue(pool: PgPool, queue: Arc<Mutex<mpsc::Receiver<QueuedPoll>>>) {
+    loop {
+        let group = {
+            let mut queue = queue.lock().await;
+            let Some(first) = queue.recv().await else {
+                return;
+            };
+            Group::after(first, &mut queue, GROUP)
+        };
+        let results = write_group(&pool, &group.polls).await;
+        group.answer(results);
+    }
+}
+
+/// Writes a group in one transaction; should that fail (but for a deadlock,
+/// which is tried again), each poll alone, so that a poll's failure is its
+/// own. A poll whose lease no longer holds is refused, and the rest written.
+async fn write_group(pool: &PgPool, polls: &[FinishedPoll]) -> Vec<Result<Counts, StoreError>> {
+    match with_retries(pool, polls).await {
+        Ok(results) => results,
+        Err(error) if polls.len() == 1 => vec![Err(error)],
+        Err(_) => {
+            let mut results = Vec::with_capacity(polls.len());
+            for poll in polls {
+                let alone = with_retries(pool, std::slice::from_ref(poll)).await;
+                results.push(alone.and_then(|mut result| result.remove(0)));
+            }
+            results
+        }
+    }
+}
+
+/// Writes `polls` in one transaction, tried again after a deadlock.
+async fn with_retries(
+    pool: &PgPool,
+    polls: &[FinishedPoll],
+) -> Result<Vec<Result<Counts, StoreError>>, StoreError> {
     let mut attempt = 1;
     loop {
-        match write_poll(pool, record, feed).await {
+        match write_polls(pool, polls).await {
             Err(Retry::Sql(_)) if attempt < ATTEMPTS => {
                 attempt += 1;
                 let wait = rand::random_range(10..50 * u64::from(attempt));
@@ -68,7 +115,7 @@ pub(super) async fn record_poll(
             }
             Err(Retry::Sql(error)) => return Err(error.into()),
             Err(Retry::No(error)) => return Err(error),
-            Ok(counts) => return Ok(counts),
+            Ok(results) => return Ok(results),
         }
     }
 }
@@ -94,47 +141,78 @@ impl From<sqlx::Error> for Retry {
     }
 }
 
-async fn write_poll(
+/// The transaction of a group: each poll's result, in order (a poll whose
+/// lease was lost is refused, the others are written).
+async fn write_polls(
     pool: &PgPool,
-    record: &PollRecord,
-    feed: Option<&NormalizedFeed>,
-) -> Result<Counts, Retry> {
+    polls: &[FinishedPoll],
+) -> Result<Vec<Result<Counts, StoreError>>, Retry> {
     let mut tx = pool.begin().await?;
-    // The source's row, locked until commit: the lease is checked and kept.
-    let row = sqlx::query("SELECT now(), lease_token FROM sources WHERE id = $1 FOR UPDATE")
-        .bind(record.source_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    let now: DateTime<Utc> = row.get(0);
-    let token: Option<String> = row.get(1);
-    if record.lease.is_some() && token != record.lease {
-        return Err(Retry::No(StoreError::LeaseLost(record.source_id)));
+    // The sources' rows, locked until commit, in id order: the leases are
+    // checked and kept.
+    let ids: Vec<i64> = polls.iter().map(|poll| poll.record.source_id).collect();
+    let rows = sqlx::query(
+        "SELECT now(), id, lease_token FROM sources WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    let now: DateTime<Utc> = match rows.first() {
+        Some(row) => row.get(0),
+        None => {
+            sqlx::query_scalar("SELECT now()")
+                .fetch_one(&mut *tx)
+                .await?
+        }
+    };
+    let tokens: HashMap<i64, Option<String>> =
+        rows.iter().map(|row| (row.get(1), row.get(2))).collect();
+    let holds = |record: &PollRecord| {
+        tokens
+            .get(&record.source_id)
+            .is_some_and(|token| record.lease.is_none() || *token == record.lease)
+    };
+    let (written, articles): (Vec<&FinishedPoll>, Vec<PollArticles>) = polls
+        .iter()
+        .filter(|poll| holds(&poll.record))
+        .map(|poll| {
+            let articles = PollArticles {
+                source_id: poll.record.source_id,
+                now: to_db(now),
+                recently: to_db(now - LAST_SEEN_STEP),
+                articles: poll.feed.as_ref().map_or(&[], |feed| &feed.articles),
+                full_content: poll.record.full_content,
+                cluster: poll.record.cluster,
+            };
+            (poll, articles)
+        })
+        .unzip();
+    take_turns_on_keys(&mut tx, &articles).await?;
+    let counts = plan_and_write(&mut tx, &articles).await?;
+    for (poll, counts) in written.iter().zip(&counts) {
+        update_source(&mut *tx, &poll.record, poll.feed.as_ref(), counts).await?;
     }
-    let polls = [PollArticles {
-        source_id: record.source_id,
-        now: to_db(now),
-        recently: to_db(now - LAST_SEEN_STEP),
-        articles: feed.map_or(&[], |feed| &feed.articles),
-        full_content: record.full_content,
-        cluster: record.cluster,
-    }];
-    take_turns_on_keys(&mut tx, &polls[0]).await?;
-    let counts = plan_and_write(&mut tx, &polls, record).await?;
-    update_source(&mut *tx, record, feed, &counts).await?;
     tx.commit().await?;
-    Ok(counts)
+    let mut counts = counts.into_iter();
+    Ok(polls
+        .iter()
+        .map(|poll| match holds(&poll.record) {
+            true => Ok(counts.next().expect("counts for each written poll")),
+            false => Err(StoreError::LeaseLost(poll.record.source_id)),
+        })
+        .collect())
 }
 
-/// Polls that carry the same keys take turns (the locks are sorted, so
+/// Groups that carry the same keys take turns (the locks are sorted, so
 /// they cannot deadlock): the second finds the first's new articles known
 /// instead of racing it to insert them.
 async fn take_turns_on_keys(
     tx: &mut Transaction<'_, Postgres>,
-    poll: &PollArticles<'_>,
+    polls: &[PollArticles<'_>],
 ) -> Result<(), sqlx::Error> {
-    let mut keys: Vec<i64> = poll
-        .articles
+    let mut keys: Vec<i64> = polls
         .iter()
+        .flat_map(|poll| poll.articles)
         .map(|a| xxh3_64(a.key.as_bytes()) as i64)
         .collect();
     keys.sort_unstable();
@@ -150,21 +228,17 @@ async fn take_turns_on_keys(
     Ok(())
 }
 
-/// Plans the poll and writes its rows, planning again from a savepoint when
-/// another poller stored one of its new keys first.
+/// Plans the group and writes its rows, planning again from a savepoint
+/// when another poller stored one of its new keys first.
 async fn plan_and_write(
     tx: &mut Transaction<'_, Postgres>,
-    polls: &[PollArticles<'_>; 1],
-    record: &PollRecord,
-) -> Result<Counts, Retry> {
+    polls: &[PollArticles<'_>],
+) -> Result<Vec<Counts>, Retry> {
     let mut plans = 0;
     loop {
         let stored_as = look_up_earlier_keys(tx, polls).await?;
-        let mut known = look_up_keys(tx, &polls[0], &stored_as).await?;
-        let new_keys: HashSet<&str> = polls[0]
-            .articles
-            .iter()
-            .map(|a| stored_key(a, record.source_id, &stored_as))
+        let mut known = look_up_keys(tx, polls, &stored_as).await?;
+        let new_keys: HashSet<&str> = stored_keys(polls, &stored_as)
             .filter(|key| !known.contains_key(*key))
             .collect();
         let ids: Vec<i64> = if new_keys.is_empty() {
@@ -180,24 +254,23 @@ async fn plan_and_write(
         let (plan, counts) = plan(polls, &mut known, &stored_as, ids.into_iter());
         if plan.fresh.is_empty() {
             write_plan(tx, &plan).await?;
-            return Ok(counts[0]);
+            return Ok(counts);
         }
         let stories = stories::assign(tx, &plan.fresh).await?;
         sqlx::query("SAVEPOINT plan").execute(&mut **tx).await?;
         stories::record(tx, &plan.fresh, &stories).await?;
         write_plan(tx, &plan).await?;
         if insert_articles(tx, &plan.fresh, &stories).await? {
-            return Ok(counts[0]);
+            return Ok(counts);
         }
         sqlx::query("ROLLBACK TO SAVEPOINT plan")
             .execute(&mut **tx)
             .await?;
         plans += 1;
         if plans == PLANS {
-            return Err(Retry::No(StoreError::Write(format!(
-                "source {}: other pollers kept storing the same articles first",
-                record.source_id
-            ))));
+            return Err(Retry::No(StoreError::Write(
+                "other pollers kept storing the same articles first".into(),
+            )));
         }
     }
 }
@@ -235,17 +308,26 @@ async fn look_up_earlier_keys(
     Ok(stored_as)
 }
 
-/// What the database knows of the poll's keys (each entry's `stored_key`):
-/// the article, what each source last delivered, and its categories.
+/// The key each entry of the group is stored under (see `plan::stored_key`).
+fn stored_keys<'a>(
+    polls: &'a [PollArticles<'a>],
+    stored_as: &'a StoredAs,
+) -> impl Iterator<Item = &'a str> {
+    polls.iter().flat_map(move |poll| {
+        (poll.articles.iter()).map(move |article| stored_key(article, poll.source_id, stored_as))
+    })
+}
+
+/// What the database knows of the group's keys: the article, what each
+/// source last delivered, and its categories.
 async fn look_up_keys(
     tx: &mut Transaction<'_, Postgres>,
-    poll: &PollArticles<'_>,
+    polls: &[PollArticles<'_>],
     stored_as: &StoredAs,
 ) -> Result<HashMap<String, Known>, sqlx::Error> {
-    let keys: Vec<&str> = poll
-        .articles
-        .iter()
-        .map(|a| stored_key(a, poll.source_id, stored_as))
+    let keys: Vec<&str> = stored_keys(polls, stored_as)
+        .collect::<HashSet<&str>>()
+        .into_iter()
         .collect();
     let mut known: HashMap<String, Known> = HashMap::new();
     if keys.is_empty() {

@@ -4,9 +4,9 @@
 //! on other hosts hear of changes through `LISTEN tidings_changed`.
 //!
 //! The tables, columns and views are SQLite's (docs/schema.md) in
-//! PostgreSQL's types, made by `migrations/postgres/`. Each poll is written
-//! in a transaction of its own (`ingest`): PostgreSQL takes concurrent
-//! writers, so there is no writer thread to queue for. What both engines
+//! PostgreSQL's types, made by `migrations/postgres/`. Polls with entries
+//! are written a group to a transaction by a few writer tasks (`ingest`),
+//! as SQLite's writer does, while other pollers write theirs. What both engines
 //! read and change is `store::reads` and `store::commands`.
 
 use std::str::FromStr;
@@ -16,11 +16,13 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify};
 
 mod ingest;
+mod search;
 mod stories;
 
+use super::group::Queue;
 use super::sql::{Dialect, SourceRow, state_columns};
 use super::types::{Claim, Counts, HostLimit, PollRecord, SourceState, StoreError, Turn, Wanted};
 use crate::article::NormalizedFeed;
@@ -39,12 +41,20 @@ pub struct PgStore {
     lease: Duration,
     /// The connection that hears of changes, once something asked.
     listener: Arc<Mutex<Option<PgListener>>>,
-    /// When this process last deleted the band keys that left the window.
-    bands_forgotten: Arc<std::sync::Mutex<Option<Instant>>>,
+    /// Where polls with entries wait for the writers (see `ingest`).
+    queue: Queue,
+    /// Wakes the task that puts new articles in the search index (`search`).
+    index: Arc<Notify>,
+    /// When this process last tidied the database (see [`PgStore::tidy`]).
+    tidied: Arc<std::sync::Mutex<Option<Instant>>>,
 }
 
 /// Connections each process keeps: polls write concurrently.
 const CONNECTIONS: u32 = 16;
+
+/// Tasks that write polls with entries, a group at a time: while one
+/// waits for the database, the next gathers its group.
+const WRITERS: usize = 2;
 
 /// Connections for claims, turns and polls that stored nothing.
 const SOFT_CONNECTIONS: u32 = 8;
@@ -80,8 +90,8 @@ fn take_turn(host: &str, per_host: &str, token: &str, seconds: &str) -> String {
     )
 }
 
-/// How often a poller deletes the band keys that left the window.
-const FORGET_BANDS_EVERY: Duration = Duration::from_secs(600);
+/// How often a poller tidies the database (see [`PgStore::tidy`]).
+const TIDY_EVERY: Duration = Duration::from_secs(600);
 
 impl PgStore {
     /// Connects and brings the schema up to date (sqlx holds an advisory
@@ -121,12 +131,21 @@ impl PgStore {
                  ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8', and poll again"
             );
         }
+        let (queue, waiting) = Queue::new(ingest::GROUP);
+        let waiting = Arc::new(Mutex::new(waiting));
+        for _ in 0..WRITERS {
+            tokio::spawn(ingest::write_queue(pool.clone(), waiting.clone()));
+        }
+        let index = Arc::new(Notify::new());
+        tokio::spawn(search::index_when_woken(pool.clone(), index.clone()));
         Ok(PgStore {
             pool,
             unsynced,
+            queue,
+            index,
             lease,
             listener: Arc::default(),
-            bands_forgotten: Arc::default(),
+            tidied: Arc::default(),
         })
     }
 
@@ -142,8 +161,17 @@ impl PgStore {
         self.pool.begin().await
     }
 
-    /// Closes every connection; the listener's first, as the pool waits for it.
+    /// Closes every connection; the listener's first, as the pool waits for
+    /// it. A process that wrote polls tidies the database first, and puts
+    /// what it stored in the search index, so a one-shot poll leaves none
+    /// of its articles out of it.
     pub async fn close(&self) {
+        if self.tidied.lock().expect("not poisoned").is_some() {
+            self.tidy().await;
+            if let Err(error) = search::index_waiting(&self.pool).await {
+                tracing::warn!("indexing articles for search: {error}");
+            }
+        }
         self.listener.lock().await.take();
         self.unsynced.close().await;
         self.pool.close().await;
@@ -323,28 +351,55 @@ impl PgStore {
         Ok(())
     }
 
-    /// Writes one poll (see `ingest`); every [`FORGET_BANDS_EVERY`], also
-    /// deletes the band keys of articles that left the window (should that
-    /// fail, the poll stays written).
+    /// Writes one poll (see `ingest`: with others, if it has entries); every
+    /// [`TIDY_EVERY`], also tidies the database (should that fail, the poll
+    /// stays written).
     pub async fn record_poll(
         &self,
-        record: &PollRecord,
-        feed: Option<&NormalizedFeed>,
+        record: PollRecord,
+        feed: Option<NormalizedFeed>,
     ) -> Result<Counts, StoreError> {
-        let counts = ingest::record_poll(&self.pool, &self.unsynced, record, feed).await?;
+        let counts = match feed.as_ref().is_some_and(|feed| !feed.articles.is_empty()) {
+            true => {
+                let counts = self.queue.write(record, feed).await?;
+                self.index.notify_one();
+                counts
+            }
+            false => ingest::record_nothing(&self.unsynced, &record, feed.as_ref()).await?,
+        };
         let due = {
-            let mut forgotten = self.bands_forgotten.lock().expect("not poisoned");
-            let due = forgotten.is_none_or(|at| at.elapsed() >= FORGET_BANDS_EVERY);
+            let mut tidied = self.tidied.lock().expect("not poisoned");
+            let due = tidied.is_none_or(|at| at.elapsed() >= TIDY_EVERY);
             if due {
-                *forgotten = Some(Instant::now());
+                *tidied = Some(Instant::now());
             }
             due
         };
-        if due && let Err(error) = stories::forget_left_window(&self.pool).await {
-            // The poll is written; the keys are deleted next time.
-            tracing::warn!("deleting the band keys older than the window: {error}");
+        if due {
+            self.tidy().await;
         }
         Ok(counts)
+    }
+
+    /// What the writes leave behind for later, done now and then instead of
+    /// in every group's transaction: the band keys of articles that left the
+    /// window deleted (no new article can be a reprint of them), the label
+    /// counts' changes folded into a row per label (appended so that
+    /// pollers never wait for each other's count rows; see
+    /// `migrations/postgres/0007`), and the search index's indexer woken
+    /// (for articles an earlier process left). Failures are left for the
+    /// next time.
+    async fn tidy(&self) {
+        self.index.notify_one();
+        if let Err(error) = stories::forget_left_window(&self.pool).await {
+            tracing::warn!("deleting the band keys older than the window: {error}");
+        }
+        if let Err(error) = sqlx::query("SELECT tidings_fold_label_counts()")
+            .execute(&self.pool)
+            .await
+        {
+            tracing::warn!("folding the label counts: {error}");
+        }
     }
 
     /// The database's size on disk; a query, so it also tells whether the
@@ -359,8 +414,7 @@ impl PgStore {
 
     /// The articles a search for `query` reads, newest first, as a
     /// statement of `id, title, plain_text` and the value it binds: `ILIKE`
-    /// on title and text, which the pg_trgm index answers for queries of
-    /// three characters or more.
+    /// on title and text (see `search`).
     pub(in crate::store) fn search_candidates(&self, query: &str) -> (&'static str, String) {
         let pattern = format!(
             "%{}%",
@@ -369,12 +423,7 @@ impl PgStore {
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
-        (
-            "SELECT id, title, plain_text FROM articles
-              WHERE (title || ' ' || plain_text) ILIKE $1
-              ORDER BY published DESC, id DESC",
-            pattern,
-        )
+        (search::CANDIDATES, pattern)
     }
 
     /// Resolves at the next change to what the feeds show, from any process
