@@ -1,6 +1,6 @@
 //! Writing polls to PostgreSQL. Polls with entries are written in groups
-//! (`store::group`), each group in one transaction: the sources' leases
-//! checked first, what happens to each entry decided by `store::plan`, the
+//! (`store::group`, see `writer`), each group in one transaction: the
+//! sources' leases checked first, what happens to each entry decided by `store::plan`, the
 //! stories of its new articles, then the rows written a statement per table
 //! (arrays through `UNNEST`), the new articles last. A poll with no entries
 //! (a 304, an error) is one statement of its own: the source's state and its
@@ -17,37 +17,25 @@
 //! locks in the same order; a deadlock that happens anyway is retried with
 //! the whole transaction.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use hashbrown::{HashMap, HashSet};
 use sqlx::postgres::PgPool;
 use sqlx::{Postgres, Row, Transaction};
-use tokio::sync::{Mutex, mpsc};
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::stories;
 use crate::article::NormalizedFeed;
 use crate::cluster::Story;
 use crate::read::dates::to_db;
-use crate::store::group::{FinishedPoll, Group, QueuedPoll};
 use crate::store::plan::{
-    CategoryRow, Delivery, Known, LAST_SEEN_STEP, PageRow, Plan, PollArticles, StoredAs,
-    earlier_keys, plan, stored_key,
+    CategoryRow, Delivery, Known, PageRow, Plan, PollArticles, StoredAs, earlier_keys, plan,
+    stored_key,
 };
 use crate::store::types::{Counts, Outcome, PollRecord, StoreError};
-
-/// Tries at writing a group that met a deadlock or a serialization failure.
-const ATTEMPTS: u32 = 10;
 
 /// Plans of one group at most: each lost race for a new key makes the next
 /// plan find one more key known, so this is only a bound against a bug.
 const PLANS: usize = 1_000;
-
-/// Polls written together at most. A group's stories read their candidates
-/// once for all its articles, and the polls of one group that carry the
-/// same story look it up once.
-pub(super) const GROUP: usize = 128;
 
 /// Writes a poll with no entries (most polls: 304 Not Modified): the
 /// source's state and its log, in one statement that checks the lease, on a
@@ -65,63 +53,8 @@ pub(super) async fn record_nothing(
     }
 }
 
-/// A writer: takes the polls waiting in `queue` a group at a time and writes
-/// each group, until the queue closes. Several writers share the queue, so
-/// one gathers its next group while another's is written.
-pub(super) async fn write_queue(pool: PgPool, queue: Arc<Mutex<mpsc::Receiver<QueuedPoll>>>) {
-    loop {
-        let group = {
-            let mut queue = queue.lock().await;
-            let Some(first) = queue.recv().await else {
-                return;
-            };
-            Group::after(first, &mut queue, GROUP)
-        };
-        let results = write_group(&pool, &group.polls).await;
-        group.answer(results);
-    }
-}
-
-/// Writes a group in one transaction; should that fail (but for a deadlock,
-/// which is tried again), each poll alone, so that a poll's failure is its
-/// own. A poll whose lease no longer holds is refused, and the rest written.
-async fn write_group(pool: &PgPool, polls: &[FinishedPoll]) -> Vec<Result<Counts, StoreError>> {
-    match with_retries(pool, polls).await {
-        Ok(results) => results,
-        Err(error) if polls.len() == 1 => vec![Err(error)],
-        Err(_) => {
-            let mut results = Vec::with_capacity(polls.len());
-            for poll in polls {
-                let alone = with_retries(pool, std::slice::from_ref(poll)).await;
-                results.push(alone.and_then(|mut result| result.remove(0)));
-            }
-            results
-        }
-    }
-}
-
-/// Writes `polls` in one transaction, tried again after a deadlock.
-async fn with_retries(
-    pool: &PgPool,
-    polls: &[FinishedPoll],
-) -> Result<Vec<Result<Counts, StoreError>>, StoreError> {
-    let mut attempt = 1;
-    loop {
-        match write_polls(pool, polls).await {
-            Err(Retry::Sql(_)) if attempt < ATTEMPTS => {
-                attempt += 1;
-                let wait = rand::random_range(10..50 * u64::from(attempt));
-                tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
-            }
-            Err(Retry::Sql(error)) => return Err(error.into()),
-            Err(Retry::No(error)) => return Err(error),
-            Ok(results) => return Ok(results),
-        }
-    }
-}
-
 /// Why a write failed, and whether trying again may help.
-enum Retry {
+pub(super) enum Retry {
     /// A deadlock or serialization failure.
     Sql(sqlx::Error),
     No(StoreError),
@@ -141,72 +74,10 @@ impl From<sqlx::Error> for Retry {
     }
 }
 
-/// The transaction of a group: each poll's result, in order (a poll whose
-/// lease was lost is refused, the others are written).
-async fn write_polls(
-    pool: &PgPool,
-    polls: &[FinishedPoll],
-) -> Result<Vec<Result<Counts, StoreError>>, Retry> {
-    let mut tx = pool.begin().await?;
-    // The sources' rows, locked until commit, in id order: the leases are
-    // checked and kept.
-    let ids: Vec<i64> = polls.iter().map(|poll| poll.record.source_id).collect();
-    let rows = sqlx::query(
-        "SELECT now(), id, lease_token FROM sources WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-    )
-    .bind(&ids)
-    .fetch_all(&mut *tx)
-    .await?;
-    let now: DateTime<Utc> = match rows.first() {
-        Some(row) => row.get(0),
-        None => {
-            sqlx::query_scalar("SELECT now()")
-                .fetch_one(&mut *tx)
-                .await?
-        }
-    };
-    let tokens: HashMap<i64, Option<String>> =
-        rows.iter().map(|row| (row.get(1), row.get(2))).collect();
-    let holds = |record: &PollRecord| {
-        tokens
-            .get(&record.source_id)
-            .is_some_and(|token| record.lease.is_none() || *token == record.lease)
-    };
-    let (written, articles): (Vec<&FinishedPoll>, Vec<PollArticles>) = polls
-        .iter()
-        .filter(|poll| holds(&poll.record))
-        .map(|poll| {
-            let articles = PollArticles {
-                source_id: poll.record.source_id,
-                now: to_db(now),
-                recently: to_db(now - LAST_SEEN_STEP),
-                articles: poll.feed.as_ref().map_or(&[], |feed| &feed.articles),
-                full_content: poll.record.full_content,
-                cluster: poll.record.cluster,
-            };
-            (poll, articles)
-        })
-        .unzip();
-    take_turns_on_keys(&mut tx, &articles).await?;
-    let counts = plan_and_write(&mut tx, &articles).await?;
-    for (poll, counts) in written.iter().zip(&counts) {
-        update_source(&mut *tx, &poll.record, poll.feed.as_ref(), counts).await?;
-    }
-    tx.commit().await?;
-    let mut counts = counts.into_iter();
-    Ok(polls
-        .iter()
-        .map(|poll| match holds(&poll.record) {
-            true => Ok(counts.next().expect("counts for each written poll")),
-            false => Err(StoreError::LeaseLost(poll.record.source_id)),
-        })
-        .collect())
-}
-
 /// Groups that carry the same keys take turns (the locks are sorted, so
 /// they cannot deadlock): the second finds the first's new articles known
 /// instead of racing it to insert them.
-async fn take_turns_on_keys(
+pub(super) async fn take_turns_on_keys(
     tx: &mut Transaction<'_, Postgres>,
     polls: &[PollArticles<'_>],
 ) -> Result<(), sqlx::Error> {
@@ -230,7 +101,7 @@ async fn take_turns_on_keys(
 
 /// Plans the group and writes its rows, planning again from a savepoint
 /// when another poller stored one of its new keys first.
-async fn plan_and_write(
+pub(super) async fn plan_and_write(
     tx: &mut Transaction<'_, Postgres>,
     polls: &[PollArticles<'_>],
 ) -> Result<Vec<Counts>, Retry> {
@@ -614,7 +485,7 @@ async fn see_again(
 /// statement; `false` (nothing written) when the lease the poll was claimed
 /// under no longer holds. Times are the database's: the next poll is due
 /// the poll's interval after now by its clock.
-async fn update_source(
+pub(super) async fn update_source(
     db: impl sqlx::PgExecutor<'_>,
     record: &PollRecord,
     feed: Option<&NormalizedFeed>,

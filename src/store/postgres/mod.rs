@@ -21,6 +21,7 @@ use tokio::sync::{Mutex, Notify};
 mod ingest;
 mod search;
 mod stories;
+mod writer;
 
 use super::group::Queue;
 use super::sql::{Dialect, SourceRow, state_columns};
@@ -41,7 +42,7 @@ pub struct PgStore {
     lease: Duration,
     /// The connection that hears of changes, once something asked.
     listener: Arc<Mutex<Option<PgListener>>>,
-    /// Where polls with entries wait for the writers (see `ingest`).
+    /// Where polls with entries wait for the writers (see `writer`).
     queue: Queue,
     /// Wakes the task that puts new articles in the search index (`search`).
     index: Arc<Notify>,
@@ -131,10 +132,10 @@ impl PgStore {
                  ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8', and poll again"
             );
         }
-        let (queue, waiting) = Queue::new(ingest::GROUP);
+        let (queue, waiting) = Queue::new(writer::GROUP);
         let waiting = Arc::new(Mutex::new(waiting));
         for _ in 0..WRITERS {
-            tokio::spawn(ingest::write_queue(pool.clone(), waiting.clone()));
+            tokio::spawn(writer::write_queue(pool.clone(), waiting.clone()));
         }
         let index = Arc::new(Notify::new());
         tokio::spawn(search::index_when_woken(pool.clone(), index.clone()));
