@@ -319,6 +319,9 @@ impl Config {
                 written.resolve(span, base, &line)
             })
             .collect::<Result<_, _>>()?;
+        // Collected in the place of the written tables, seven times larger
+        // each: without this, 5,000 sources would keep 13 MB for 2.
+        config.sources.shrink_to_fit();
         config.validate(&line)?;
         Ok(config)
     }
