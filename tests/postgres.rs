@@ -399,16 +399,11 @@ async fn a_reader_hears_of_new_articles_and_searches_chinese() {
         ),
     );
     let reader = Daemon::start_command(&app, &listen, "serve").await;
-    let entries = || async {
-        reqwest::get(reader.url("/feeds/all.atom"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-            .matches("<entry>")
-            .count()
+    let text = |path: &str| {
+        let url = reader.url(path);
+        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
     };
+    let entries = || async { text("/feeds/all.atom").await.matches("<entry>").count() };
     assert_eq!(entries().await, 0);
     assert_eq!(server.hits("/yw.xml"), 0, "a reader polls nothing");
 
@@ -422,20 +417,10 @@ async fn a_reader_hears_of_new_articles_and_searches_chinese() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let search = reqwest::get(reader.url("/search?q=存款准备金率"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let search = text("/search?q=存款准备金率").await;
     assert_eq!(search.matches("<entry>").count(), 1, "{search}");
     assert!(search.contains("央行宣布降准"), "{search}");
-    let ascii = reqwest::get(reader.url("/search?q=A%E8%82%A1"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let ascii = text("/search?q=A%E8%82%A1").await;
     assert_eq!(ascii.matches("<entry>").count(), 1, "{ascii}");
 
     // The poll left every article it stored in the search index; one that
@@ -447,24 +432,14 @@ async fn a_reader_hears_of_new_articles_and_searches_chinese() {
         "UPDATE articles SET indexed = false WHERE title = '央行宣布降准0.5个百分点'",
     );
     assert_eq!(cluster.psql("tidings", unindexed), ["1"]);
-    let search = reqwest::get(reader.url("/search?q=存款准备金率"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let search = text("/search?q=存款准备金率").await;
     assert_eq!(search.matches("<entry>").count(), 1, "{search}");
     // A hand edit of an indexed article is found by its new words at once.
     cluster.psql(
         "tidings",
         "UPDATE articles SET plain_text = plain_text || '北向资金净流入' WHERE title = '沪指收涨1.2%'",
     );
-    let edited = reqwest::get(reader.url("/search?q=北向资金净流入"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let edited = text("/search?q=北向资金净流入").await;
     assert!(edited.contains("沪指收涨1.2%"), "{edited}");
     assert!(reader.stop().await.success());
 }

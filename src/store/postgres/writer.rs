@@ -129,7 +129,11 @@ async fn write_polls(
     take_turns_on_keys(&mut tx, &articles).await?;
     let counts = plan_and_write(&mut tx, &articles).await?;
     for (poll, counts) in written.iter().zip(&counts) {
-        update_source(&mut *tx, &poll.record, poll.feed.as_ref(), counts).await?;
+        // Checked above with the row locked, so this holds; should it not,
+        // the group is written poll by poll.
+        if !update_source(&mut *tx, &poll.record, poll.feed.as_ref(), counts).await? {
+            return Err(Retry::No(StoreError::LeaseLost(poll.record.source_id)));
+        }
     }
     tx.commit().await?;
     let mut counts = counts.into_iter();
