@@ -64,8 +64,10 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// database's page size.
 const PAGE_SIZE: u32 = 16 * 1024;
 
-/// Page cache of the writer connection, in KiB: the indexes a poll touches stay in memory.
-const WRITER_CACHE_KIB: i64 = 24 * 1024;
+/// Page cache of the writer connection, in KiB: the indexes a poll touches
+/// stay in memory. 24 MiB took the same time at 1,000 and 5,000 feeds and
+/// 8 MB more memory; 48 MiB saved 7% at 5,000 feeds for 27 MB more.
+const WRITER_CACHE_KIB: i64 = 16 * 1024;
 
 impl SqliteStore {
     /// Opens (creating if needed) and migrates the database.
