@@ -5,9 +5,11 @@
 //!
 //! The tables, columns and views are SQLite's (docs/schema.md) in
 //! PostgreSQL's types, made by `migrations/postgres/`. Polls with entries
-//! are written a group to a transaction by a few writer tasks (`ingest`),
-//! as SQLite's writer does, while other pollers write theirs. What both engines
-//! read and change is `store::reads` and `store::commands`.
+//! are written a group to a transaction by two writer tasks (`writer`; what
+//! a group writes is `ingest`), as SQLite's writer does, while other pollers
+//! write theirs; new articles enter the search index just after (`search`).
+//! What both engines read and change is the shared SQL of `store` (`reads`,
+//! `stories`, `contents`, `refilter`).
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -50,7 +52,7 @@ pub struct PgStore {
     tidied: Arc<std::sync::Mutex<Option<Instant>>>,
 }
 
-/// Connections each process keeps: polls write concurrently.
+/// Connections each process keeps: its writers, its indexer and its readers.
 const CONNECTIONS: u32 = 16;
 
 /// Tasks that write polls with entries, a group at a time: while one
@@ -352,7 +354,7 @@ impl PgStore {
         Ok(())
     }
 
-    /// Writes one poll (see `ingest`: with others, if it has entries); every
+    /// Writes one poll (with others, if it has entries: see `writer`); every
     /// [`TIDY_EVERY`], also tidies the database (should that fail, the poll
     /// stays written).
     pub async fn record_poll(

@@ -1,7 +1,7 @@
 //! Stories as SQLite's writer decides them: which story each new article of
 //! a group joins, against the window of recent articles it keeps in memory
 //! (see `cluster`), with the evidence of each join. What people do with
-//! stories is `store::commands`, shared with PostgreSQL.
+//! stories is `store::stories`, shared with PostgreSQL.
 
 use std::future::Future;
 use std::sync::Arc;
