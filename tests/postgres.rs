@@ -530,6 +530,9 @@ async fn postgres_stores_what_sqlite_stores() {
         "SELECT a.key FROM articles a
           WHERE (SELECT count(*) FROM articles b WHERE b.story_id = a.story_id) > 1 ORDER BY a.key",
         "SELECT count(*) FROM stories",
+        // Kept as changes and summed on PostgreSQL, upserted on SQLite; an
+        // updated story's labels moved no count.
+        "SELECT category, articles FROM label_counts WHERE articles > 0 ORDER BY category",
         "SELECT e.method, CASE WHEN e.numbers_agree THEN 'yes' ELSE 'no' END FROM story_evidence e",
         "SELECT s.name, v.articles, v.last_status FROM source_overview v
            JOIN sources s ON s.id = v.id ORDER BY s.name",
