@@ -417,44 +417,37 @@ def poller_configs(work, url, pollers, poll, sources):
     return configs
 
 
-def postgres(feeds, runs):
+def postgres(cluster, feeds, runs):
     """Cold and warm polls of the workload into PostgreSQL by one and by two
     pollers (`tidings poll` processes started together, which share the
-    sources through leases), each checked against truth.json; None without
-    PostgreSQL's server programs."""
-    programs = postgres_programs()
-    if programs is None:
-        return None
-    cluster = PostgresCluster(programs)
+    sources through leases), each into a fresh database of `cluster`, each
+    checked against truth.json."""
     results = {}
-    try:
-        for pollers in (1, 2):
-            cold_runs, warm_runs = [], []
-            for _ in range(runs):
-                with tempfile.TemporaryDirectory() as work:
-                    out = os.path.join(work, "workload")
-                    truth = feedgen(out, feeds)
-                    serve(out)
-                    try:
-                        configs = poller_configs(work, cluster.fresh_database(), pollers,
-                                                 "concurrency = 16\nper_host = 16",
-                                                 open(os.path.join(out, "sources.toml")).read())
-                        cold = polls_at_once(configs)
-                        check(f"PostgreSQL, {pollers} pollers, cold", cluster.count("SELECT count(*) FROM articles"), truth)
-                        fetched = cluster.count("SELECT count(*) FROM fetch_log")
-                        if fetched != feeds:
-                            sys.exit(f"PostgreSQL, {pollers} pollers: {fetched} polls of {feeds} feeds")
-                        warm = polls_at_once(configs)
-                        if any("0 new, 0 updated" not in o for o in warm[2]):
-                            sys.exit(f"a warm poll into PostgreSQL changed something: {warm[2]}")
-                        cold_runs.append(cold[:2])
-                        warm_runs.append(warm[:2])
-                    finally:
-                        unserve(out)
-            results[pollers] = tuple((statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs))
-                                     for rs in (cold_runs, warm_runs))
-    finally:
-        cluster.stop()
+    for pollers in (1, 2):
+        cold_runs, warm_runs = [], []
+        for _ in range(runs):
+            with tempfile.TemporaryDirectory() as work:
+                out = os.path.join(work, "workload")
+                truth = feedgen(out, feeds)
+                serve(out)
+                try:
+                    configs = poller_configs(work, cluster.fresh_database(), pollers,
+                                             "concurrency = 16\nper_host = 16",
+                                             open(os.path.join(out, "sources.toml")).read())
+                    cold = polls_at_once(configs)
+                    check(f"PostgreSQL, {pollers} pollers, cold", cluster.count("SELECT count(*) FROM articles"), truth)
+                    fetched = cluster.count("SELECT count(*) FROM fetch_log")
+                    if fetched != feeds:
+                        sys.exit(f"PostgreSQL, {pollers} pollers: {fetched} polls of {feeds} feeds")
+                    warm = polls_at_once(configs)
+                    if any("0 new, 0 updated" not in o for o in warm[2]):
+                        sys.exit(f"a warm poll into PostgreSQL changed something: {warm[2]}")
+                    cold_runs.append(cold[:2])
+                    warm_runs.append(warm[:2])
+                finally:
+                    unserve(out)
+        results[pollers] = tuple((statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs))
+                                 for rs in (cold_runs, warm_runs))
     return results
 
 
@@ -498,62 +491,51 @@ class SlowHosts:
             server.server_close()
 
 
-def fetch_bound(feeds, hosts=50, runs=1):
+def fetch_bound(cluster, feeds, hosts=50, runs=1):
     """Cold polls into PostgreSQL where fetching is the limit: the workload's
     feeds spread over `hosts` slow hosts (`SlowHosts`), `per_host = 2`,
     `concurrency = 32`, by one, two and three `tidings poll` processes
     started together. Each run checked: every article of truth.json stored,
-    every feed polled once and requested once. None without PostgreSQL."""
-    programs = postgres_programs()
-    if programs is None:
-        return None
-    cluster = PostgresCluster(programs)
+    every feed polled once and requested once."""
     results = {}
-    try:
-        for pollers in (1, 2, 3):
-            times = []
-            for _ in range(runs):
-                with tempfile.TemporaryDirectory() as work:
-                    out = os.path.join(work, "workload")
-                    truth = feedgen(out, feeds)
-                    slow = SlowHosts(out, hosts, PORT + 3)
-                    try:
-                        sources = open(os.path.join(out, "sources.toml")).read().splitlines()
-                        n = 0
-                        for i, line in enumerate(sources):
-                            if line.startswith("url = "):
-                                sources[i] = f'url = "{slow.url(line.split(chr(34))[1], n)}"'
-                                n += 1
-                        configs = poller_configs(work, cluster.fresh_database(), pollers,
-                                                 'concurrency = 32\nper_host = 2\ntimeout = "30s"',
-                                                 "\n".join(sources))
-                        seconds, _, _ = polls_at_once(configs)
-                        check(f"fetch-bound, {pollers} pollers", cluster.count("SELECT count(*) FROM articles"), truth)
-                        polled = cluster.count("SELECT count(*) FROM fetch_log")
-                        asked = sorted(set(slow.requests.values()))
-                        if polled != feeds or len(slow.requests) != feeds or asked != [1]:
-                            sys.exit(f"fetch-bound, {pollers} pollers: {polled} polls written, "
-                                     f"{len(slow.requests)} feeds requested ({asked} times each), of {feeds}")
-                        times.append(seconds)
-                    finally:
-                        slow.stop()
-            results[pollers] = statistics.median(times)
-    finally:
-        cluster.stop()
+    for pollers in (1, 2, 3):
+        times = []
+        for _ in range(runs):
+            with tempfile.TemporaryDirectory() as work:
+                out = os.path.join(work, "workload")
+                truth = feedgen(out, feeds)
+                slow = SlowHosts(out, hosts, PORT + 3)
+                try:
+                    sources = open(os.path.join(out, "sources.toml")).read().splitlines()
+                    n = 0
+                    for i, line in enumerate(sources):
+                        if line.startswith("url = "):
+                            sources[i] = f'url = "{slow.url(line.split(chr(34))[1], n)}"'
+                            n += 1
+                    configs = poller_configs(work, cluster.fresh_database(), pollers,
+                                             'concurrency = 32\nper_host = 2\ntimeout = "30s"',
+                                             "\n".join(sources))
+                    seconds, _, _ = polls_at_once(configs)
+                    check(f"fetch-bound, {pollers} pollers", cluster.count("SELECT count(*) FROM articles"), truth)
+                    polled = cluster.count("SELECT count(*) FROM fetch_log")
+                    asked = sorted(set(slow.requests.values()))
+                    if polled != feeds or len(slow.requests) != feeds or asked != [1]:
+                        sys.exit(f"fetch-bound, {pollers} pollers: {polled} polls written, "
+                                 f"{len(slow.requests)} feeds requested ({asked} times each), of {feeds}")
+                    times.append(seconds)
+                finally:
+                    slow.stop()
+        results[pollers] = statistics.median(times)
     return results
 
 
-def daemons_on_postgres(feeds, lease_seconds=10):
+def daemons_on_postgres(cluster, feeds, lease_seconds=10):
     """The issue's check at full size: two `tidings run` pollers on one
     PostgreSQL database over the workload, with nginx logging each request;
     one is killed (SIGKILL) a second in, while it holds leases. Returns what
     was checked: the stored articles equal truth.json, every feed written
     once, fetched once by the pollers' own schedule, and a second time only if
     the killed poller held it (its lease ran out, the other took it)."""
-    programs = postgres_programs()
-    if programs is None:
-        return None
-    cluster = PostgresCluster(programs)
     with tempfile.TemporaryDirectory() as work:
         out = os.path.join(work, "workload")
         truth = feedgen(out, feeds)
@@ -596,7 +578,6 @@ def daemons_on_postgres(feeds, lease_seconds=10):
                 daemon.kill()
                 daemon.wait()
             unserve(out)
-            cluster.stop()
         requests = {}
         for line in open(access_log):
             path = line.split('"')[1].split()[1]
@@ -646,7 +627,17 @@ def main():
         lines.append(f"| {name} | {cold[0]:.2f} s | {warm[0]:.2f} s | {update[0]:.2f} s | "
                      f"{cold[1]:.0f} / {warm[1]:.0f} / {update[1]:.0f} MB{ratio} |")
     if args.postgres:
-        pg = postgres(args.feeds, args.runs)
+        # One throwaway cluster for the PostgreSQL sections, a fresh database a run.
+        pg = slow = killed = None
+        programs = postgres_programs()
+        if programs is not None:
+            cluster = PostgresCluster(programs)
+            try:
+                pg = postgres(cluster, args.feeds, args.runs)
+                slow = fetch_bound(cluster, args.feeds, runs=args.runs)
+                killed = daemons_on_postgres(cluster, args.feeds)
+            finally:
+                cluster.stop()
         lines += ["", "The same workload into PostgreSQL (`tidings poll` processes started together, "
                   "sharing the sources through leases; medians):", "",
                   "| database | cold | warm (all 304) | peak RSS cold / warm (per poller) |", "|---|---|---|---|"]
@@ -659,13 +650,11 @@ def main():
             for pollers, (cold, warm) in pg.items():
                 lines.append(f"| PostgreSQL, {pollers} poller{'s' if pollers > 1 else ''} | {cold[0]:.2f} s | "
                              f"{warm[0]:.2f} s | {cold[1]:.0f} / {warm[1]:.0f} MB |")
-            slow = fetch_bound(args.feeds, runs=args.runs)
             lines += ["", f"Where fetching is the limit: the {args.feeds} feeds over 50 hosts (127.0.0.2-51) that "
                       "answer after 0.8-1.6 s, `per_host = 2`, `concurrency = 32`, cold into PostgreSQL, every "
                       "feed requested once:", "", "| pollers | cold | against one |", "|---|---|---|"]
             for pollers, seconds in slow.items():
                 lines.append(f"| {pollers} | {seconds:.2f} s | {slow[1] / seconds:.2f}x |")
-            killed = daemons_on_postgres(args.feeds)
             lines += ["", f"Two `tidings run` pollers on one PostgreSQL over the {args.feeds} feeds, one killed "
                       f"(SIGKILL) while it held {killed['held']} leases ({killed['lease']} s): every article of "
                       "truth.json stored once, every feed written once; nginx saw every feed requested once, "
