@@ -11,29 +11,26 @@ fn assert_matches_truth(app: &Instance, truth: &serde_json::Value) {
         app.count("SELECT count(*) FROM articles") as u64,
         truth["unique_articles"].as_u64().unwrap()
     );
+    let db = app.db();
+    let of_channel = |sql: &str, channel: &str| {
+        db.query_row(sql, [channel], |r| r.get::<_, i64>(0))
+            .unwrap()
+    };
     for (channel, expected) in truth["per_channel"].as_object().unwrap() {
-        let stored = app
-            .db()
-            .query_row(
-                "SELECT count(*) FROM article_categories WHERE category = ?1",
-                [channel],
-                |r| r.get::<_, i64>(0),
-            )
-            .unwrap();
+        let stored = of_channel(
+            "SELECT count(*) FROM article_categories WHERE category = ?1",
+            channel,
+        );
         assert_eq!(
             stored as u64,
             expected.as_u64().unwrap(),
             "channel {channel}"
         );
         // The count the news page shows, kept as articles arrive.
-        let shown = app
-            .db()
-            .query_row(
-                "SELECT articles FROM label_counts WHERE category = ?1",
-                [channel],
-                |r| r.get::<_, i64>(0),
-            )
-            .unwrap();
+        let shown = of_channel(
+            "SELECT articles FROM label_counts WHERE category = ?1",
+            channel,
+        );
         assert_eq!(shown, stored, "label_counts of {channel}");
     }
     assert_eq!(
