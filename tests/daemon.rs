@@ -196,6 +196,36 @@ async fn a_gone_feed_is_not_polled_until_its_config_changes() {
 }
 
 #[tokio::test]
+async fn the_sources_table_follows_the_config_and_a_dropped_source_keeps_its_articles() {
+    let server = FeedServer::start().await;
+    server.set("/a.xml", one_story(1));
+    server.set("/b.xml", one_story(2));
+    let a = |name| Source::new(name, server.url("/a.xml"), "金融", "要闻");
+    let b = || Source::new("乙", server.url("/b.xml"), "金融", "要闻");
+    let app = Instance::new("", &[a("甲"), b()]);
+    let configure = |sources: &[Source]| {
+        let text = std::fs::read_to_string(Instance::new("", sources).config()).unwrap();
+        std::fs::write(app.config(), text).unwrap();
+    };
+    let sources = || app.strings("SELECT name || '|' || active FROM sources ORDER BY id");
+    app.poll().await;
+    assert_eq!(sources(), ["甲|1", "乙|1"]);
+
+    // B leaves the config and A is renamed: B is kept, inactive, with its
+    // article, and not asked for again.
+    configure(&[a("甲报")]);
+    app.poll().await;
+    assert_eq!(sources(), ["甲报|1", "乙|0"]);
+    assert_eq!(app.count("SELECT count(*) FROM articles"), 2);
+    assert_eq!(server.hits("/b.xml"), 1);
+
+    // Back in the config, B is active again.
+    configure(&[a("甲报"), b()]);
+    app.poll().await;
+    assert_eq!(sources(), ["甲报|1", "乙|1"]);
+}
+
+#[tokio::test]
 async fn a_storm_of_server_errors_backs_off_and_spares_the_other_sources() {
     let server = FeedServer::start().await;
     let stormy: Vec<String> = (0..12).map(|i| format!("/storm{i}.xml")).collect();

@@ -17,6 +17,7 @@ mod plan;
 mod postgres;
 mod reads;
 mod refilter;
+mod sources;
 mod sql;
 mod sqlite;
 mod stories;

@@ -9,11 +9,10 @@ use hashbrown::HashMap;
 use sqlx::AssertSqlSafe;
 
 use super::engine::{Store, reading, writing};
-use super::sql::{Dialect, SourceRow, state_columns};
-use super::types::{ArticleFilter, SearchHit, SourceState, SourceSummary, StoreError, cadence};
+use super::sql::Dialect;
+use super::types::{ArticleFilter, SearchHit, StoreError};
 use crate::article::pages::PageOutcome;
 use crate::article::{Origin, Reprint, StoredArticle};
-use crate::config::SourceConfig;
 use crate::read::dates::{from_db, to_db};
 
 /// A page waiting to be fetched.
@@ -61,94 +60,6 @@ const SEARCH_CANDIDATES: usize = 50_000;
 const NO_LIMIT: i64 = i64::MAX;
 
 impl Store {
-    /// Makes the `sources` table match the config: new sources are added, changed
-    /// ones updated, and ones no longer configured marked inactive (their
-    /// articles stay). A source marked gone (HTTP 410) is tried again only once
-    /// its config entry changes. Returns the state of each configured source, in
-    /// order. Every poller of one PostgreSQL database should read the same
-    /// sources: a poller marks inactive what its config lacks.
-    pub async fn sync_sources(
-        &self,
-        sources: &[SourceConfig],
-    ) -> Result<Vec<SourceState>, StoreError> {
-        let rows: Vec<SourceRow> = writing!(self, |tx, dialect, engine| {
-            engine::lock_sources(&mut tx).await?;
-            sqlx::query("UPDATE sources SET active = FALSE")
-                .execute(&mut *tx)
-                .await?;
-            let sql = format!(
-                "INSERT INTO sources (url, name, category, channel, config_hash)
-                 VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (url) DO UPDATE SET name = $2, category = $3, channel = $4, active = TRUE,
-                    last_status = CASE WHEN sources.last_status = 'gone'
-                                        AND sources.config_hash IS DISTINCT FROM $5
-                                       THEN NULL ELSE sources.last_status END,
-                    next_due = CASE WHEN sources.last_status = 'gone'
-                                     AND sources.config_hash IS DISTINCT FROM $5
-                                    THEN NULL ELSE sources.next_due END,
-                    body_hash = CASE WHEN sources.config_hash IS DISTINCT FROM $5
-                                     THEN NULL ELSE sources.body_hash END,
-                    config_hash = $5
-                 RETURNING {}",
-                state_columns(dialect, "")
-            );
-            let mut rows = Vec::with_capacity(sources.len());
-            for source in sources {
-                let query = sqlx::query_as(AssertSqlSafe(sql.as_str()))
-                    .bind(source.url.as_str())
-                    .bind(&source.name)
-                    .bind(&source.category)
-                    .bind(&source.channel)
-                    .bind(source.fingerprint());
-                rows.push(query.fetch_one(&mut *tx).await?);
-            }
-            engine::note_hosts(&mut tx, sources).await?;
-            rows
-        });
-        Ok(rows.into_iter().map(SourceState::from).collect())
-    }
-
-    /// Every source, configured ones first, for `tidings sources`.
-    pub async fn list_sources(&self) -> Result<Vec<SourceSummary>, StoreError> {
-        type Row = (
-            String,
-            String,
-            Option<String>,
-            bool,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            i64,
-            Option<String>,
-            Option<i64>,
-            Option<String>,
-        );
-        let rows: Vec<Row> = reading!(self, |pool, dialect| {
-            let sql = format!(
-                "SELECT name, url, channel, active, last_status, last_error, {}, articles,
-                        last_warnings, interval_seconds, interval_reason
-                   FROM source_overview ORDER BY active DESC, id",
-                dialect.time_text("next_due")
-            );
-            sqlx::query_as(AssertSqlSafe(sql)).fetch_all(pool).await?
-        });
-        Ok(rows
-            .into_iter()
-            .map(|r| SourceSummary {
-                name: r.0,
-                url: r.1,
-                channel: r.2,
-                active: r.3,
-                last_status: r.4,
-                last_error: r.5,
-                next_due: r.6,
-                articles: r.7,
-                last_warnings: r.8,
-                cadence: cadence(r.9, r.10),
-            })
-            .collect())
-    }
-
     /// Stored articles with their categories and origin, newest first. A label
     /// reads from the `(category, published)` index, so a category feed costs
     /// the same however large the database grows.

@@ -1,0 +1,184 @@
+//! The sources table against the config: made to match it as every poll
+//! starts, and listed for `tidings sources`.
+
+use hashbrown::{HashMap, HashSet};
+use sqlx::AssertSqlSafe;
+
+use super::engine::{Store, reading, writing};
+use super::sql::{Dialect, SourceRow, state_columns};
+use super::types::{SourceState, SourceSummary, StoreError, cadence};
+use crate::config::SourceConfig;
+
+impl Store {
+    /// Makes the `sources` table match the config: new sources are added, changed
+    /// ones updated, and ones no longer configured marked inactive (their
+    /// articles stay). A source marked gone (HTTP 410) is tried again only once
+    /// its config entry changes. Returns the state of each configured source, in
+    /// order. Every poller of one PostgreSQL database should read the same
+    /// sources: a poller marks inactive what its config lacks.
+    ///
+    /// Most starts find the config as it was, so the rows are read first and
+    /// only what differs is written: a warm poll of a thousand feeds then
+    /// writes nothing before its first fetch.
+    pub async fn sync_sources(
+        &self,
+        sources: &[SourceConfig],
+    ) -> Result<Vec<SourceState>, StoreError> {
+        let fingerprints: Vec<String> = sources.iter().map(SourceConfig::fingerprint).collect();
+        let rows: Vec<Option<SourceRow>> = writing!(self, |tx, dialect, engine| {
+            engine::lock_sources(&mut tx).await?;
+            let sql = format!(
+                "SELECT url, config_hash, active, {} FROM sources",
+                state_columns(dialect, "")
+            );
+            let known: Vec<KnownRow> = sqlx::query_as(AssertSqlSafe(sql))
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut sync = Sync::compare(sources, &fingerprints, known);
+            let upsert = upsert_sql(dialect);
+            for (at, source) in sources.iter().enumerate() {
+                if sync.rows[at].is_some() {
+                    continue;
+                }
+                let query = sqlx::query_as(AssertSqlSafe(upsert.as_str()))
+                    .bind(source.url.as_str())
+                    .bind(&source.name)
+                    .bind(&source.category)
+                    .bind(&source.channel)
+                    .bind(&fingerprints[at]);
+                sync.rows[at] = Some(query.fetch_one(&mut *tx).await?);
+            }
+            if !sync.retired.is_empty() {
+                let sql = format!(
+                    "UPDATE sources SET active = FALSE WHERE id IN ({})",
+                    dialect.id_list(1)
+                );
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(serde_json::to_string(&sync.retired).expect("a list of numbers is JSON"))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            engine::note_hosts(&mut tx, sources).await?;
+            sync.rows
+        });
+        Ok(rows.into_iter().flatten().map(SourceState::from).collect())
+    }
+
+    /// Every source, configured ones first, for `tidings sources`.
+    pub async fn list_sources(&self) -> Result<Vec<SourceSummary>, StoreError> {
+        type Row = (
+            String,
+            String,
+            Option<String>,
+            bool,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            i64,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = reading!(self, |pool, dialect| {
+            let sql = format!(
+                "SELECT name, url, channel, active, last_status, last_error, {}, articles,
+                        last_warnings, interval_seconds, interval_reason
+                   FROM source_overview ORDER BY active DESC, id",
+                dialect.time_text("next_due")
+            );
+            sqlx::query_as(AssertSqlSafe(sql)).fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| SourceSummary {
+                name: r.0,
+                url: r.1,
+                channel: r.2,
+                active: r.3,
+                last_status: r.4,
+                last_error: r.5,
+                next_due: r.6,
+                articles: r.7,
+                last_warnings: r.8,
+                cadence: cadence(r.9, r.10),
+            })
+            .collect())
+    }
+}
+
+/// A stored source as the sync reads it: url, config hash, whether active,
+/// then its state as [`SourceRow`] has it.
+type KnownRow = (
+    String,
+    Option<String>,
+    bool,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+);
+
+/// What the config asks of the stored sources.
+struct Sync {
+    /// Each configured source's row where it is stored as configured and
+    /// active; `None` where it must be written.
+    rows: Vec<Option<SourceRow>>,
+    /// Active sources the config no longer has.
+    retired: Vec<i64>,
+}
+
+impl Sync {
+    /// Compares the config (each source with its fingerprint, which covers
+    /// its name, category and channel) with the stored sources.
+    fn compare(sources: &[SourceConfig], fingerprints: &[String], known: Vec<KnownRow>) -> Sync {
+        let configured: HashSet<&str> = sources.iter().map(|s| s.url.as_str()).collect();
+        let mut retired = Vec::new();
+        let mut unchanged: HashMap<String, (String, SourceRow)> = HashMap::new();
+        for (url, hash, active, a, b, c, d, e, f, g, h, i) in known {
+            let row = (a, b, c, d, e, f, g, h, i);
+            if !configured.contains(url.as_str()) {
+                if active {
+                    retired.push(row.0);
+                }
+            } else if let (Some(hash), true) = (hash, active) {
+                unchanged.insert(url, (hash, row));
+            }
+        }
+        let rows = sources
+            .iter()
+            .zip(fingerprints)
+            .map(
+                |(source, fingerprint)| match unchanged.get(source.url.as_str()) {
+                    Some((hash, row)) if hash == fingerprint => Some(row.clone()),
+                    _ => None,
+                },
+            )
+            .collect();
+        Sync { rows, retired }
+    }
+}
+
+/// Adds a source, or makes a stored one match its config entry.
+fn upsert_sql(dialect: Dialect) -> String {
+    format!(
+        "INSERT INTO sources (url, name, category, channel, config_hash)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (url) DO UPDATE SET name = $2, category = $3, channel = $4, active = TRUE,
+            last_status = CASE WHEN sources.last_status = 'gone'
+                                AND sources.config_hash IS DISTINCT FROM $5
+                               THEN NULL ELSE sources.last_status END,
+            next_due = CASE WHEN sources.last_status = 'gone'
+                             AND sources.config_hash IS DISTINCT FROM $5
+                            THEN NULL ELSE sources.next_due END,
+            body_hash = CASE WHEN sources.config_hash IS DISTINCT FROM $5
+                             THEN NULL ELSE sources.body_hash END,
+            config_hash = $5
+         RETURNING {}",
+        state_columns(dialect, "")
+    )
+}
