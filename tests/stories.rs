@@ -346,6 +346,8 @@ async fn a_source_that_keeps_out_of_stories_stands_alone_and_articles_before_sto
         story_of(&app, "https://www.stcn.com/article/detail/1.html")
     );
 
+    assert_eq!(window_times_astray(&app), 0, "a poll's window times");
+
     // Articles stored before stories have no fingerprint: regroup gives them one.
     app.db()
         .execute_batch(
@@ -371,6 +373,15 @@ async fn a_source_that_keeps_out_of_stories_stands_alone_and_articles_before_sto
         app.count("SELECT count(*) FROM articles WHERE id NOT IN (SELECT article_id FROM article_fingerprints)"),
         1
     );
+    assert_eq!(window_times_astray(&app), 0, "regroup's window times");
+}
+
+/// Fingerprints whose window times (docs/schema.md) are not their article's.
+fn window_times_astray(app: &Instance) -> i64 {
+    app.count(
+        "SELECT count(*) FROM article_fingerprints f JOIN articles a ON a.id = f.article_id
+          WHERE f.published IS NOT unixepoch(a.published) OR f.stored IS NOT unixepoch(a.first_seen)",
+    )
 }
 
 const RESULTS: &str = "宁德时代晚间公告，公司前三季度实现营业收入2831.2亿元，同比增长12.5%；\

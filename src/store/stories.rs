@@ -495,7 +495,7 @@ impl Regrouping {
                     .bind(fingerprint.to_bytes())
                     .execute(&mut **tx)
                     .await?;
-                    engine::add_bands(tx, article, fingerprint).await?;
+                    engine::enter_window(tx, article, fingerprint).await?;
                 }
                 None => {
                     sqlx::query("DELETE FROM article_fingerprints WHERE article_id = $1")

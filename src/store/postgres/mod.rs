@@ -500,9 +500,10 @@ pub(in crate::store) async fn forget_bands(
     Ok(())
 }
 
-/// The band keys of a regrouped article stored within the window, in one
+/// What the window reads of a regrouped article beside its fingerprint:
+/// on PostgreSQL its band keys, if it was stored within the window, in one
 /// statement (the keys as a JSON list).
-pub(in crate::store) async fn add_bands(
+pub(in crate::store) async fn enter_window(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     article: &crate::store::ArticleText,
     fingerprint: &crate::cluster::Fingerprint,

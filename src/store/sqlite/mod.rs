@@ -331,11 +331,20 @@ pub(in crate::store) async fn forget_bands(
     Ok(())
 }
 
-/// See [`lock_sources`].
-pub(in crate::store) async fn add_bands(
-    _tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    _article: &crate::store::ArticleText,
+/// What the window reads of a regrouped article beside its fingerprint:
+/// on SQLite its times, kept with the fingerprint (migration 0013).
+pub(in crate::store) async fn enter_window(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    article: &crate::store::ArticleText,
     _fingerprint: &crate::cluster::Fingerprint,
 ) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE article_fingerprints SET published = $2, stored = $3 WHERE article_id = $1",
+    )
+    .bind(article.id)
+    .bind(article.published)
+    .bind(article.stored)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }

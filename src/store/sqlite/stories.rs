@@ -12,7 +12,6 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::article::Article;
 use crate::cluster::window::{Member, WINDOW, Window};
 use crate::cluster::{self, Comparable, Fingerprint, Story, Texts};
-use crate::read::dates::{from_db, to_db};
 use crate::store::plan::{Delivery, may_join};
 
 /// Adds to `window` the articles stored after article `after` (all of the
@@ -25,22 +24,24 @@ pub(super) fn top_up_window(
     after: i64,
     now: i64,
 ) -> rusqlite::Result<()> {
-    let since = chrono::DateTime::from_timestamp(now - WINDOW.num_seconds(), 0)
-        .map(to_db)
-        .unwrap_or_default();
+    let since = now - WINDOW.num_seconds();
     // Newest first, by id (the order articles are stored in), until one
-    // stored before the span.
+    // stored before the span. Nothing here reads the articles' own rows:
+    // their content would be read with them.
     let mut query = db.prepare_cached(
-        "SELECT a.id, (SELECT e.story_id FROM story_evidence e WHERE e.article_id = a.id),
-                a.published, a.first_seen, f.fingerprint,
-                (SELECT o.source_id FROM article_origins o WHERE o.article_id = a.id)
-           FROM article_fingerprints f JOIN articles a ON a.id = f.article_id
+        "SELECT f.article_id, (SELECT e.story_id FROM story_evidence e WHERE e.article_id = f.article_id),
+                f.published, f.stored, f.fingerprint,
+                (SELECT x.source_id FROM article_sources x WHERE x.article_id = f.article_id
+                  ORDER BY x.first_seen, x.source_id LIMIT 1)
+           FROM article_fingerprints f
           WHERE f.article_id > ?1 ORDER BY f.article_id DESC",
     )?;
     let mut rows = query.query([after])?;
     let mut members = Vec::new();
     while let Some(row) = rows.next()? {
-        let stored: String = row.get(3)?;
+        let Some(stored) = row.get::<_, Option<i64>>(3)? else {
+            continue;
+        };
         if stored < since {
             break;
         }
@@ -51,15 +52,14 @@ pub(super) fn top_up_window(
         else {
             continue;
         };
-        let seconds = |text: String| from_db(&text).map_or(0, |t| t.timestamp());
         let id = row.get(0)?;
         let member = Member {
             id,
             // Only an article that joined another's story has evidence.
             story_id: row.get::<_, Option<i64>>(1)?.unwrap_or(id),
             source_id,
-            published: seconds(row.get(2)?),
-            stored: seconds(stored),
+            published: row.get::<_, Option<i64>>(2)?.unwrap_or(0),
+            stored,
             numbers: fingerprint.numbers.clone().into(),
         };
         members.push((member, fingerprint));
@@ -168,11 +168,18 @@ pub(super) fn record(
     stories: &[Story],
 ) -> rusqlite::Result<()> {
     let mut fingerprint = db.prepare_cached(
-        "INSERT INTO article_fingerprints (article_id, fingerprint) VALUES (?1, ?2)",
+        "INSERT INTO article_fingerprints (article_id, fingerprint, published, stored)
+         VALUES (?1, ?2, ?3, ?4)",
     )?;
     for new in fresh.iter().filter(|new| may_join(new)) {
         if let Some(print) = &new.article.fingerprint {
-            fingerprint.execute(params![new.id, print.to_bytes()])?;
+            let times = new.newcomer();
+            fingerprint.execute(params![
+                new.id,
+                print.to_bytes(),
+                times.published,
+                times.stored
+            ])?;
         }
     }
     let mut insert = db.prepare_cached(
