@@ -27,14 +27,15 @@ impl Store {
         let fingerprints: Vec<String> = sources.iter().map(SourceConfig::fingerprint).collect();
         let rows: Vec<Option<SourceRow>> = writing!(self, |tx, dialect, engine| {
             engine::lock_sources(&mut tx).await?;
-            let sql = format!(
-                "SELECT url, config_hash, active, {} FROM sources",
-                state_columns(dialect, "")
-            );
-            let known: Vec<KnownRow> = sqlx::query_as(AssertSqlSafe(sql))
+            let known: Vec<KnownRow> =
+                sqlx::query_as("SELECT id, url, config_hash, active FROM sources")
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let sql = format!("SELECT {} FROM sources", state_columns(dialect, ""));
+            let states: Vec<SourceRow> = sqlx::query_as(AssertSqlSafe(sql))
                 .fetch_all(&mut *tx)
                 .await?;
-            let mut sync = Sync::compare(sources, &fingerprints, known);
+            let mut sync = Sync::compare(sources, &fingerprints, known, states);
             let upsert = upsert_sql(dialect);
             for (at, source) in sources.iter().enumerate() {
                 if sync.rows[at].is_some() {
@@ -106,22 +107,9 @@ impl Store {
     }
 }
 
-/// A stored source as the sync reads it: url, config hash, whether active,
-/// then its state as [`SourceRow`] has it.
-type KnownRow = (
-    String,
-    Option<String>,
-    bool,
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-);
+/// A stored source as the sync compares it: id, url, config hash, whether
+/// active.
+type KnownRow = (i64, String, Option<String>, bool);
 
 /// What the config asks of the stored sources.
 struct Sync {
@@ -134,19 +122,25 @@ struct Sync {
 
 impl Sync {
     /// Compares the config (each source with its fingerprint, which covers
-    /// its name, category and channel) with the stored sources.
-    fn compare(sources: &[SourceConfig], fingerprints: &[String], known: Vec<KnownRow>) -> Sync {
+    /// its name, category and channel) with the stored sources and their
+    /// states.
+    fn compare(
+        sources: &[SourceConfig],
+        fingerprints: &[String],
+        known: Vec<KnownRow>,
+        states: Vec<SourceRow>,
+    ) -> Sync {
         let configured: HashSet<&str> = sources.iter().map(|s| s.url.as_str()).collect();
+        let states: HashMap<i64, SourceRow> = states.into_iter().map(|row| (row.0, row)).collect();
         let mut retired = Vec::new();
-        let mut unchanged: HashMap<String, (String, SourceRow)> = HashMap::new();
-        for (url, hash, active, a, b, c, d, e, f, g, h, i) in known {
-            let row = (a, b, c, d, e, f, g, h, i);
+        let mut unchanged: HashMap<String, (String, i64)> = HashMap::new();
+        for (id, url, hash, active) in known {
             if !configured.contains(url.as_str()) {
                 if active {
-                    retired.push(row.0);
+                    retired.push(id);
                 }
             } else if let (Some(hash), true) = (hash, active) {
-                unchanged.insert(url, (hash, row));
+                unchanged.insert(url, (hash, id));
             }
         }
         let rows = sources
@@ -154,7 +148,7 @@ impl Sync {
             .zip(fingerprints)
             .map(
                 |(source, fingerprint)| match unchanged.get(source.url.as_str()) {
-                    Some((hash, row)) if hash == fingerprint => Some(row.clone()),
+                    Some((hash, id)) if hash == fingerprint => states.get(id).cloned(),
                     _ => None,
                 },
             )
