@@ -25,7 +25,7 @@ impl Store {
         sources: &[SourceConfig],
     ) -> Result<Vec<SourceState>, StoreError> {
         let fingerprints: Vec<String> = sources.iter().map(SourceConfig::fingerprint).collect();
-        let rows: Vec<Option<SourceRow>> = writing!(self, |tx, dialect, engine| {
+        let rows: Vec<SourceRow> = writing!(self, |tx, dialect, engine| {
             engine::lock_sources(&mut tx).await?;
             let known: Vec<KnownRow> =
                 sqlx::query_as("SELECT id, url, config_hash, active FROM sources")
@@ -35,20 +35,7 @@ impl Store {
             let states: Vec<SourceRow> = sqlx::query_as(AssertSqlSafe(sql))
                 .fetch_all(&mut *tx)
                 .await?;
-            let mut sync = Sync::compare(sources, &fingerprints, known, states);
-            let upsert = upsert_sql(dialect);
-            for (at, source) in sources.iter().enumerate() {
-                if sync.rows[at].is_some() {
-                    continue;
-                }
-                let query = sqlx::query_as(AssertSqlSafe(upsert.as_str()))
-                    .bind(source.url.as_str())
-                    .bind(&source.name)
-                    .bind(&source.category)
-                    .bind(&source.channel)
-                    .bind(&fingerprints[at]);
-                sync.rows[at] = Some(query.fetch_one(&mut *tx).await?);
-            }
+            let sync = Sync::compare(sources, &fingerprints, known, states);
             if !sync.retired.is_empty() {
                 let sql = format!(
                     "UPDATE sources SET active = FALSE WHERE id IN ({})",
@@ -59,10 +46,28 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+            let upsert = upsert_sql(dialect);
+            let mut rows = Vec::with_capacity(sources.len());
+            for ((source, fingerprint), kept) in sources.iter().zip(&fingerprints).zip(sync.kept) {
+                let row = match kept {
+                    Some(row) => row,
+                    None => {
+                        sqlx::query_as(AssertSqlSafe(upsert.as_str()))
+                            .bind(source.url.as_str())
+                            .bind(&source.name)
+                            .bind(&source.category)
+                            .bind(&source.channel)
+                            .bind(fingerprint)
+                            .fetch_one(&mut *tx)
+                            .await?
+                    }
+                };
+                rows.push(row);
+            }
             engine::note_hosts(&mut tx, sources).await?;
-            sync.rows
+            rows
         });
-        Ok(rows.into_iter().flatten().map(SourceState::from).collect())
+        Ok(rows.into_iter().map(SourceState::from).collect())
     }
 
     /// Every source, configured ones first, for `tidings sources`.
@@ -115,7 +120,7 @@ type KnownRow = (i64, String, Option<String>, bool);
 struct Sync {
     /// Each configured source's row where it is stored as configured and
     /// active; `None` where it must be written.
-    rows: Vec<Option<SourceRow>>,
+    kept: Vec<Option<SourceRow>>,
     /// Active sources the config no longer has.
     retired: Vec<i64>,
 }
@@ -143,7 +148,7 @@ impl Sync {
                 unchanged.insert(url, (hash, id));
             }
         }
-        let rows = sources
+        let kept = sources
             .iter()
             .zip(fingerprints)
             .map(
@@ -153,7 +158,7 @@ impl Sync {
                 },
             )
             .collect();
-        Sync { rows, retired }
+        Sync { kept, retired }
     }
 }
 
