@@ -374,6 +374,11 @@ async fn a_source_that_keeps_out_of_stories_stands_alone_and_articles_before_sto
         1
     );
     assert_eq!(window_times_astray(&app), 0, "regroup's window times");
+    // A date changed by hand (as a feed's new date is) moves the window's copy.
+    app.db()
+        .execute_batch("UPDATE articles SET published = '2020-02-02T02:02:02Z'")
+        .unwrap();
+    assert_eq!(window_times_astray(&app), 0, "a changed date's window time");
 }
 
 /// Fingerprints whose window times (docs/schema.md) are not their article's.
