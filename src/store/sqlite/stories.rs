@@ -31,8 +31,7 @@ pub(super) fn top_up_window(
     let mut query = db.prepare_cached(
         "SELECT f.article_id, (SELECT e.story_id FROM story_evidence e WHERE e.article_id = f.article_id),
                 f.published, f.stored, f.fingerprint,
-                (SELECT x.source_id FROM article_sources x WHERE x.article_id = f.article_id
-                  ORDER BY x.first_seen, x.source_id LIMIT 1)
+                (SELECT o.source_id FROM article_origins o WHERE o.article_id = f.article_id)
            FROM article_fingerprints f
           WHERE f.article_id > ?1 ORDER BY f.article_id DESC",
     )?;
