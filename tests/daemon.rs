@@ -142,9 +142,12 @@ per_host = 4",
         &sources,
     );
     let daemon = Daemon::start(&app, &listen).await;
-    eventually(15, "every source polled", || server.seen().len() == 6).await;
+    // The last fetches end before their articles are written: wait for both.
+    eventually(15, "every source polled and stored", || {
+        server.seen().len() == 6 && app.count("SELECT count(*) FROM articles") == 6
+    })
+    .await;
     assert_eq!(server.most_in_flight(), 2, "concurrency = 2");
-    assert_eq!(app.count("SELECT count(*) FROM articles"), 6);
     daemon.stop().await;
 }
 
