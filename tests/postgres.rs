@@ -540,6 +540,8 @@ async fn postgres_stores_what_sqlite_stores() {
         "SELECT o.source_name, a.key FROM article_origins o JOIN articles a ON a.id = o.article_id
           WHERE (SELECT count(*) FROM article_sources x WHERE x.article_id = a.id) = 1
           ORDER BY a.key",
+        // Each source's last reading remembered, entry by entry (sixteen bytes each).
+        "SELECT name, length(entry_memory) FROM sources ORDER BY name",
     ] {
         let from_sqlite: Vec<String> = {
             let db = sqlite.db();

@@ -10,6 +10,7 @@ mod fields;
 pub mod filter;
 pub mod normalize;
 pub mod pages;
+pub mod recall;
 pub mod rewrite;
 pub mod sanitize;
 
@@ -72,6 +73,11 @@ pub struct Article {
     /// without its identity, it would come back as a second story).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub incomplete: bool,
+    /// The digest of the entry it was read from, for the store to remember
+    /// with the article it becomes (see `recall`); `None` when the next
+    /// reading must read it whole again.
+    #[serde(skip)]
+    pub digest: Option<u64>,
 }
 
 /// What a feed says about itself.
@@ -100,6 +106,10 @@ pub struct NormalizedFeed {
     /// summary.
     #[serde(skip)]
     pub filtered: usize,
+    /// Entries delivered again as the source's last reading had them: not
+    /// read, the store counts them as seen again (see `recall`).
+    #[serde(skip)]
+    pub recalled: Vec<recall::Recalled>,
 }
 
 fn optional_date<S: Serializer>(date: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {

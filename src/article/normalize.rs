@@ -6,14 +6,17 @@
 //! feed sends can run in a reader's browser.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use feed_rs::model::Entry;
+use hashbrown::HashMap;
 use url::Url;
 
 use crate::article::dedup::{self, TrackingParams};
 use crate::article::fields::{author_name, categories, html_of, media_image, reader_link, text_of};
+use crate::article::recall::{self, EntryMemory, Recalled};
 use crate::article::rewrite::Rewrite;
 use crate::article::sanitize::cleaned;
 use crate::article::{Article, FeedInfo, NormalizedFeed};
@@ -49,6 +52,9 @@ pub struct SourceContext {
     pub rewrite: Rewrite,
     /// The poll's clock: no article is dated after it.
     pub now: DateTime<Utc>,
+    /// The source's last reading: its entries delivered again unchanged are
+    /// not read again (see `recall`).
+    pub last_reading: EntryMemory,
 }
 
 impl SourceContext {
@@ -97,27 +103,19 @@ pub fn read_body(
 /// Normalizes every entry of a feed. Entries of one feed that are one entry
 /// (one guid, or one key without differing guids) are kept once, the latest
 /// version, with a warning; entries the key alone would merge are told apart
-/// (see `dedup::settle`).
+/// (see `dedup::settle`). Entries of the source's last reading are recalled,
+/// not read (see `recall`).
 pub fn normalize(parsed: &Parsed, source: &SourceContext) -> NormalizedFeed {
     let feed = &parsed.feed;
     let feed_link = reader_link(&feed.links).and_then(|l| source.url.join(&l.href).ok());
-    let candidates = feed
-        .entries
-        .iter()
-        .enumerate()
-        .map(|(index, entry)| {
-            let mut candidate = article(
-                entry,
-                feed_link.as_ref(),
-                source,
-                parsed.rough_dates.contains(&index),
-            );
-            candidate.article.incomplete = parsed.incomplete == Some(index);
-            candidate
-        })
-        .collect();
     let mut warnings = parsed.warnings.clone();
-    let articles = dedup::settle(candidates, source.url.as_str(), &mut warnings);
+    let (articles, recalled) = read_entries(
+        parsed,
+        feed_link.as_ref(),
+        source,
+        &source.last_reading,
+        &mut warnings,
+    );
     NormalizedFeed {
         feed: FeedInfo {
             title: feed.title.as_ref().map(text_of).filter(|t| !t.is_empty()),
@@ -128,17 +126,88 @@ pub fn normalize(parsed: &Parsed, source: &SourceContext) -> NormalizedFeed {
         warnings,
         matches: parsed.matches.clone(),
         filtered: 0,
+        recalled,
     }
+}
+
+/// The feed's entries settled into articles (`dedup::settle` sees every
+/// entry, recalled or not, so they are told apart as when all are read),
+/// and apart from them the entries `memory` recalls, which were not read.
+/// Repeats taken as one are never recalled or remembered: which entry
+/// stands for them may change with any of them.
+fn read_entries(
+    parsed: &Parsed,
+    feed_link: Option<&Url>,
+    source: &SourceContext,
+    memory: &EntryMemory,
+    warnings: &mut Vec<String>,
+) -> (Vec<Article>, Vec<Recalled>) {
+    let mut skimmed: HashMap<u64, i64> = HashMap::new();
+    let candidates: Vec<dedup::Candidate> = (parsed.feed.entries.iter().enumerate())
+        .map(|(index, entry)| {
+            let digest = recall::digest(entry, feed_link);
+            // An untitled entry's title (and so, without a link or guid, its
+            // key) is made from its content.
+            let recalled = memory.article_of(digest).filter(|_| titled(entry));
+            let rough_date = parsed.rough_dates.contains(&index);
+            let read = recalled.is_none();
+            let mut candidate = article(entry, feed_link, source, rough_date, read);
+            candidate.article.incomplete = parsed.incomplete == Some(index);
+            candidate.article.digest = Some(digest);
+            if let Some(article_id) = recalled {
+                skimmed.insert(digest, article_id);
+            }
+            candidate
+        })
+        .collect();
+    let entries = candidates.len();
+    let mut settling = Vec::new();
+    let mut articles = dedup::settle(candidates, source.url.as_str(), &mut settling);
+    if articles.len() < entries {
+        if !skimmed.is_empty() {
+            return read_entries(parsed, feed_link, source, &EntryMemory::default(), warnings);
+        }
+        articles
+            .iter_mut()
+            .for_each(|article| article.digest = None);
+    }
+    warnings.append(&mut settling);
+    let (recalled, read): (Vec<Article>, Vec<Article>) = articles
+        .into_iter()
+        .partition(|article| article.digest.is_some_and(|d| skimmed.contains_key(&d)));
+    let recalled = recalled
+        .into_iter()
+        .filter_map(|article| {
+            let digest = article.digest?;
+            Some(Recalled {
+                digest,
+                article_id: skimmed[&digest],
+                published: article.published,
+            })
+        })
+        .collect();
+    (read, recalled)
+}
+
+/// Whether the entry has a title of its own.
+fn titled(entry: &Entry) -> bool {
+    entry
+        .title
+        .as_ref()
+        .is_some_and(|title| !text_of(title).is_empty())
 }
 
 /// One entry as an article. A `rough_date` (`5分钟前` on a list page) is left
 /// out of the content hash: read again later it comes out a little different,
-/// and the item has not changed.
+/// and the item has not changed. Unless `read`, only its identity and dates
+/// are worked out (a recalled entry, which must be titled): no content,
+/// fingerprint or hash.
 fn article(
     entry: &Entry,
     feed_link: Option<&Url>,
     source: &SourceContext,
     rough_date: bool,
+    read: bool,
 ) -> dedup::Candidate {
     // Relative links are relative to the feed's own address; a feed read from
     // a file has none on the web, so its site's link stands in.
@@ -154,16 +223,12 @@ fn article(
         .published
         .or(entry.updated)
         .map(|date| date.min(source.now));
-    // Relative URLs in content are relative to the entry's page, else the site.
-    let base = entry
-        .base
-        .as_deref()
-        .and_then(|b| source.url.join(b).ok())
-        .or_else(|| link.clone())
-        .or_else(|| feed_link.cloned())
-        .unwrap_or_else(|| source.url.clone());
+    let base = content_base(entry, link.as_ref(), feed_link, source);
     let raw_html = raw_content(entry);
-    let content = cleaned(&raw_html, &base, &source.rewrite);
+    let content = match read {
+        true => cleaned(&raw_html, &base, &source.rewrite),
+        false => Arc::default(),
+    };
     let title = match entry.title.as_ref().map(text_of) {
         Some(title) if !title.is_empty() => truncate_chars(&title, TITLE_CHARS),
         // 40 characters and the ellipsis: untitled entries' content hashes
@@ -171,20 +236,12 @@ fn article(
         _ => truncate_chars(&content.text, UNTITLED_CHARS),
     };
     let summary = match (&entry.content, &entry.summary) {
+        _ if !read => String::new(),
         (Some(_), Some(summary)) => summary_of(&text_of(summary)),
         _ => summary_of(&content.text),
     };
-    let key = match (&link, &guid) {
-        (Some(link), _) => dedup::link_key(link),
-        (None, Some(guid)) => dedup::guid_key(source.url.as_str(), guid),
-        (None, None) => dedup::content_key(
-            source.url.as_str(),
-            &title,
-            published.map(dates::to_db).as_deref(),
-        ),
-    };
     let mut article = Article {
-        key,
+        key: key_of(link.as_ref(), guid.as_deref(), &title, published, source),
         earlier_keys,
         title,
         link: link.map(String::from),
@@ -196,23 +253,63 @@ fn article(
         summary,
         content_html: content.html.clone(),
         text: content.text.clone(),
-        source_html: (!source.rewrite.is_empty()).then(|| raw_html.to_string()),
+        source_html: (read && !source.rewrite.is_empty()).then(|| raw_html.to_string()),
         fingerprint: None,
         image: media_image(entry, &base).or_else(|| content.image.clone()),
         content_hash: String::new(),
         incomplete: false,
+        digest: None,
     };
-    article.fingerprint =
-        cluster::article_fingerprint(content.body_fingerprint(), &article.title, &article.text);
-    article.content_hash = content_hash(
-        &article.title,
-        article.link.as_deref(),
-        &article.author,
-        article.published.filter(|_| !rough_date),
-        &article.content_html,
-        article.image.as_deref(),
-    );
+    if read {
+        article.fingerprint =
+            cluster::article_fingerprint(content.body_fingerprint(), &article.title, &article.text);
+        article.content_hash = content_hash(
+            &article.title,
+            article.link.as_deref(),
+            &article.author,
+            article.published.filter(|_| !rough_date),
+            &article.content_html,
+            article.image.as_deref(),
+        );
+    }
     dedup::Candidate { article, fragment }
+}
+
+/// What relative URLs in the entry's content are relative to: the entry's
+/// page, else the site.
+fn content_base(
+    entry: &Entry,
+    link: Option<&Url>,
+    feed_link: Option<&Url>,
+    source: &SourceContext,
+) -> Url {
+    entry
+        .base
+        .as_deref()
+        .and_then(|b| source.url.join(b).ok())
+        .or_else(|| link.cloned())
+        .or_else(|| feed_link.cloned())
+        .unwrap_or_else(|| source.url.clone())
+}
+
+/// The entry's identity key (see `dedup`): its link's, else its guid's in
+/// the feed, else its title's and date's in the feed.
+fn key_of(
+    link: Option<&Url>,
+    guid: Option<&str>,
+    title: &str,
+    published: Option<DateTime<Utc>>,
+    source: &SourceContext,
+) -> String {
+    match (link, guid) {
+        (Some(link), _) => dedup::link_key(link),
+        (None, Some(guid)) => dedup::guid_key(source.url.as_str(), guid),
+        (None, None) => dedup::content_key(
+            source.url.as_str(),
+            title,
+            published.map(dates::to_db).as_deref(),
+        ),
+    }
 }
 
 /// The entry's content as the feed sent it (else its summary), cut at
@@ -360,6 +457,7 @@ mod tests {
             now: DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
                 .unwrap()
                 .to_utc(),
+            last_reading: Default::default(),
         }
     }
 

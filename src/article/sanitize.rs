@@ -26,6 +26,7 @@ fn first_img(html: &str) -> Option<String> {
 }
 
 /// Content once rewritten and sanitized, with what the article takes from it.
+#[derive(Default)]
 pub struct Cleaned {
     pub html: String,
     /// The plain text.

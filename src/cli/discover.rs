@@ -252,6 +252,7 @@ fn show_proposal(
         tracking: TrackingParams::new(&config.poll.tracking_params),
         rewrite: Default::default(),
         now: Utc::now(),
+        last_reading: Default::default(),
     };
     let reading = &proposed.sources[0].reading;
     let read = normalize::read_body(bytes, hints, reading, found_at, &context)?;

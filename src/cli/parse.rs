@@ -99,6 +99,7 @@ pub(super) async fn parse(config: &Config, options: Options) -> anyhow::Result<(
         tracking: TrackingParams::new(&config.poll.tracking_params),
         rewrite: configured.map(|s| s.rewrite.clone()).unwrap_or_default(),
         now: chrono::Utc::now(),
+        last_reading: Default::default(),
     };
     if context.name.is_empty() {
         // Without a name, the feed's own title names the source.

@@ -68,6 +68,7 @@ pub struct Metrics {
     pub fetch_seconds: Family<OutcomeLabels, Histogram>,
     pub articles: Family<ChangeLabels, Counter>,
     pub entries_dropped: Family<ReasonLabels, Counter>,
+    pub entries_recalled: Counter,
     pub pages: Family<PageLabels, Counter>,
     pub claims: Family<ClaimLabels, Counter>,
     pub host_busy_waits: Counter,
@@ -97,6 +98,7 @@ impl Metrics {
         });
         let articles = Family::<ChangeLabels, Counter>::default();
         let entries_dropped = Family::<ReasonLabels, Counter>::default();
+        let entries_recalled = Counter::default();
         let pages = Family::<PageLabels, Counter>::default();
         let claims = Family::<ClaimLabels, Counter>::default();
         let host_busy_waits = Counter::default();
@@ -126,6 +128,11 @@ impl Metrics {
             "entries_dropped",
             "Feed entries not stored, by reason",
             entries_dropped.clone(),
+        );
+        registry.register(
+            "entries_recalled",
+            "Feed entries a changed feed sent again as at its last reading, not read again",
+            entries_recalled.clone(),
         );
         registry.register(
             "article_pages",
@@ -183,6 +190,7 @@ impl Metrics {
             fetch_seconds,
             articles,
             entries_dropped,
+            entries_recalled,
             pages,
             claims,
             host_busy_waits,

@@ -9,13 +9,18 @@
 //!   in place (the feed's own last version decides, so two feeds with slightly
 //!   different copies of one story do not overwrite each other on every poll);
 //! - an unchanged entry only moves `last_seen`, and only when it is more than
-//!   [`LAST_SEEN_STEP`] old.
+//!   [`LAST_SEEN_STEP`] old; so does an entry recalled from the source's last
+//!   reading (see `article::recall`), whose article still exists.
+//!
+//! Each poll's reading is remembered on its source: every entry's digest
+//! with the article it is now.
 
 use hashbrown::HashMap;
 use hashbrown::hash_map::EntryRef;
 
 use super::Counts;
 use crate::article::Article;
+use crate::article::recall::{EntryMemory, Recalled};
 use crate::cluster::Newcomer;
 use crate::config::FullContent;
 use crate::read::dates::{from_db, to_db};
@@ -28,6 +33,8 @@ pub(in crate::store) struct PollArticles<'a> {
     /// `now` less [`LAST_SEEN_STEP`], as stored.
     pub recently: String,
     pub articles: &'a [Article],
+    /// Entries delivered as at the source's last reading, not read again.
+    pub recalled: &'a [Recalled],
     /// Which of the poll's new articles wait for their page.
     pub full_content: FullContent,
     /// Whether the poll's new articles join stories.
@@ -144,6 +151,34 @@ pub(in crate::store) struct Plan<'a> {
     pub pages: Vec<PageRow<'a>>,
 }
 
+/// What became of one poll's entries.
+pub(in crate::store) struct Planned {
+    pub counts: Counts,
+    /// The poll's reading as its source remembers it (see `article::recall`).
+    pub memory: EntryMemory,
+}
+
+impl Planned {
+    /// The memory as stored on the source: `NULL` for nothing remembered.
+    pub fn memory_bytes(&self) -> Option<Vec<u8>> {
+        (!self.memory.is_empty()).then(|| self.memory.to_bytes())
+    }
+}
+
+/// When each recalled entry's article was last seen, by id; an article the
+/// database no longer has is missing (see [`plan`]).
+pub(in crate::store) type LastSeen = HashMap<i64, String>;
+
+/// The articles the group's recalled entries became, for the engine to look up.
+pub(in crate::store) fn recalled_ids(polls: &[PollArticles<'_>]) -> Vec<i64> {
+    let mut ids: Vec<i64> = (polls.iter())
+        .flat_map(|poll| poll.recalled.iter().map(|r| r.article_id))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 /// Entries the database has under an earlier key of theirs (see
 /// [`Article::earlier_keys`]), by source and key: the key each is stored under.
 pub(in crate::store) type StoredAs = HashMap<(i64, String), String>;
@@ -195,18 +230,35 @@ pub(in crate::store) fn stored_key<'a>(
 /// Decides what happens to each entry, poll by poll in queue order, so a story
 /// that two polls of the group carry is new in the first and joined in the second.
 /// `known` must hold every key of the group the database has (each entry's
-/// [`stored_key`]); new articles take their ids from `new_ids`, in order (one
-/// for each key `known` lacks).
+/// [`stored_key`]), `last_seen` every recalled article it has; new articles
+/// take their ids from `new_ids`, in order (one for each key `known` lacks).
+///
+/// A recalled entry whose article is gone (deleted since the reading asked
+/// for the source's memory, which a deletion clears) is left out, and out of
+/// the source's memory: the next reading reads it whole, and stores it again.
 pub(in crate::store) fn plan<'a>(
     polls: &'a [PollArticles<'a>],
     known: &mut HashMap<String, Known>,
     stored_as: &StoredAs,
+    last_seen: &mut LastSeen,
     mut new_ids: impl Iterator<Item = i64>,
-) -> (Plan<'a>, Vec<Counts>) {
+) -> (Plan<'a>, Vec<Planned>) {
     let mut plan = Plan::default();
-    let mut counts = Vec::with_capacity(polls.len());
+    let mut planned = Vec::with_capacity(polls.len());
     for poll in polls {
         let mut count = Counts::default();
+        let mut memory = Vec::with_capacity(poll.articles.len() + poll.recalled.len());
+        for recalled in poll.recalled {
+            let Some(seen) = last_seen.get_mut(&recalled.article_id) else {
+                continue;
+            };
+            count.unchanged += 1;
+            memory.push((recalled.digest, recalled.article_id));
+            if *seen < poll.recently {
+                seen.clone_from(&poll.now);
+                plan.seen.push((recalled.article_id, poll.now.as_str()));
+            }
+        }
         for article in poll.articles {
             let delivery = Delivery {
                 id: 0,
@@ -217,7 +269,9 @@ pub(in crate::store) fn plan<'a>(
             };
             let entry = match known.entry_ref(stored_key(article, poll.source_id, stored_as)) {
                 EntryRef::Occupied(entry) => {
-                    match plan.known_entry(poll, delivery, entry.into_mut(), &mut count) {
+                    let entry = entry.into_mut();
+                    memory.extend(article.digest.map(|digest| (digest, entry.id)));
+                    match plan.known_entry(poll, delivery, entry, &mut count) {
                         Some(entry) => entry,
                         None => continue,
                     }
@@ -225,15 +279,19 @@ pub(in crate::store) fn plan<'a>(
                 EntryRef::Vacant(slot) => {
                     count.new += 1;
                     let id = new_ids.next().expect("an id for each new key");
+                    memory.extend(article.digest.map(|digest| (digest, id)));
                     slot.insert(plan.new_entry(poll, Delivery { id, ..delivery }))
                 }
             };
             entry.deliver(poll.source_id, article.content_hash.clone());
             plan.add_labels(entry, &article.categories);
         }
-        counts.push(count);
+        planned.push(Planned {
+            counts: count,
+            memory: EntryMemory::new(memory),
+        });
     }
-    (plan, counts)
+    (plan, planned)
 }
 
 impl<'a> Plan<'a> {

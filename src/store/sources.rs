@@ -1,5 +1,6 @@
 //! The sources table against the config: made to match it as every poll
-//! starts, and listed for `tidings sources`.
+//! starts, and listed for `tidings sources`; and what a source's last
+//! reading was, for its next one.
 
 use hashbrown::{HashMap, HashSet};
 use sqlx::AssertSqlSafe;
@@ -7,9 +8,24 @@ use sqlx::AssertSqlSafe;
 use super::engine::{Store, reading, writing};
 use super::sql::{Dialect, SourceRow, state_columns};
 use super::types::{SourceState, SourceSummary, StoreError, cadence};
+use crate::article::recall::EntryMemory;
 use crate::config::SourceConfig;
 
 impl Store {
+    /// The source's last reading, entry by entry (see `article::recall`);
+    /// nothing when none is stored.
+    pub async fn entry_memory(&self, source_id: i64) -> Result<EntryMemory, StoreError> {
+        let stored: Option<Option<Vec<u8>>> = reading!(self, |pool, _dialect| {
+            sqlx::query_scalar("SELECT entry_memory FROM sources WHERE id = $1")
+                .bind(source_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(stored.flatten().map_or_else(EntryMemory::default, |bytes| {
+            EntryMemory::from_bytes(&bytes)
+        }))
+    }
+
     /// Makes the `sources` table match the config: new sources are added, changed
     /// ones updated, and ones no longer configured marked inactive (their
     /// articles stay). A source marked gone (HTTP 410) is tried again only once
@@ -176,6 +192,8 @@ fn upsert_sql(dialect: Dialect) -> String {
                             THEN NULL ELSE sources.next_due END,
             body_hash = CASE WHEN sources.config_hash IS DISTINCT FROM $5
                              THEN NULL ELSE sources.body_hash END,
+            entry_memory = CASE WHEN sources.config_hash IS DISTINCT FROM $5
+                                THEN NULL ELSE sources.entry_memory END,
             config_hash = $5
          RETURNING {}",
         state_columns(dialect, "")

@@ -49,14 +49,15 @@ pub(super) fn state_columns(dialect: Dialect, prefix: &str) -> String {
     format!(
         "{prefix}id, {prefix}etag, {prefix}last_modified, {prefix}body_hash, {prefix}error_count, {},
          {prefix}last_status,
-         {prefix}interval_seconds, {prefix}interval_reason",
+         {prefix}interval_seconds, {prefix}interval_reason, {prefix}entry_memory IS NOT NULL",
         dialect.time_text(&format!("{prefix}next_due"))
     )
 }
 
 /// A source's state as both engines read it ([`state_columns`]): id,
 /// etag, last_modified, body_hash, error_count, next_due as text,
-/// last_status, interval_seconds, interval_reason.
+/// last_status, interval_seconds, interval_reason, whether it has an entry
+/// memory.
 pub(super) type SourceRow = (
     i64,
     Option<String>,
@@ -67,11 +68,13 @@ pub(super) type SourceRow = (
     Option<String>,
     Option<i64>,
     Option<String>,
+    bool,
 );
 
 impl From<SourceRow> for SourceState {
     fn from(row: SourceRow) -> SourceState {
-        let (id, etag, last_modified, body_hash, errors, next_due, status, seconds, reason) = row;
+        let (id, etag, last_modified, body_hash, errors, next_due, status, seconds, reason, memory) =
+            row;
         SourceState {
             id,
             etag,
@@ -82,6 +85,7 @@ impl From<SourceRow> for SourceState {
             gone: status.as_deref() == Some("gone"),
             cadence: cadence(seconds, reason),
             lease: None,
+            remembers_entries: memory,
         }
     }
 }

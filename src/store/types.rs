@@ -158,6 +158,9 @@ pub struct SourceState {
     /// several pollers share the sources); its poll is written only while
     /// the claim holds.
     pub lease: Option<String>,
+    /// Whether the store remembers the source's last reading (see
+    /// `article::recall`): when it does not, there is nothing to ask for.
+    pub remembers_entries: bool,
 }
 
 /// Everything one poll of one source learned, written in one transaction.

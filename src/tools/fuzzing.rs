@@ -24,6 +24,7 @@ static SOURCE: LazyLock<SourceContext> = LazyLock::new(|| SourceContext {
     now: chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
         .expect("valid")
         .to_utc(),
+    last_reading: Default::default(),
 });
 
 /// Any bytes: parsing never panics, and what it yields is normalized into

@@ -12,6 +12,7 @@ use super::{Attempt, PollError, Polled, Poller};
 use crate::article::NormalizedFeed;
 use crate::article::filter::{self, Rule};
 use crate::article::normalize::{self, ReadBody, SourceContext};
+use crate::article::recall::EntryMemory;
 use crate::config::SourceConfig;
 use crate::fetch::{Fetched, Validators};
 use crate::read::parse::{self, ParseHints};
@@ -149,7 +150,8 @@ impl Poller {
                 })
             };
         }
-        let result = self.read(source, body, now).await;
+        let last_reading = self.last_reading(source, state).await;
+        let result = self.read(source, body, now, last_reading).await;
         drop(cpu);
         Attempt {
             result,
@@ -200,6 +202,28 @@ impl Poller {
         Ok((fetched, backlog, cpu))
     }
 
+    /// The source's last reading, whose entries are not read again (see
+    /// `article::recall`); nothing when the store has none, or when filters
+    /// apply to the source (what they look at must be read). Should the
+    /// store fail to say, every entry is read.
+    async fn last_reading(&self, source: &SourceConfig, state: &SourceState) -> EntryMemory {
+        let filtered = !self.config.poll.filter.is_empty() || !source.filter.is_empty();
+        if !state.remembers_entries || filtered {
+            return EntryMemory::default();
+        }
+        self.store
+            .entry_memory(state.id)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!(
+                    "{} <{}>: its last reading: {error}",
+                    source.name,
+                    source.url
+                );
+                EntryMemory::default()
+            })
+    }
+
     /// Reads a fetched body into articles. Parsing and sanitizing are CPU
     /// work: they run off the async workers.
     async fn read(
@@ -207,8 +231,9 @@ impl Poller {
         source: &SourceConfig,
         body: Body,
         now: DateTime<Utc>,
+        last_reading: EntryMemory,
     ) -> Result<Polled, PollError> {
-        let context = self.source_context(source, now);
+        let context = self.source_context(source, now, last_reading);
         let reading = source.reading.clone();
         let (forced_encoding, max_entries) = (source.encoding, self.config.poll.max_entries);
         let filter: Vec<Rule> = (self.config.poll.filter.iter())
@@ -243,7 +268,12 @@ impl Poller {
     }
 
     /// What the source contributes to each of its articles in a poll at `now`.
-    fn source_context(&self, source: &SourceConfig, now: DateTime<Utc>) -> SourceContext {
+    fn source_context(
+        &self,
+        source: &SourceConfig,
+        now: DateTime<Utc>,
+        last_reading: EntryMemory,
+    ) -> SourceContext {
         SourceContext {
             name: source.name.clone(),
             url: source.url.clone(),
@@ -253,6 +283,7 @@ impl Poller {
             tracking: self.tracking.clone(),
             rewrite: source.rewrite.clone(),
             now,
+            last_reading,
         }
     }
 }
@@ -276,12 +307,18 @@ fn keep_whole_entries(read: ReadBody) -> Result<NormalizedFeed, parse::ParseErro
                 .inc_by(count as u64);
         }
     };
-    dropped("duplicate", entries - feed.articles.len());
+    metrics()
+        .entries_recalled
+        .inc_by(feed.recalled.len() as u64);
+    dropped(
+        "duplicate",
+        entries - feed.articles.len() - feed.recalled.len(),
+    );
     dropped("unreadable", unreadable);
     let before = feed.articles.len();
     feed.articles.retain(|article| !article.incomplete);
     dropped("incomplete", before - feed.articles.len());
-    if feed.articles.is_empty() && cut_short {
+    if feed.articles.is_empty() && feed.recalled.is_empty() && cut_short {
         return Err(parse::ParseError::NoEntries {
             found: entries,
             why: "the body ends inside its only entry, before the entry's link".into(),

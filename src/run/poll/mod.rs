@@ -248,7 +248,9 @@ impl Poller {
         let configured = self.config.interval_of(source);
         let cadence = match (&learned.feed, configured) {
             (Some(feed), Interval::Auto) => schedule::auto_interval(
-                feed.articles.iter().filter_map(|a| a.published),
+                (feed.articles.iter().map(|a| a.published))
+                    .chain(feed.recalled.iter().map(|r| r.published))
+                    .flatten(),
                 started_at,
                 self.config.poll.min_interval,
                 self.config.poll.max_interval,
@@ -407,6 +409,8 @@ fn remember(state: &mut SourceState, record: &PollRecord) {
             state.body_hash = record.body_hash.clone();
         }
     }
+    // A body read is remembered entry by entry (see `article::recall`).
+    state.remembers_entries |= record.outcome == Outcome::Ok;
     state.error_count = record.error_count;
     state.next_due = Some(record.next_due);
     state.cadence = Some(record.cadence.clone());

@@ -28,8 +28,8 @@ use crate::article::NormalizedFeed;
 use crate::cluster::Story;
 use crate::read::dates::to_db;
 use crate::store::plan::{
-    CategoryRow, Delivery, Known, PageRow, Plan, PollArticles, StoredAs, earlier_keys, plan,
-    stored_key,
+    CategoryRow, Delivery, Known, LastSeen, PageRow, Plan, Planned, PollArticles, StoredAs,
+    earlier_keys, plan, recalled_ids, stored_key,
 };
 use crate::store::types::{Counts, Outcome, PollRecord, StoreError};
 
@@ -46,9 +46,12 @@ pub(super) async fn record_nothing(
     record: &PollRecord,
     feed: Option<&NormalizedFeed>,
 ) -> Result<Counts, StoreError> {
-    let counts = Counts::default();
-    match update_source(unsynced, record, feed, &counts).await? {
-        true => Ok(counts),
+    let nothing = Planned {
+        counts: Counts::default(),
+        memory: Default::default(),
+    };
+    match update_source(unsynced, record, feed, &nothing).await? {
+        true => Ok(nothing.counts),
         false => Err(StoreError::LeaseLost(record.source_id)),
     }
 }
@@ -104,11 +107,12 @@ pub(super) async fn take_turns_on_keys(
 pub(super) async fn plan_and_write(
     tx: &mut Transaction<'_, Postgres>,
     polls: &[PollArticles<'_>],
-) -> Result<Vec<Counts>, Retry> {
+) -> Result<Vec<Planned>, Retry> {
     let mut plans = 0;
     loop {
         let stored_as = look_up_earlier_keys(tx, polls).await?;
         let mut known = look_up_keys(tx, polls, &stored_as).await?;
+        let mut last_seen = look_up_last_seen(tx, polls).await?;
         let new_keys: HashSet<&str> = stored_keys(polls, &stored_as)
             .filter(|key| !known.contains_key(*key))
             .collect();
@@ -122,17 +126,23 @@ pub(super) async fn plan_and_write(
             .fetch_all(&mut **tx)
             .await?
         };
-        let (plan, counts) = plan(polls, &mut known, &stored_as, ids.into_iter());
+        let (plan, planned) = plan(
+            polls,
+            &mut known,
+            &stored_as,
+            &mut last_seen,
+            ids.into_iter(),
+        );
         if plan.fresh.is_empty() {
             write_plan(tx, &plan).await?;
-            return Ok(counts);
+            return Ok(planned);
         }
         let stories = stories::assign(tx, &plan.fresh).await?;
         sqlx::query("SAVEPOINT plan").execute(&mut **tx).await?;
         stories::record(tx, &plan.fresh, &stories).await?;
         write_plan(tx, &plan).await?;
         if insert_articles(tx, &plan.fresh, &stories).await? {
-            return Ok(counts);
+            return Ok(planned);
         }
         sqlx::query("ROLLBACK TO SAVEPOINT plan")
             .execute(&mut **tx)
@@ -250,6 +260,27 @@ async fn look_up_keys(
         }
     }
     Ok(known)
+}
+
+/// When the articles of the group's recalled entries were last seen (see
+/// `plan::LastSeen`); a query only for groups that have recalled entries.
+async fn look_up_last_seen(
+    tx: &mut Transaction<'_, Postgres>,
+    polls: &[PollArticles<'_>],
+) -> Result<LastSeen, sqlx::Error> {
+    let ids = recalled_ids(polls);
+    if ids.is_empty() {
+        return Ok(LastSeen::new());
+    }
+    let rows: Vec<(i64, DateTime<Utc>)> =
+        sqlx::query_as("SELECT id, last_seen FROM articles WHERE id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&mut **tx)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, seen)| (id, to_db(seen)))
+        .collect())
 }
 
 /// Inserts the new articles in their stories, in key order; `false` when
@@ -489,8 +520,9 @@ pub(super) async fn update_source(
     db: impl sqlx::PgExecutor<'_>,
     record: &PollRecord,
     feed: Option<&NormalizedFeed>,
-    counts: &Counts,
+    planned: &Planned,
 ) -> Result<bool, sqlx::Error> {
+    let counts = &planned.counts;
     let parsed = feed.map(|feed| &feed.feed);
     let warnings = feed
         .filter(|feed| !feed.warnings.is_empty())
@@ -514,6 +546,7 @@ pub(super) async fn update_source(
                  last_warnings = CASE WHEN $2 THEN $12 ELSE last_warnings END,
                  interval_seconds = $13, interval_reason = $14,
                  body_hash = CASE WHEN $2 THEN $22 ELSE body_hash END,
+                 entry_memory = CASE WHEN $2 THEN $23 ELSE entry_memory END,
                  lease_token = NULL, lease_until = NULL
                WHERE id = $1 AND ($15::text IS NULL OR lease_token = $15)
              RETURNING id)
@@ -546,6 +579,7 @@ pub(super) async fn update_source(
     .bind(counts.updated as i64)
     .bind(counts.unchanged as i64)
     .bind(&record.body_hash)
+    .bind(planned.memory_bytes())
     .fetch_optional(db)
     .await?;
     Ok(logged.is_some())

@@ -362,7 +362,9 @@ impl PgStore {
         record: PollRecord,
         feed: Option<NormalizedFeed>,
     ) -> Result<Counts, StoreError> {
-        let counts = match feed.as_ref().is_some_and(|feed| !feed.articles.is_empty()) {
+        let entries =
+            |feed: &NormalizedFeed| !feed.articles.is_empty() || !feed.recalled.is_empty();
+        let counts = match feed.as_ref().is_some_and(entries) {
             true => {
                 let counts = self.queue.write(record, feed).await?;
                 self.index.notify_one();

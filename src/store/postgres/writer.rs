@@ -120,6 +120,7 @@ async fn write_polls(
                 now: to_db(now),
                 recently: to_db(now - LAST_SEEN_STEP),
                 articles: poll.feed.as_ref().map_or(&[], |feed| &feed.articles),
+                recalled: poll.feed.as_ref().map_or(&[], |feed| &feed.recalled),
                 full_content: poll.record.full_content,
                 cluster: poll.record.cluster,
             };
@@ -127,16 +128,16 @@ async fn write_polls(
         })
         .unzip();
     take_turns_on_keys(&mut tx, &articles).await?;
-    let counts = plan_and_write(&mut tx, &articles).await?;
-    for (poll, counts) in written.iter().zip(&counts) {
+    let planned = plan_and_write(&mut tx, &articles).await?;
+    for (poll, planned) in written.iter().zip(&planned) {
         // Checked above with the row locked, so this holds; should it not,
         // the group is written poll by poll.
-        if !update_source(&mut *tx, &poll.record, poll.feed.as_ref(), counts).await? {
+        if !update_source(&mut *tx, &poll.record, poll.feed.as_ref(), planned).await? {
             return Err(Retry::No(StoreError::LeaseLost(poll.record.source_id)));
         }
     }
     tx.commit().await?;
-    let mut counts = counts.into_iter();
+    let mut counts = planned.into_iter().map(|planned| planned.counts);
     Ok(polls
         .iter()
         .map(|poll| match holds(&poll.record) {

@@ -20,14 +20,13 @@ use hashbrown::{HashMap, HashSet};
 
 use rusqlite::{Connection, params};
 
-use super::Counts;
 use super::stories;
 use crate::cluster::Story;
 use crate::cluster::window::{WINDOW, Window};
 use crate::read::dates::{from_db, to_db};
 use crate::store::plan::{
-    CategoryRow, Delivery, Known, PageRow, PollArticles, StoredAs, earlier_keys, may_join, plan,
-    stored_key,
+    CategoryRow, Delivery, Known, LastSeen, PageRow, Planned, PollArticles, StoredAs, earlier_keys,
+    may_join, plan, recalled_ids, stored_key,
 };
 
 /// What the writer learned of the articles it wrote or looked up lately, so
@@ -78,16 +77,17 @@ pub(super) fn store_articles(
     db: &Connection,
     polls: &[PollArticles<'_>],
     recent: &mut Recent,
-) -> rusqlite::Result<Vec<Counts>> {
+) -> rusqlite::Result<Vec<Planned>> {
     recent.check(db)?;
     let stored_as = look_up_earlier_keys(db, polls)?;
     look_up_keys(db, polls, &stored_as, &mut recent.known)?;
+    let mut last_seen = look_up_last_seen(db, polls)?;
     let known = &mut recent.known;
     let first_new_id: i64 =
         db.query_row("SELECT coalesce(max(id), 0) + 1 FROM articles", [], |row| {
             row.get(0)
         })?;
-    let (plan, counts) = plan(polls, known, &stored_as, first_new_id..);
+    let (plan, planned) = plan(polls, known, &stored_as, &mut last_seen, first_new_id..);
     let now = polls
         .first()
         .map_or(0, |poll| from_db(&poll.now).map_or(0, |t| t.timestamp()));
@@ -115,7 +115,25 @@ pub(super) fn store_articles(
     for (id, seen_at) in &plan.seen {
         seen.execute(params![id, seen_at])?;
     }
-    Ok(counts)
+    Ok(planned)
+}
+
+/// When the articles of the group's recalled entries were last seen (see
+/// `plan::LastSeen`); a query only for groups that have recalled entries.
+fn look_up_last_seen(db: &Connection, polls: &[PollArticles<'_>]) -> rusqlite::Result<LastSeen> {
+    let ids = recalled_ids(polls);
+    let mut last_seen = LastSeen::new();
+    if ids.is_empty() {
+        return Ok(last_seen);
+    }
+    let mut query = db.prepare_cached(
+        "SELECT a.id, a.last_seen FROM json_each(?) AS wanted JOIN articles a ON a.id = wanted.value",
+    )?;
+    let mut rows = query.query([json(&ids)])?;
+    while let Some(row) = rows.next()? {
+        last_seen.insert(row.get(0)?, row.get(1)?);
+    }
+    Ok(last_seen)
 }
 
 /// The entries of the group stored under an earlier key of theirs (see

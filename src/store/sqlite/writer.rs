@@ -11,7 +11,7 @@ use super::ingest;
 use crate::article::NormalizedFeed;
 use crate::read::dates::to_db;
 use crate::store::group::{FinishedPoll, Group, QueuedPoll};
-use crate::store::plan;
+use crate::store::plan::{self, Planned};
 use crate::store::types::{Counts, Outcome, StoreError};
 
 /// Most polls committed together.
@@ -212,19 +212,26 @@ fn transaction(
             now: to_db(poll.record.started_at),
             recently: to_db(poll.record.started_at - plan::LAST_SEEN_STEP),
             articles: poll.feed.as_ref().map_or(&[], |feed| &feed.articles),
+            recalled: poll.feed.as_ref().map_or(&[], |feed| &feed.recalled),
             full_content: poll.record.full_content,
             cluster: poll.record.cluster,
         })
         .collect();
-    let counts = ingest::store_articles(&tx, &articles, recent)?;
-    update_sources(&tx, polls)?;
+    let planned = ingest::store_articles(&tx, &articles, recent)?;
+    update_sources(&tx, polls, &planned)?;
+    let counts: Vec<Counts> = planned.iter().map(|poll| poll.counts).collect();
     log_fetches(&tx, polls, &counts)?;
     tx.commit()?;
     Ok(counts)
 }
 
-/// Each polled source's new state: what the fetch learned and when it is due next.
-fn update_sources(db: &rusqlite::Connection, polls: &[FinishedPoll]) -> rusqlite::Result<()> {
+/// Each polled source's new state: what the fetch learned, what its reading
+/// was (`planned`, a poll each) and when it is due next.
+fn update_sources(
+    db: &rusqlite::Connection,
+    polls: &[FinishedPoll],
+    planned: &[Planned],
+) -> rusqlite::Result<()> {
     let mut update = db.prepare_cached(
         "UPDATE sources SET
              feed_title = CASE WHEN ?2 THEN ?3 ELSE feed_title END,
@@ -236,10 +243,11 @@ fn update_sources(db: &rusqlite::Connection, polls: &[FinishedPoll]) -> rusqlite
              last_status = ?9, last_error = ?10, error_count = ?11, next_due = ?12,
              last_warnings = CASE WHEN ?2 THEN ?13 ELSE last_warnings END,
              interval_seconds = ?14, interval_reason = ?15,
-             body_hash = CASE WHEN ?2 THEN ?16 ELSE body_hash END
+             body_hash = CASE WHEN ?2 THEN ?16 ELSE body_hash END,
+             entry_memory = CASE WHEN ?2 THEN ?17 ELSE entry_memory END
            WHERE id = ?1",
     )?;
-    for poll in polls {
+    for (poll, planned) in polls.iter().zip(planned) {
         let record = &poll.record;
         let feed = poll.feed.as_ref().map(|feed| &feed.feed);
         update.execute(rusqlite::params![
@@ -259,6 +267,7 @@ fn update_sources(db: &rusqlite::Connection, polls: &[FinishedPoll]) -> rusqlite
             record.cadence.interval.as_secs() as i64,
             record.cadence.reason,
             record.body_hash,
+            planned.memory_bytes(),
         ])?;
     }
     Ok(())
