@@ -127,11 +127,40 @@ const PER_BAND: usize = 8;
 /// shares with an event's first report may be far back.
 const PER_FIGURE: usize = 64;
 
+/// A member with its keys, made apart from the window: a reader of the
+/// database holds thousands of them (read newest first, added oldest
+/// first) without their fingerprints, which are several times larger.
+pub struct Keyed {
+    member: Member,
+    keys: Box<[u32]>,
+    sentences: u16,
+}
+
+impl Keyed {
+    pub fn new(member: Member, fingerprint: &Fingerprint) -> Keyed {
+        Keyed {
+            member,
+            keys: keys_of(fingerprint).map(|(_, key)| key).collect(),
+            sentences: fingerprint.sentences.len() as u16,
+        }
+    }
+}
+
 impl Window {
     /// Adds a member, stored no earlier than the members before it.
     pub fn add(&mut self, member: Member, fingerprint: &Fingerprint) {
+        self.enter(Keyed::new(member, fingerprint));
+    }
+
+    /// Adds a member with its keys, stored no earlier than the members
+    /// before it.
+    pub fn enter(&mut self, keyed: Keyed) {
+        let Keyed {
+            member,
+            keys,
+            sentences,
+        } = keyed;
         let position = self.first + self.members.len() as Position;
-        let keys: Box<[u32]> = keys_of(fingerprint).map(|(_, key)| key).collect();
         let previous = keys
             .iter()
             .map(|key| self.heads.insert(*key, position).unwrap_or(NONE))
@@ -139,7 +168,7 @@ impl Window {
         self.members.push_back(Indexed {
             member,
             keys,
-            sentences: fingerprint.sentences.len() as u16,
+            sentences,
             previous,
         });
     }

@@ -10,7 +10,7 @@ use hashbrown::HashMap;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::article::Article;
-use crate::cluster::window::{Member, WINDOW, Window};
+use crate::cluster::window::{Keyed, Member, WINDOW, Window};
 use crate::cluster::{self, Comparable, Fingerprint, Story, Texts};
 use crate::store::plan::{Delivery, may_join};
 
@@ -45,9 +45,10 @@ pub(super) fn top_up_window(
             break;
         }
         let fingerprint = row
-            .get::<_, Option<Vec<u8>>>(4)?
-            .and_then(|bytes| Fingerprint::from_bytes(&bytes));
-        let (Some(fingerprint), Some(source_id)) = (fingerprint, row.get::<_, Option<i64>>(5)?)
+            .get_ref(4)?
+            .as_blob_or_null()?
+            .and_then(Fingerprint::from_bytes);
+        let (Some(mut fingerprint), Some(source_id)) = (fingerprint, row.get::<_, Option<i64>>(5)?)
         else {
             continue;
         };
@@ -59,12 +60,12 @@ pub(super) fn top_up_window(
             source_id,
             published: row.get::<_, Option<i64>>(2)?.unwrap_or(0),
             stored,
-            numbers: fingerprint.numbers.clone().into(),
+            numbers: std::mem::take(&mut fingerprint.numbers).into(),
         };
-        members.push((member, fingerprint));
+        members.push(Keyed::new(member, &fingerprint));
     }
-    for (member, fingerprint) in members.into_iter().rev() {
-        window.add(member, &fingerprint);
+    for member in members.into_iter().rev() {
+        window.enter(member);
     }
     Ok(())
 }
