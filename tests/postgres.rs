@@ -43,13 +43,6 @@ fn requests_per_feed(server: &FeedServer) -> HashMap<String, usize> {
     requests
 }
 
-/// The value of `series` in a `/metrics` text, 0 when it is absent.
-fn metric(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
-        .unwrap_or(0.0)
-}
-
 fn assert_matches_truth(cluster: &PgCluster, truth: &serde_json::Value) {
     assert_eq!(
         cluster.count("tidings", "SELECT count(*) FROM articles") as u64,
@@ -123,14 +116,10 @@ async fn two_pollers_share_the_sources_and_the_host_limit_and_store_the_truth() 
     // Their metrics say who polled what and that the host's limit was met.
     let (mut granted, mut waits) = (0.0, 0.0);
     for daemon in [&first, &second] {
-        let text = reqwest::get(daemon.url("/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        granted += metric(&text, "tidings_claims_total{outcome=\"granted\"}");
-        waits += metric(&text, "tidings_host_busy_waits_total");
+        granted += daemon
+            .metric("tidings_claims_total{outcome=\"granted\"}")
+            .await;
+        waits += daemon.metric("tidings_host_busy_waits_total").await;
     }
     assert_eq!(granted, 60.0, "each feed claimed once over both pollers");
     assert!(waits > 0.0, "the pollers met the host's limit");

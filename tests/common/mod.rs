@@ -581,6 +581,20 @@ impl Daemon {
         assert!(status.success());
     }
 
+    /// The value of `series` (a name with its labels, as `/metrics` writes
+    /// it) in the daemon's metrics now; 0 when the series is absent.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = reqwest::get(self.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+
     /// SIGTERM, then the exit status.
     pub async fn stop(self) -> std::process::ExitStatus {
         self.signal("TERM");
