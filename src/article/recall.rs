@@ -57,6 +57,7 @@ pub fn digest(entry: &Entry, feed_link: Option<&Url>) -> u64 {
             length,
             src,
         }) => {
+            digest.present();
             digest.optional(body.as_deref());
             digest.text(content_type.as_str());
             digest.number(length.map(|n| n as i64));
@@ -94,10 +95,14 @@ impl Digester {
         self.0.update(&[0]);
     }
 
+    fn present(&mut self) {
+        self.0.update(&[1]);
+    }
+
     fn optional(&mut self, text: Option<&str>) {
         match text {
             Some(text) => {
-                self.0.update(&[1]);
+                self.present();
                 self.text(text);
             }
             None => self.absent(),
@@ -107,7 +112,7 @@ impl Digester {
     fn number(&mut self, number: Option<i64>) {
         match number {
             Some(number) => {
-                self.0.update(&[1]);
+                self.present();
                 self.0.update(&number.to_le_bytes());
             }
             None => self.absent(),
@@ -132,6 +137,7 @@ impl Digester {
                 src,
                 content,
             }) => {
+                self.present();
                 self.text(content_type.as_str());
                 self.optional(src.as_deref());
                 self.text(content);
@@ -204,8 +210,8 @@ pub struct Recalled {
 
 /// The digests of the entries of a source's last reading, each with the
 /// article it became. Stored as bytes on the source
-/// (`sources.entry_memory`): sixteen a entry, the digest and the id, little
-/// endian.
+/// (`sources.entry_memory`): sixteen bytes an entry, the digest and the id,
+/// little endian.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EntryMemory {
     /// `(digest, article id)`, in digest order.
@@ -251,6 +257,8 @@ impl EntryMemory {
             .map(|at| self.entries[at].1)
     }
 
+    /// Whether nothing is remembered: every entry is read (and the store
+    /// keeps `NULL`, for nothing to ask for).
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

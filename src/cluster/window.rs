@@ -137,6 +137,7 @@ pub struct Keyed {
 }
 
 impl Keyed {
+    /// The member with the keys of its fingerprint, which it can then drop.
     pub fn new(member: Member, fingerprint: &Fingerprint) -> Keyed {
         Keyed {
             member,
