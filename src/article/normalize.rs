@@ -172,20 +172,17 @@ fn read_entries(
             .for_each(|article| article.digest = None);
     }
     warnings.append(&mut settling);
-    let (recalled, read): (Vec<Article>, Vec<Article>) = articles
-        .into_iter()
-        .partition(|article| article.digest.is_some_and(|d| skimmed.contains_key(&d)));
-    let recalled = recalled
-        .into_iter()
-        .filter_map(|article| {
-            let digest = article.digest?;
-            Some(Recalled {
+    let (mut read, mut recalled) = (Vec::with_capacity(articles.len()), Vec::new());
+    for article in articles {
+        match (article.digest).and_then(|digest| Some((digest, *skimmed.get(&digest)?))) {
+            Some((digest, article_id)) => recalled.push(Recalled {
                 digest,
-                article_id: skimmed[&digest],
+                article_id,
                 published: article.published,
-            })
-        })
-        .collect();
+            }),
+            None => read.push(article),
+        }
+    }
     (read, recalled)
 }
 

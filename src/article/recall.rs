@@ -199,7 +199,7 @@ impl Write for Digester {
 
 /// An entry of the source's last reading delivered again unchanged: not
 /// read, only its article's id and what the poll's schedule needs of it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Recalled {
     pub digest: u64,
     /// The article it became (see [`EntryMemory::article_of`]).
