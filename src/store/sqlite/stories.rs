@@ -27,11 +27,14 @@ pub(super) fn top_up_window(
     let since = now - WINDOW.num_seconds();
     // Newest first, by id (the order articles are stored in), until one
     // stored before the span. Nothing here reads the articles' own rows:
-    // their content would be read with them.
+    // their content would be read with them. The origin is the one
+    // `article_origins` names, read from `article_sources` alone: the view
+    // joins each row to its source as well, which took 40% of this query.
     let mut query = db.prepare_cached(
         "SELECT f.article_id, (SELECT e.story_id FROM story_evidence e WHERE e.article_id = f.article_id),
                 f.published, f.stored, f.fingerprint,
-                (SELECT o.source_id FROM article_origins o WHERE o.article_id = f.article_id)
+                (SELECT x.source_id FROM article_sources x WHERE x.article_id = f.article_id
+                  ORDER BY x.first_seen, x.source_id LIMIT 1)
            FROM article_fingerprints f
           WHERE f.article_id > ?1 ORDER BY f.article_id DESC",
     )?;
