@@ -15,8 +15,8 @@
 //! so it can undo just that statement. New articles are the exception, for
 //! the search index's sake (see [`insert_articles`]).
 
+use hashbrown::HashMap;
 use hashbrown::hash_map::Entry;
-use hashbrown::{HashMap, HashSet};
 
 use rusqlite::{Connection, params};
 
@@ -173,7 +173,8 @@ fn look_up_keys(
     stored_as: &StoredAs,
     known: &mut HashMap<String, Known>,
 ) -> rusqlite::Result<()> {
-    let keys: HashSet<&str> = polls
+    // In order, as the index has them: each of its pages is read once.
+    let mut keys: Vec<&str> = polls
         .iter()
         .flat_map(|p| {
             p.articles
@@ -182,6 +183,8 @@ fn look_up_keys(
         })
         .filter(|key| !known.contains_key(*key))
         .collect();
+    keys.sort_unstable();
+    keys.dedup();
     if keys.is_empty() {
         return Ok(());
     }
@@ -218,7 +221,8 @@ fn look_up_keys(
         "SELECT c.article_id, c.category, c.position
            FROM json_each(?) AS found JOIN article_categories c ON c.article_id = found.value",
     )?;
-    let ids: Vec<i64> = found.keys().copied().collect();
+    let mut ids: Vec<i64> = found.keys().copied().collect();
+    ids.sort_unstable();
     let mut rows = query.query([json(&ids)])?;
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
