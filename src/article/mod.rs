@@ -14,6 +14,8 @@ pub mod recall;
 pub mod rewrite;
 pub mod sanitize;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
@@ -48,13 +50,15 @@ pub struct Article {
     pub categories: Vec<String>,
     /// A short plain-text summary, for feeds and lists.
     pub summary: String,
-    /// Sanitized HTML with absolute URLs.
-    pub content_html: String,
+    /// Sanitized HTML with absolute URLs. Shared with the sanitizer's memo
+    /// and with the other feeds' copies of the story: at 5,000 feeds the
+    /// articles waiting for the writer held each of them again.
+    pub content_html: Arc<str>,
     /// The whole content as plain text: with the title, what search indexes,
     /// so a word of the last paragraph is found. `tidings parse` leaves it
     /// out, as it repeats `content_html`.
     #[serde(skip)]
-    pub text: String,
+    pub text: Arc<str>,
     /// The content before rewrite rules and sanitizing, kept for sources
     /// with rules, so that `tidings reprocess` can apply changed ones.
     #[serde(skip)]

@@ -116,8 +116,8 @@ pub fn read(
         };
     }
     PageOutcome::Read {
-        html: cleaned.html.clone(),
-        text: cleaned.text.clone(),
+        html: cleaned.html.to_string(),
+        text: cleaned.text.to_string(),
         image: cleaned.image.clone(),
         source_html: main,
     }

@@ -28,9 +28,9 @@ fn first_img(html: &str) -> Option<String> {
 /// Content once rewritten and sanitized, with what the article takes from it.
 #[derive(Default)]
 pub struct Cleaned {
-    pub html: String,
+    pub html: Arc<str>,
     /// The plain text.
-    pub text: String,
+    pub text: Arc<str>,
     /// The first `<img>`.
     pub image: Option<String>,
     /// The fingerprint of the text, made when stories first ask for it
@@ -80,9 +80,9 @@ pub fn cleaned(raw_html: &str, base: &Url, rewrite: &Rewrite) -> Arc<Cleaned> {
         let text = html_to_text(&html);
         Ok::<_, std::convert::Infallible>(Arc::new(Cleaned {
             body_fingerprint: OnceLock::new(),
-            text,
+            text: text.into(),
             image: first_img(&html),
-            html,
+            html: html.into(),
         }))
     };
     let Ok(cleaned) = MEMO.get_or_insert_with(&hasher.finalize(), clean);

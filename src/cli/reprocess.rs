@@ -99,7 +99,7 @@ fn renew(stored: &StoredContent, source_url: &Url, rewrite: &Rewrite) -> Option<
         .as_deref()
         .unwrap_or(&stored.content_html);
     let cleaned = crate::article::sanitize::cleaned(input, &base, rewrite);
-    if cleaned.html == stored.content_html {
+    if *cleaned.html == *stored.content_html {
         return None;
     }
     // A summary taken from the content follows it; the feed's own stays.
@@ -123,8 +123,8 @@ fn renew(stored: &StoredContent, source_url: &Url, rewrite: &Rewrite) -> Option<
     };
     Some(NewContent {
         id: stored.id,
-        content_html: cleaned.html.clone(),
-        plain_text: cleaned.text.clone(),
+        content_html: cleaned.html.to_string(),
+        plain_text: cleaned.text.to_string(),
         summary,
         content_hash,
         old_hash: stored.content_hash.clone(),
