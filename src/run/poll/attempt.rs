@@ -207,7 +207,7 @@ impl Poller {
     /// apply to the source (what they look at must be read). Should the
     /// store fail to say, every entry is read.
     async fn last_reading(&self, source: &SourceConfig, state: &SourceState) -> EntryMemory {
-        let filtered = !self.config.poll.filter.is_empty() || !source.filter.is_empty();
+        let filtered = self.filters(source).next().is_some();
         if !state.remembers_entries || filtered {
             return EntryMemory::default();
         }
@@ -224,6 +224,11 @@ impl Poller {
             })
     }
 
+    /// The filters that apply to `source`: every source's, then its own.
+    fn filters<'a>(&'a self, source: &'a SourceConfig) -> impl Iterator<Item = &'a Rule> {
+        self.config.poll.filter.iter().chain(&source.filter)
+    }
+
     /// Reads a fetched body into articles. Parsing and sanitizing are CPU
     /// work: they run off the async workers.
     async fn read(
@@ -236,10 +241,7 @@ impl Poller {
         let context = self.source_context(source, now, last_reading);
         let reading = source.reading.clone();
         let (forced_encoding, max_entries) = (source.encoding, self.config.poll.max_entries);
-        let filter: Vec<Rule> = (self.config.poll.filter.iter())
-            .chain(&source.filter)
-            .cloned()
-            .collect();
+        let filter: Vec<Rule> = self.filters(source).cloned().collect();
         let parsed = tokio::task::spawn_blocking(move || {
             let hints = ParseHints {
                 forced_encoding,
