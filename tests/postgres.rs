@@ -128,12 +128,7 @@ async fn two_pollers_share_the_sources_and_the_host_limit_and_store_the_truth() 
     let expected = truth["unique_articles"].as_u64().unwrap().min(100) as usize;
     let mut served = Vec::new();
     for daemon in [&first, &second] {
-        let feed = reqwest::get(daemon.url("/feeds/all.atom"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let feed = get_text(daemon.url("/feeds/all.atom")).await;
         let ids: Vec<String> = feed
             .split("<entry>")
             .skip(1)
@@ -388,10 +383,7 @@ async fn a_reader_hears_of_new_articles_and_searches_chinese() {
         ),
     );
     let reader = Daemon::start_command(&app, &listen, "serve").await;
-    let text = |path: &str| {
-        let url = reader.url(path);
-        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
-    };
+    let text = |path: &str| get_text(reader.url(path));
     let entries = || async { text("/feeds/all.atom").await.matches("<entry>").count() };
     assert_eq!(entries().await, 0);
     assert_eq!(server.hits("/yw.xml"), 0, "a reader polls nothing");

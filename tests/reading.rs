@@ -577,12 +577,7 @@ async fn pages_of_fifty_follow_each_other_without_repeats_or_gaps() {
         let mut pages = 0;
         while let Some(path) = next {
             assert!(pages < 5, "{first}: more pages than 120 stories fill");
-            let page = reqwest::get(daemon.url(&path))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let page = get_text(daemon.url(&path)).await;
             pages += 1;
             seen.extend(headings(&page));
             next = page

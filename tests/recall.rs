@@ -188,13 +188,7 @@ fn read(items: &[String], memory: EntryMemory) -> NormalizedFeed {
         r#"<rss version="2.0"><channel><title>证券时报网</title><link>https://www.stcn.com/</link>{}</channel></rss>"#,
         items.concat()
     );
-    let hints = ParseHints {
-        forced_encoding: None,
-        http_charset: None,
-        host: None,
-        timezone: chrono_tz::Asia::Shanghai,
-        max_entries: 100,
-    };
+    let hints = ParseHints::bytes_only(chrono_tz::Asia::Shanghai, 100);
     let source = SourceContext {
         name: "证券时报网".into(),
         url: Url::parse("https://www.stcn.com/rss.xml").unwrap(),

@@ -9,7 +9,9 @@ mod common;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Timelike, Utc};
 use chrono_tz::Asia::Shanghai;
-use common::{Daemon, FeedServer, Instance, Reply, article_counts, eventually, free_address};
+use common::{
+    Daemon, FeedServer, Instance, Reply, article_counts, eventually, free_address, get_text,
+};
 
 /// What a list item's date should be read as.
 #[derive(Clone, Copy, Debug)]
@@ -477,12 +479,7 @@ async fn a_page_whose_layout_changed_is_counted_as_a_parse_failure() {
     let metrics_url = daemon.url("/metrics");
     let mut metrics = String::new();
     for _ in 0..100 {
-        metrics = reqwest::get(&metrics_url)
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        metrics = get_text(&metrics_url).await;
         if metrics.contains(r#"tidings_fetches_total{outcome="parse"} 1"#) {
             break;
         }

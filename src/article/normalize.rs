@@ -462,13 +462,7 @@ mod tests {
         let xml = format!(
             r#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>证券时报网 - 要闻</title><link>https://news.stcn.com/</link>{items}</channel></rss>"#
         );
-        let hints = ParseHints {
-            forced_encoding: None,
-            http_charset: None,
-            host: None,
-            timezone: chrono_tz::Asia::Shanghai,
-            max_entries: 100,
-        };
+        let hints = ParseHints::bytes_only(chrono_tz::Asia::Shanghai, 100);
         normalize(&parse(xml.as_bytes(), hints).unwrap(), &source()).articles
     }
 

@@ -50,6 +50,21 @@ pub struct ParseHints<'a> {
     pub max_entries: usize,
 }
 
+impl ParseHints<'static> {
+    /// Hints for a body known by its bytes alone (a file, a fuzzer's input):
+    /// no override, header or host to say its charset, which is then
+    /// detected from the bytes.
+    pub fn bytes_only(timezone: Tz, max_entries: usize) -> ParseHints<'static> {
+        ParseHints {
+            forced_encoding: None,
+            http_charset: None,
+            host: None,
+            timezone,
+            max_entries,
+        }
+    }
+}
+
 /// A feed as read, and what reading it took.
 #[derive(Debug)]
 pub struct Parsed {
@@ -456,13 +471,7 @@ mod tests {
     use super::*;
 
     fn hints() -> ParseHints<'static> {
-        ParseHints {
-            forced_encoding: None,
-            http_charset: None,
-            host: None,
-            timezone: chrono_tz::Asia::Shanghai,
-            max_entries: 3,
-        }
+        ParseHints::bytes_only(chrono_tz::Asia::Shanghai, 3)
     }
 
     fn read(body: &str) -> Parsed {

@@ -30,13 +30,7 @@ static SOURCE: LazyLock<SourceContext> = LazyLock::new(|| SourceContext {
 /// Any bytes: parsing never panics, and what it yields is normalized into
 /// articles whose HTML is sanitized and whose text is valid in XML.
 pub fn feed(bytes: &[u8]) -> String {
-    let hints = ParseHints {
-        forced_encoding: None,
-        http_charset: None,
-        host: None,
-        timezone: chrono_tz::Asia::Shanghai,
-        max_entries: usize::MAX,
-    };
+    let hints = ParseHints::bytes_only(chrono_tz::Asia::Shanghai, usize::MAX);
     let read = match normalize::read_body(bytes, hints, &Reading::Feed, &SOURCE.url, &SOURCE) {
         Ok(read) => read,
         Err(_) => return "unreadable".into(),

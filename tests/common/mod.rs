@@ -501,6 +501,12 @@ pub struct Daemon {
     pub base: String,
 }
 
+/// The body of a GET of `url`, which must answer: what a reader's browser
+/// or feed reader would be shown.
+pub async fn get_text(url: impl reqwest::IntoUrl) -> String {
+    reqwest::get(url).await.unwrap().text().await.unwrap()
+}
+
 /// A free loopback address for a daemon to listen on.
 pub fn free_address() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -584,13 +590,9 @@ impl Daemon {
     /// The value of `series` (a name with its labels, as `/metrics` writes
     /// it) in the daemon's metrics now; 0 when the series is absent.
     pub async fn metric(&self, series: &str) -> f64 {
-        let text = reqwest::get(self.url("/metrics"))
+        get_text(self.url("/metrics"))
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        text.lines()
+            .lines()
             .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
             .unwrap_or(0.0)
     }
