@@ -15,6 +15,7 @@ use sqlx::{Postgres, Row, Transaction};
 use crate::article::Article;
 use crate::cluster::window::{Member, WINDOW, Window};
 use crate::cluster::{self, Comparable, Fingerprint, Joined, Story, Texts};
+use crate::read::dates::from_db;
 use crate::store::plan::{Delivery, may_join};
 
 /// Articles read at most for each band key, the newest first: as the
@@ -215,23 +216,33 @@ async fn record_fingerprints(
     .bind(column(printed, |(_, f)| f.to_bytes()))
     .execute(&mut **tx)
     .await?;
-    let mut bands: Vec<(i64, &Delivery<'_>)> = printed
+    // Each article's times read once and bound as times: an article has
+    // some twenty band keys, and PostgreSQL reading the times from text
+    // for every one of them was a seventh of this insert.
+    let times: Vec<(DateTime<Utc>, DateTime<Utc>)> = printed
         .iter()
-        .flat_map(|(new, f)| f.bands().map(move |key| (key as i64, *new)))
+        .map(|(new, _)| {
+            let stored = from_db(new.seen_at).unwrap_or_default();
+            (new.article.published.unwrap_or(stored), stored)
+        })
         .collect();
-    bands.sort_unstable_by_key(|(key, new)| (*key, new.id));
-    bands.dedup_by_key(|(key, new)| (*key, new.id));
+    let mut bands: Vec<(i64, usize)> = printed
+        .iter()
+        .enumerate()
+        .flat_map(|(at, (_, f))| f.bands().map(move |key| (key as i64, at)))
+        .collect();
+    bands.sort_unstable_by_key(|(key, at)| (*key, printed[*at].0.id));
+    bands.dedup_by_key(|(key, at)| (*key, printed[*at].0.id));
     sqlx::query(
         "INSERT INTO article_bands (band_key, article_id, source_id, published, stored)
-         SELECT key, id, source, published::timestamptz, stored::timestamptz
-           FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[])
-             AS t(key, id, source, published, stored)",
+         SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[],
+                              $5::timestamptz[])",
     )
     .bind(column(&bands, |(key, _)| *key))
-    .bind(column(&bands, |(_, new)| new.id))
-    .bind(column(&bands, |(_, new)| new.source_id))
-    .bind(column(&bands, |(_, new)| new.published()))
-    .bind(column(&bands, |(_, new)| new.seen_at))
+    .bind(column(&bands, |(_, at)| printed[*at].0.id))
+    .bind(column(&bands, |(_, at)| printed[*at].0.source_id))
+    .bind(column(&bands, |(_, at)| times[*at].0))
+    .bind(column(&bands, |(_, at)| times[*at].1))
     .execute(&mut **tx)
     .await?;
     Ok(())
