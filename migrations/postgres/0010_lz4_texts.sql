@@ -7,8 +7,8 @@
 -- (89 MB against 95). New values only: rows stored before keep pglz, and
 -- both read the same.
 --
--- lz4 needs PostgreSQL 14 and a server built with it (Debian's, Red Hat's
--- and the official images are); elsewhere the texts keep pglz.
+-- lz4 needs PostgreSQL 14 and a server built with it (Debian's is);
+-- elsewhere the texts keep pglz.
 DO $$
 BEGIN
     IF current_setting('server_version_num')::int >= 140000 THEN
