@@ -15,6 +15,7 @@
 //! Each poll's reading is remembered on its source: every entry's digest
 //! with the article it is now.
 
+use chrono::{DateTime, Utc};
 use hashbrown::HashMap;
 use hashbrown::hash_map::EntryRef;
 
@@ -99,21 +100,31 @@ impl Delivery<'_> {
             .map(to_db)
             .unwrap_or_else(|| self.seen_at.to_string())
     }
+
+    /// When the poll saw it, as a time (the epoch should `seen_at` not be
+    /// one of `to_db`'s, which it always is).
+    pub fn seen_time(&self) -> DateTime<Utc> {
+        from_db(self.seen_at).unwrap_or_default()
+    }
+
+    /// [`Delivery::published`] as a time.
+    pub fn published_time(&self) -> DateTime<Utc> {
+        self.article.published.unwrap_or_else(|| self.seen_time())
+    }
 }
 
 impl<'a> Delivery<'a> {
     /// The new article as stories see it (see `cluster::assign`): out of
     /// them when its source keeps apart or its text says too little.
     pub(in crate::store) fn newcomer(&self) -> Newcomer<'a> {
-        let stored = from_db(self.seen_at).map_or(0, |t| t.timestamp());
         Newcomer {
             id: self.id,
             source_id: self.source_id,
             title: &self.article.title,
             text: &self.article.text,
             fingerprint: self.article.fingerprint.as_ref().filter(|_| self.cluster),
-            published: self.article.published.map_or(stored, |t| t.timestamp()),
-            stored,
+            published: self.published_time().timestamp(),
+            stored: self.seen_time().timestamp(),
             comparable: None,
         }
     }

@@ -24,7 +24,7 @@ use sqlx::{Postgres, Row, Transaction};
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::stories;
-use crate::article::NormalizedFeed;
+use crate::article::{Article, NormalizedFeed};
 use crate::cluster::Story;
 use crate::read::dates::to_db;
 use crate::store::plan::{
@@ -293,6 +293,10 @@ async fn insert_articles(
     if fresh.is_empty() {
         return Ok(true);
     }
+    // The article's own texts, bound as they are; the others, made for the row.
+    let texts = |get: fn(&Article) -> Option<&str>| -> Vec<Option<&str>> {
+        fresh.iter().map(|new| get(new.article)).collect()
+    };
     let column = |get: fn(&Delivery<'_>) -> Option<String>| -> Vec<Option<String>> {
         fresh.iter().map(get).collect()
     };
@@ -312,20 +316,20 @@ async fn insert_articles(
          ON CONFLICT (key) DO NOTHING",
     )
     .bind(fresh.iter().map(|new| new.id).collect::<Vec<_>>())
-    .bind(column(|new| Some(new.article.key.clone())))
-    .bind(column(|new| Some(new.article.title.clone())))
-    .bind(column(|new| new.article.link.clone()))
-    .bind(column(|new| new.article.guid.clone()))
-    .bind(column(|new| Some(new.article.author.clone())))
+    .bind(texts(|a| Some(&a.key)))
+    .bind(texts(|a| Some(&a.title)))
+    .bind(texts(|a| a.link.as_deref()))
+    .bind(texts(|a| a.guid.as_deref()))
+    .bind(texts(|a| Some(&a.author)))
     .bind(column(|new| Some(new.published())))
     .bind(column(|new| new.article.updated.map(to_db)))
-    .bind(column(|new| Some(new.article.summary.clone())))
-    .bind(column(|new| Some(new.article.content_html.to_string())))
-    .bind(column(|new| new.article.image.clone()))
-    .bind(column(|new| Some(new.article.content_hash.clone())))
+    .bind(texts(|a| Some(&a.summary)))
+    .bind(texts(|a| Some(&a.content_html)))
+    .bind(texts(|a| a.image.as_deref()))
+    .bind(texts(|a| Some(&a.content_hash)))
     .bind(column(|new| Some(new.seen_at.to_string())))
-    .bind(column(|new| Some(new.article.text.to_string())))
-    .bind(column(|new| new.article.source_html.clone()))
+    .bind(texts(|a| Some(&a.text)))
+    .bind(texts(|a| a.source_html.as_deref()))
     .bind(stories.iter().map(|story| story.id).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await?;

@@ -15,7 +15,6 @@ use sqlx::{Postgres, Row, Transaction};
 use crate::article::Article;
 use crate::cluster::window::{Member, WINDOW, Window};
 use crate::cluster::{self, Comparable, Fingerprint, Joined, Story, Texts};
-use crate::read::dates::from_db;
 use crate::store::plan::{Delivery, may_join};
 
 /// Articles read at most for each band key, the newest first: as the
@@ -221,10 +220,7 @@ async fn record_fingerprints(
     // for every one of them was a seventh of this insert.
     let times: Vec<(DateTime<Utc>, DateTime<Utc>)> = printed
         .iter()
-        .map(|(new, _)| {
-            let stored = from_db(new.seen_at).unwrap_or_default();
-            (new.article.published.unwrap_or(stored), stored)
-        })
+        .map(|(new, _)| (new.published_time(), new.seen_time()))
         .collect();
     let mut bands: Vec<(i64, usize)> = printed
         .iter()
