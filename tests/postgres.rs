@@ -624,6 +624,27 @@ async fn postgres_stores_what_sqlite_stores() {
     );
     assert_eq!(sqlite.strings(grouped), expected);
 
+    // An article deleted by hand takes its labels, sources, fingerprint and
+    // evidence with it, on both (no foreign keys check them on either), and
+    // the source that carried it forgets its last reading.
+    let remembers =
+        "SELECT count(*) FROM sources WHERE name = '新浪财经' AND entry_memory IS NOT NULL";
+    assert_eq!(cluster.count("tidings", remembers), 1);
+    let delete = format!("DELETE FROM articles WHERE link = 'https://{reprint}'");
+    sqlite.db().execute(&delete, []).unwrap();
+    cluster.psql("tidings", &delete);
+    let left_behind = "SELECT count(*) FROM (
+        SELECT article_id FROM article_categories UNION ALL SELECT article_id FROM article_sources
+        UNION ALL SELECT article_id FROM article_fingerprints
+        UNION ALL SELECT article_id FROM story_evidence) x
+        WHERE x.article_id NOT IN (SELECT id FROM articles)";
+    assert_eq!(cluster.count("tidings", left_behind), 0);
+    assert_eq!(sqlite.count(left_behind), 0);
+    assert_eq!(cluster.count("tidings", remembers), 0);
+    let labels = "SELECT category || '|' || articles FROM label_counts WHERE articles > 0
+                   ORDER BY category";
+    assert_eq!(cluster.psql("tidings", labels), sqlite.strings(labels));
+
     // docs/schema.md's PostgreSQL examples run as written.
     let doc =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/schema.md")).unwrap();

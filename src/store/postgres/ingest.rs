@@ -12,7 +12,10 @@
 //! first's new articles known. Should an article appear anyway (a hand
 //! insert), the key's unique index settles it: the insert finds the key
 //! taken, and the group goes back to a savepoint to plan again. New articles
-//! are written last (the rows that refer to them are checked at commit).
+//! are written last, so that their keys' index entries, which another
+//! writer of the same key waits for, are held the shortest time. The rows
+//! that name an article are not checked against it by foreign keys
+//! (migration 0011): the group holds the stored articles it links instead.
 //! Rows are locked and written in key or id order, so two writers take their
 //! locks in the same order; a deadlock that happens anyway is retried with
 //! the whole transaction.
@@ -214,10 +217,14 @@ async fn look_up_keys(
     if keys.is_empty() {
         return Ok(known);
     }
+    // Held until the group commits, as the foreign keys' checks held them
+    // (migration 0011): a DELETE of an article the group links waits for the
+    // group and takes its rows with it.
     let rows = sqlx::query(
         "SELECT a.key, a.id, a.published, a.last_seen, x.source_id, x.content_hash
            FROM articles a LEFT JOIN article_sources x ON x.article_id = a.id
-          WHERE a.key = ANY($1)",
+          WHERE a.key = ANY($1)
+            FOR KEY SHARE OF a",
     )
     .bind(&keys)
     .fetch_all(&mut **tx)
