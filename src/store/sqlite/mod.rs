@@ -54,8 +54,12 @@ const OPEN_RETRY: Duration = Duration::from_millis(200);
 /// task normally keeps the WAL far below this; it is the bound if that task falls behind.
 const WAL_LIMIT_BYTES: u32 = 256 << 20;
 
-/// Least time between two checkpoints, so a busy writer's WAL is copied in big steps.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// Least time between two checkpoints, so a busy writer's WAL is copied in
+/// steps, not after every commit. Short enough that a poll of a few hundred
+/// milliseconds (an update round) is copied while it runs, not all at its
+/// close: a second between them left the round's whole WAL, and its
+/// `fsync`s, to the close (docs/performance.md).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// Page size of a new database. An article with its content is a few
 /// kilobytes, so 4 KiB pages (SQLite's default) held one row and a lot of
