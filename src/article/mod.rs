@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
 use crate::cluster::Fingerprint;
+use sanitize::Cleaned;
 
 /// One normalized entry, ready to be deduplicated and stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -50,15 +51,20 @@ pub struct Article {
     pub categories: Vec<String>,
     /// A short plain-text summary, for feeds and lists.
     pub summary: String,
-    /// Sanitized HTML with absolute URLs. Shared with the sanitizer's memo
-    /// and with the other feeds' copies of the story: at 5,000 feeds the
-    /// articles waiting for the writer held each of them again.
+    /// Sanitized HTML with absolute URLs. Shared with the other feeds'
+    /// copies of the story read while it waits (see `cleaned`): at 5,000
+    /// feeds the articles waiting for the writer held each of them again.
     pub content_html: Arc<str>,
     /// The whole content as plain text: with the title, what search indexes,
     /// so a word of the last paragraph is found. `tidings parse` leaves it
     /// out, as it repeats `content_html`.
     #[serde(skip)]
     pub text: Arc<str>,
+    /// What `content_html` and `text` were taken from, held until the
+    /// article is written: another feed's copy of the story read meanwhile
+    /// shares it rather than sanitizing it again (see `sanitize::cleaned`).
+    #[serde(skip)]
+    pub cleaned: Arc<Cleaned>,
     /// The content before rewrite rules and sanitizing, kept for sources
     /// with rules, so that `tidings reprocess` can apply changed ones.
     #[serde(skip)]

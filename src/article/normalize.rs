@@ -250,6 +250,7 @@ fn article(
         summary,
         content_html: content.html.clone(),
         text: content.text.clone(),
+        cleaned: content.clone(),
         source_html: (read && !source.rewrite.is_empty()).then(|| raw_html.to_string()),
         fingerprint: None,
         image: media_image(entry, &base).or_else(|| content.image.clone()),
