@@ -170,17 +170,22 @@ def side_by_side(feeds, runs, peers):
     return {name: medians(r) for name, r in results.items()}
 
 
-def scaling(sizes):
+def scaling(sizes, runs):
+    """Cold and warm polls of workloads of each size: medians of `runs`,
+    each run a fresh workload and database, checked against truth.json."""
     rows = []
     for feeds in sizes:
-        with tempfile.TemporaryDirectory() as work:
-            out = os.path.join(work, "workload")
-            truth = feedgen(out, feeds)
-            serve(out)
-            try:
-                cold, warm, _ = run_tidings(work, out, truth)
-            finally:
-                unserve(out)
+        measured = []
+        for _ in range(runs):
+            with tempfile.TemporaryDirectory() as work:
+                out = os.path.join(work, "workload")
+                truth = feedgen(out, feeds)
+                serve(out)
+                try:
+                    measured.append(run_tidings(work, out, truth))
+                finally:
+                    unserve(out)
+        cold, warm, _ = medians(measured)
         rows.append((feeds, cold, warm))
     return rows
 
@@ -417,20 +422,33 @@ def poller_configs(work, url, pollers, poll, sources):
     return configs
 
 
+def sqlite_cold(work, out, truth):
+    """A cold poll of the served workload into a fresh SQLite database."""
+    poll = [TIDINGS, "poll", "--config", tidings_config(work, out)]
+    seconds = timed(poll)[0]
+    check("SQLite beside PostgreSQL, cold", count(os.path.join(work, "tidings.db"), "SELECT count(*) FROM articles"),
+          truth)
+    return seconds
+
+
 def postgres(cluster, feeds, runs):
     """Cold and warm polls of the workload into PostgreSQL by one and by two
     pollers (`tidings poll` processes started together, which share the
     sources through leases), each into a fresh database of `cluster`, each
-    checked against truth.json."""
-    results = {}
+    checked against truth.json. Each run of one poller also polls the same
+    workload cold into SQLite, before or after by turns, so that the two
+    databases are compared on the same minutes of a noisy machine."""
+    results, beside = {}, []
     for pollers in (1, 2):
         cold_runs, warm_runs = [], []
-        for _ in range(runs):
+        for run in range(runs):
             with tempfile.TemporaryDirectory() as work:
                 out = os.path.join(work, "workload")
                 truth = feedgen(out, feeds)
                 serve(out)
                 try:
+                    if pollers == 1 and run % 2 == 1:
+                        beside.append(sqlite_cold(work, out, truth))
                     configs = poller_configs(work, cluster.fresh_database(), pollers,
                                              "concurrency = 16\nper_host = 16",
                                              open(os.path.join(out, "sources.toml")).read())
@@ -442,13 +460,15 @@ def postgres(cluster, feeds, runs):
                     warm = polls_at_once(configs)
                     if any("0 new, 0 updated" not in o for o in warm[2]):
                         sys.exit(f"a warm poll into PostgreSQL changed something: {warm[2]}")
+                    if pollers == 1 and run % 2 == 0:
+                        beside.append(sqlite_cold(work, out, truth))
                     cold_runs.append(cold[:2])
                     warm_runs.append(warm[:2])
                 finally:
                     unserve(out)
         results[pollers] = tuple((statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs))
                                  for rs in (cold_runs, warm_runs))
-    return results
+    return results, statistics.median(beside)
 
 
 class SlowHosts:
@@ -633,7 +653,7 @@ def main():
         if programs is not None:
             cluster = PostgresCluster(programs)
             try:
-                pg = postgres(cluster, args.feeds, args.runs)
+                pg, sqlite_beside = postgres(cluster, args.feeds, args.runs)
                 slow = fetch_bound(cluster, args.feeds, runs=args.runs)
                 killed = daemons_on_postgres(cluster, args.feeds)
             finally:
@@ -650,6 +670,9 @@ def main():
             for pollers, (cold, warm) in pg.items():
                 lines.append(f"| PostgreSQL, {pollers} poller{'s' if pollers > 1 else ''} | {cold[0]:.2f} s | "
                              f"{warm[0]:.2f} s | {cold[1]:.0f} / {warm[1]:.0f} MB |")
+            lines += ["", f"PostgreSQL's cold poll by one poller against SQLite's cold poll of the same workloads, "
+                      f"each run of one right before or after the other (medians of {args.runs}): "
+                      f"{pg[1][0][0]:.2f} s against {sqlite_beside:.2f} s, {pg[1][0][0] / sqlite_beside:.2f}x."]
             lines += ["", f"Where fetching is the limit: the {args.feeds} feeds over 50 hosts (127.0.0.2-51) that "
                       "answer after 0.8-1.6 s, `per_host = 2`, `concurrency = 32`, cold into PostgreSQL, every "
                       "feed requested once:", "", "| pollers | cold | against one |", "|---|---|---|"]
@@ -660,9 +683,13 @@ def main():
                       "truth.json stored once, every feed written once; nginx saw every feed requested once, "
                       f"{killed['twice']} of them twice (the killed poller's, taken over when their leases "
                       f"ended); all written {killed['taken_over']:.1f} s after the kill."]
-    lines += ["", "Scaling (tidings, one run each):", "", "| feeds | cold | warm | peak RSS cold / warm |", "|---|---|---|---|"]
-    for feeds, cold, warm in scaling([int(s) for s in args.scaling.split(",") if s]):
-        lines.append(f"| {feeds} | {cold[0]:.2f} s | {warm[0]:.2f} s | {cold[1]:.0f} / {warm[1]:.0f} MB |")
+    lines += ["", f"Scaling (tidings, medians of {args.runs} runs):", "",
+              "| feeds | cold | cold against 1,000 feeds | warm | peak RSS cold / warm |", "|---|---|---|---|---|"]
+    rows = scaling([int(s) for s in args.scaling.split(",") if s], args.runs)
+    thousand = next((cold[0] for feeds, cold, _ in rows if feeds == 1000), None)
+    for feeds, cold, warm in rows:
+        against = f"{cold[0] / thousand:.2f}x" if thousand else "-"
+        lines.append(f"| {feeds} | {cold[0]:.2f} s | {against} | {warm[0]:.2f} s | {cold[1]:.0f} / {warm[1]:.0f} MB |")
     if args.serve_articles:
         served = serving(args.serve_articles)
         lines += ["", f"Serving from {args.serve_articles:,} articles:", ""]
