@@ -18,6 +18,7 @@ newsboat (apt-get install newsboat), feedparser (pip install feedparser), wrk
 postgresql) for its rows, on a throwaway cluster. Everything runs on 127.0.0.1.
 """
 import argparse
+import contextlib
 import functools
 import http.server
 import json
@@ -81,6 +82,20 @@ def serve(out, access_log=None):
 def unserve(out):
     subprocess.run(["sh", os.path.join(HERE, "serve.sh"), "stop", out], check=False)
     time.sleep(0.3)
+
+
+@contextlib.contextmanager
+def served_workload(feeds):
+    """A fresh workload of `feeds` feeds in a temporary folder, served by nginx
+    for the length of the block: (the folder, the workload in it, its truth)."""
+    with tempfile.TemporaryDirectory() as work:
+        out = os.path.join(work, "workload")
+        truth = feedgen(out, feeds)
+        serve(out)
+        try:
+            yield work, out, truth
+        finally:
+            unserve(out)
 
 
 def tidings_config(work, out):
@@ -159,14 +174,8 @@ def side_by_side(feeds, runs, peers):
     results = {name: [] for name in contenders}
     for _ in range(runs):
         for name, run in contenders.items():
-            with tempfile.TemporaryDirectory() as work:
-                out = os.path.join(work, "workload")
-                truth = feedgen(out, feeds)
-                serve(out)
-                try:
-                    results[name].append(run(work, out, truth))
-                finally:
-                    unserve(out)
+            with served_workload(feeds) as (work, out, truth):
+                results[name].append(run(work, out, truth))
     return {name: medians(r) for name, r in results.items()}
 
 
@@ -177,14 +186,8 @@ def scaling(sizes, runs):
     for feeds in sizes:
         measured = []
         for _ in range(runs):
-            with tempfile.TemporaryDirectory() as work:
-                out = os.path.join(work, "workload")
-                truth = feedgen(out, feeds)
-                serve(out)
-                try:
-                    measured.append(run_tidings(work, out, truth))
-                finally:
-                    unserve(out)
+            with served_workload(feeds) as (work, out, truth):
+                measured.append(run_tidings(work, out, truth))
         cold, warm, _ = medians(measured)
         rows.append((feeds, cold, warm))
     return rows
@@ -319,29 +322,23 @@ def stories_at_scale(big_config, big_db, articles):
                      (articles - recent,))
     regroup = timed([TIDINGS, "regroup", "--config", big_config])
     polls = {}
-    with tempfile.TemporaryDirectory() as work:
-        out = os.path.join(work, "workload")
-        truth = feedgen(out, 200)
-        serve(out)
-        try:
-            sources = open(os.path.join(out, "sources.toml")).read()
-            for name, database in (("empty", os.path.join(work, "empty.db")), (f"{articles:,} articles", big_db)):
-                times = []
-                for _ in range(3):
-                    with sqlite3.connect(database) as conn:
-                        if conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'articles'").fetchone()[0]:
-                            conn.execute(f"DELETE FROM articles WHERE id > {articles if database == big_db else 0}")
-                            conn.execute("UPDATE sources SET etag = NULL, last_modified = NULL, next_due = NULL")
-                    config = os.path.join(work, "poll.toml")
-                    open(config, "w").write(f'[storage]\ndatabase = "{database}"\n\n[poll]\nconcurrency = 16\nper_host = 16\n\n{sources}')
-                    seconds, rss, summary = timed([TIDINGS, "poll", "--config", config])
-                    new = int(summary.split("articles: ")[1].split(" new")[0])
-                    if new != truth["unique_articles"]:
-                        sys.exit(f"stories at scale: {new} new articles, truth.json says {truth['unique_articles']}")
-                    times.append(seconds)
-                polls[name] = statistics.median(times)
-        finally:
-            unserve(out)
+    with served_workload(200) as (work, out, truth):
+        sources = open(os.path.join(out, "sources.toml")).read()
+        for name, database in (("empty", os.path.join(work, "empty.db")), (f"{articles:,} articles", big_db)):
+            times = []
+            for _ in range(3):
+                with sqlite3.connect(database) as conn:
+                    if conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'articles'").fetchone()[0]:
+                        conn.execute(f"DELETE FROM articles WHERE id > {articles if database == big_db else 0}")
+                        conn.execute("UPDATE sources SET etag = NULL, last_modified = NULL, next_due = NULL")
+                config = os.path.join(work, "poll.toml")
+                open(config, "w").write(f'[storage]\ndatabase = "{database}"\n\n[poll]\nconcurrency = 16\nper_host = 16\n\n{sources}')
+                seconds, rss, summary = timed([TIDINGS, "poll", "--config", config])
+                new = int(summary.split("articles: ")[1].split(" new")[0])
+                if new != truth["unique_articles"]:
+                    sys.exit(f"stories at scale: {new} new articles, truth.json says {truth['unique_articles']}")
+                times.append(seconds)
+            polls[name] = statistics.median(times)
     return regroup[0], recent, polls
 
 
@@ -442,30 +439,24 @@ def postgres(cluster, feeds, runs):
     for pollers in (1, 2):
         cold_runs, warm_runs = [], []
         for run in range(runs):
-            with tempfile.TemporaryDirectory() as work:
-                out = os.path.join(work, "workload")
-                truth = feedgen(out, feeds)
-                serve(out)
-                try:
-                    if pollers == 1 and run % 2 == 1:
-                        beside.append(sqlite_cold(work, out, truth))
-                    configs = poller_configs(work, cluster.fresh_database(), pollers,
-                                             "concurrency = 16\nper_host = 16",
-                                             open(os.path.join(out, "sources.toml")).read())
-                    cold = polls_at_once(configs)
-                    check(f"PostgreSQL, {pollers} pollers, cold", cluster.count("SELECT count(*) FROM articles"), truth)
-                    fetched = cluster.count("SELECT count(*) FROM fetch_log")
-                    if fetched != feeds:
-                        sys.exit(f"PostgreSQL, {pollers} pollers: {fetched} polls of {feeds} feeds")
-                    warm = polls_at_once(configs)
-                    if any("0 new, 0 updated" not in o for o in warm[2]):
-                        sys.exit(f"a warm poll into PostgreSQL changed something: {warm[2]}")
-                    if pollers == 1 and run % 2 == 0:
-                        beside.append(sqlite_cold(work, out, truth))
-                    cold_runs.append(cold[:2])
-                    warm_runs.append(warm[:2])
-                finally:
-                    unserve(out)
+            with served_workload(feeds) as (work, out, truth):
+                if pollers == 1 and run % 2 == 1:
+                    beside.append(sqlite_cold(work, out, truth))
+                configs = poller_configs(work, cluster.fresh_database(), pollers,
+                                         "concurrency = 16\nper_host = 16",
+                                         open(os.path.join(out, "sources.toml")).read())
+                cold = polls_at_once(configs)
+                check(f"PostgreSQL, {pollers} pollers, cold", cluster.count("SELECT count(*) FROM articles"), truth)
+                fetched = cluster.count("SELECT count(*) FROM fetch_log")
+                if fetched != feeds:
+                    sys.exit(f"PostgreSQL, {pollers} pollers: {fetched} polls of {feeds} feeds")
+                warm = polls_at_once(configs)
+                if any("0 new, 0 updated" not in o for o in warm[2]):
+                    sys.exit(f"a warm poll into PostgreSQL changed something: {warm[2]}")
+                if pollers == 1 and run % 2 == 0:
+                    beside.append(sqlite_cold(work, out, truth))
+                cold_runs.append(cold[:2])
+                warm_runs.append(warm[:2])
         results[pollers] = tuple((statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs))
                                  for rs in (cold_runs, warm_runs))
     return results, statistics.median(beside)
