@@ -253,7 +253,7 @@ fn entries_of_the_last_reading_are_recalled_unread_and_the_others_read_as_before
         second
             .articles
             .iter()
-            .all(|a| a.fingerprint.is_some() && !a.content_html.is_empty())
+            .all(|a| a.fingerprint.is_some() && !a.content.html.is_empty())
     );
 }
 
@@ -299,7 +299,7 @@ fn a_feed_whose_entries_repeat_is_read_whole_and_not_remembered() {
     assert!(repeated.recalled.is_empty());
     assert_eq!(repeated.articles.len(), 1);
     assert_eq!(repeated.articles[0].digest, None);
-    assert!(!repeated.articles[0].content_html.is_empty());
+    assert!(!repeated.articles[0].content.html.is_empty());
 }
 
 #[test]

@@ -63,7 +63,7 @@ impl<'a> From<&'a super::Article> for Entry<'a> {
     fn from(article: &'a super::Article) -> Self {
         Entry {
             title: &article.title,
-            content: &article.text,
+            content: &article.content.text,
             link: article.link.as_deref(),
             author: &article.author,
             categories: &article.categories,

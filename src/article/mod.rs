@@ -51,20 +51,14 @@ pub struct Article {
     pub categories: Vec<String>,
     /// A short plain-text summary, for feeds and lists.
     pub summary: String,
-    /// Sanitized HTML with absolute URLs. Shared with the other feeds'
-    /// copies of the story read while it waits (see `cleaned`): at 5,000
-    /// feeds the articles waiting for the writer held each of them again.
-    pub content_html: Arc<str>,
-    /// The whole content as plain text: with the title, what search indexes,
-    /// so a word of the last paragraph is found. `tidings parse` leaves it
-    /// out, as it repeats `content_html`.
-    #[serde(skip)]
-    pub text: Arc<str>,
-    /// What `content_html` and `text` were taken from, held until the
-    /// article is written: another feed's copy of the story read meanwhile
-    /// shares it rather than sanitizing it again (see `sanitize::cleaned`).
-    #[serde(skip)]
-    pub cleaned: Arc<Cleaned>,
+    /// The content as readers get it: sanitized HTML with absolute URLs and
+    /// its plain text (what search indexes, with the title, so a word of the
+    /// last paragraph is found; `tidings parse` shows only the HTML). Shared
+    /// with the other feeds' copies of the story read while the article waits
+    /// for the writer (see `sanitize::cleaned`): at 5,000 feeds the articles
+    /// waiting held each copy again.
+    #[serde(rename = "content_html", serialize_with = "html_of")]
+    pub content: Arc<Cleaned>,
     /// The content before rewrite rules and sanitizing, kept for sources
     /// with rules, so that `tidings reprocess` can apply changed ones.
     #[serde(skip)]
@@ -120,6 +114,10 @@ pub struct NormalizedFeed {
     /// read, the store counts them as seen again (see `recall`).
     #[serde(skip)]
     pub recalled: Vec<recall::Recalled>,
+}
+
+fn html_of<S: Serializer>(content: &Arc<Cleaned>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&content.html)
 }
 
 fn optional_date<S: Serializer>(date: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {

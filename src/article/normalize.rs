@@ -248,9 +248,7 @@ fn article(
         updated: entry.updated.map(|date| date.min(source.now)),
         categories: categories(entry, source.labels()),
         summary,
-        content_html: content.html.clone(),
-        text: content.text.clone(),
-        cleaned: content.clone(),
+        content: content.clone(),
         source_html: (read && !source.rewrite.is_empty()).then(|| raw_html.to_string()),
         fingerprint: None,
         image: media_image(entry, &base).or_else(|| content.image.clone()),
@@ -259,14 +257,17 @@ fn article(
         digest: None,
     };
     if read {
-        article.fingerprint =
-            cluster::article_fingerprint(content.body_fingerprint(), &article.title, &article.text);
+        article.fingerprint = cluster::article_fingerprint(
+            content.body_fingerprint(),
+            &article.title,
+            &article.content.text,
+        );
         article.content_hash = content_hash(
             &article.title,
             article.link.as_deref(),
             &article.author,
             article.published.filter(|_| !rough_date),
-            &article.content_html,
+            &article.content.html,
             article.image.as_deref(),
         );
     }
@@ -487,17 +488,17 @@ mod tests {
         let image = "https://news.stcn.com/news/202201/W020220126284626592584.png";
         assert_eq!(a.image.as_deref(), Some(image));
         assert!(
-            a.content_html.contains(&format!(r#"src="{image}""#)),
+            a.content.html.contains(&format!(r#"src="{image}""#)),
             "{}",
-            a.content_html
+            a.content.html
         );
-        assert!(a.content_html.contains(r#"referrerpolicy="no-referrer""#));
+        assert!(a.content.html.contains(r#"referrerpolicy="no-referrer""#));
         assert!(
-            a.content_html.contains("text-align:center"),
+            a.content.html.contains("text-align:center"),
             "{}",
-            a.content_html
+            a.content.html
         );
-        assert!(!a.content_html.contains("position"), "{}", a.content_html);
+        assert!(!a.content.html.contains("position"), "{}", a.content.html);
         assert_eq!(a.summary, "正文");
     }
 
@@ -510,7 +511,7 @@ mod tests {
             <a href="data:text/html,<script>alert(4)</script>">d</a><style>body{display:none}</style>
             <svg onload="alert(5)"><circle/></svg><p onclick="alert(6)">ok</p>]]></description></item>"#,
         );
-        let html = &articles[0].content_html;
+        let html = &articles[0].content.html;
         for bad in [
             "<script",
             "alert",

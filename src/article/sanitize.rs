@@ -28,7 +28,7 @@ fn first_img(html: &str) -> Option<String> {
 }
 
 /// Content once rewritten and sanitized, with what the article takes from it.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct Cleaned {
     pub html: Arc<str>,
     /// The plain text.
@@ -40,15 +40,6 @@ pub struct Cleaned {
     /// Boxed: a content no article holds stays allocated, without its texts,
     /// until [`InFlight`] forgets it.
     body_fingerprint: OnceLock<Option<Box<cluster::Fingerprint>>>,
-}
-
-/// Brief: an article's `Debug` shows the content in fields of its own.
-impl std::fmt::Debug for Cleaned {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cleaned")
-            .field("html_bytes", &self.html.len())
-            .finish_non_exhaustive()
-    }
 }
 
 /// The same content: the fingerprint is made from the text.

@@ -121,7 +121,7 @@ impl<'a> Delivery<'a> {
             id: self.id,
             source_id: self.source_id,
             title: &self.article.title,
-            text: &self.article.text,
+            text: &self.article.content.text,
             fingerprint: self.article.fingerprint.as_ref().filter(|_| self.cluster),
             published: self.published_time().timestamp(),
             stored: self.seen_time().timestamp(),
@@ -355,11 +355,9 @@ impl<'a> Plan<'a> {
     fn new_entry(&mut self, poll: &'a PollArticles<'a>, delivery: Delivery<'a>) -> Known {
         let article = delivery.article;
         self.fresh.push(delivery);
-        if let Some(url) = article
-            .link
-            .as_deref()
-            .filter(|url| url.starts_with("http") && poll.full_content.wants_page(&article.text))
-        {
+        if let Some(url) = article.link.as_deref().filter(|url| {
+            url.starts_with("http") && poll.full_content.wants_page(&article.content.text)
+        }) {
             self.pages.push(PageRow {
                 id: delivery.id,
                 source_id: poll.source_id,

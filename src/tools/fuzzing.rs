@@ -39,7 +39,7 @@ pub fn feed(bytes: &[u8]) -> String {
         assert!(!article.key.is_empty());
         assert!(article.published.is_none_or(|d| d <= SOURCE.now));
         assert_eq!(crate::text::xml_safe(&article.title), article.title);
-        assert_safe_html(&article.content_html);
+        assert_safe_html(&article.content.html);
     }
     format!("{} articles", read.feed.articles.len())
 }

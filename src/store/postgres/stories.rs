@@ -65,7 +65,7 @@ impl Texts for PollTexts<'_, '_, '_> {
             }
             match self.in_group.get(&member.id) {
                 Some(article) => {
-                    let text = cluster::comparable_article(&article.title, &article.text);
+                    let text = cluster::comparable_article(&article.title, &article.content.text);
                     self.texts.insert(member.id, Arc::new(text));
                 }
                 None => stored.push(member.id),

@@ -129,9 +129,10 @@ impl Texts for GroupTexts<'_, '_> {
             .entry(member.id)
             .or_insert_with(|| {
                 match in_group.get(&member.id) {
-                    Some(article) => {
-                        Some(cluster::comparable_article(&article.title, &article.text))
-                    }
+                    Some(article) => Some(cluster::comparable_article(
+                        &article.title,
+                        &article.content.text,
+                    )),
                     None => stored_text
                         .query_row([member.id], |row| {
                             let (title, text): (String, String) = (row.get(0)?, row.get(1)?);
