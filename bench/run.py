@@ -117,15 +117,22 @@ def check(what, got, truth):
         sys.exit(f"{what}: stored {got} articles, truth.json says {want}")
 
 
-def run_tidings(work, out, truth):
-    config = tidings_config(work, out)
+def cold_poll(work, out, truth, what="tidings cold"):
+    """A cold poll of the served workload into a fresh SQLite database in
+    `work`, checked against truth.json: the poll's command and its timing."""
     db = os.path.join(work, "tidings.db")
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(db + suffix):
             os.remove(db + suffix)
-    poll = [TIDINGS, "poll", "--config", config]
+    poll = [TIDINGS, "poll", "--config", tidings_config(work, out)]
     cold = timed(poll)
-    check("tidings cold", count(db, "SELECT count(*) FROM articles"), truth)
+    check(what, count(db, "SELECT count(*) FROM articles"), truth)
+    return poll, cold
+
+
+def run_tidings(work, out, truth):
+    poll, cold = cold_poll(work, out, truth)
+    db = os.path.join(work, "tidings.db")
     warm = timed(poll)
     if "0 new, 0 updated" not in warm[2]:
         sys.exit(f"tidings warm poll changed something: {warm[2]}")
@@ -419,15 +426,6 @@ def poller_configs(work, url, pollers, poll, sources):
     return configs
 
 
-def sqlite_cold(work, out, truth):
-    """A cold poll of the served workload into a fresh SQLite database."""
-    poll = [TIDINGS, "poll", "--config", tidings_config(work, out)]
-    seconds = timed(poll)[0]
-    check("SQLite beside PostgreSQL, cold", count(os.path.join(work, "tidings.db"), "SELECT count(*) FROM articles"),
-          truth)
-    return seconds
-
-
 def postgres(cluster, feeds, runs):
     """Cold and warm polls of the workload into PostgreSQL by one and by two
     pollers (`tidings poll` processes started together, which share the
@@ -441,7 +439,7 @@ def postgres(cluster, feeds, runs):
         for run in range(runs):
             with served_workload(feeds) as (work, out, truth):
                 if pollers == 1 and run % 2 == 1:
-                    beside.append(sqlite_cold(work, out, truth))
+                    beside.append(cold_poll(work, out, truth, "SQLite beside PostgreSQL, cold")[1][0])
                 configs = poller_configs(work, cluster.fresh_database(), pollers,
                                          "concurrency = 16\nper_host = 16",
                                          open(os.path.join(out, "sources.toml")).read())
@@ -454,7 +452,7 @@ def postgres(cluster, feeds, runs):
                 if any("0 new, 0 updated" not in o for o in warm[2]):
                     sys.exit(f"a warm poll into PostgreSQL changed something: {warm[2]}")
                 if pollers == 1 and run % 2 == 0:
-                    beside.append(sqlite_cold(work, out, truth))
+                    beside.append(cold_poll(work, out, truth, "SQLite beside PostgreSQL, cold")[1][0])
                 cold_runs.append(cold[:2])
                 warm_runs.append(warm[:2])
         results[pollers] = tuple((statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs))
