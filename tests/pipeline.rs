@@ -619,6 +619,37 @@ async fn stored_content_is_sanitized_and_searchable() {
 }
 
 #[tokio::test]
+async fn a_summary_is_the_feeds_own_else_the_opening_of_the_text() {
+    let server = FeedServer::start().await;
+    let long: String = "沪深两市成交额突破万亿元。".repeat(30);
+    let own = "<p>摘要：<b>央行</b>开展逆回购</p>";
+    server.set(
+        "/f.xml",
+        Reply::feed(format!(
+            r#"<?xml version="1.0" encoding="utf-8"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>t</title><link>https://news.stcn.com/</link>
+<item><title>长文</title><link>https://news.stcn.com/n/1.html</link><pubDate>Wed, 26 Jan 2022 07:54:00 GMT</pubDate><description><![CDATA[<p>{long}</p>]]></description></item>
+<item><title>短文</title><link>https://news.stcn.com/n/2.html</link><pubDate>Wed, 26 Jan 2022 07:54:00 GMT</pubDate><description><![CDATA[<p>两市收涨</p>]]></description></item>
+<item><title>有摘要</title><link>https://news.stcn.com/n/3.html</link><pubDate>Wed, 26 Jan 2022 07:54:00 GMT</pubDate><description><![CDATA[{own}]]></description><content:encoded><![CDATA[<p>{long}</p>]]></content:encoded></item>
+</channel></rss>"#
+        )),
+    );
+    let app = Instance::new(
+        "",
+        &[Source::new("甲", server.url("/f.xml"), "金融", "要闻")],
+    );
+    app.poll().await;
+    let opening: String = long.chars().take(199).collect();
+    assert_eq!(
+        app.strings("SELECT summary FROM articles ORDER BY link"),
+        [
+            format!("{opening}…"),
+            "两市收涨".into(),
+            "摘要：央行开展逆回购".into()
+        ]
+    );
+}
+
+#[tokio::test]
 async fn search_finds_the_query_itself_not_just_its_trigrams() {
     let server = FeedServer::start().await;
     let items = [

@@ -14,6 +14,7 @@ pub mod recall;
 pub mod rewrite;
 pub mod sanitize;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -50,7 +51,7 @@ pub struct Article {
     /// Source category, source name, channel, then the entry's own; no repeats.
     pub categories: Vec<String>,
     /// A short plain-text summary, for feeds and lists.
-    pub summary: String,
+    pub summary: Summary,
     /// The content as readers get it: sanitized HTML with absolute URLs and
     /// its plain text (what search indexes, with the title, so a word of the
     /// last paragraph is found; `tidings parse` shows only the HTML). Shared
@@ -82,6 +83,41 @@ pub struct Article {
     /// reading must read it whole again.
     #[serde(skip)]
     pub digest: Option<u64>,
+}
+
+/// An article's plain-text summary: the feed's own, or the opening of the
+/// article's text, cut when it is written. The articles waiting for the
+/// writer held every opening again beside the text it was cut from (4 MB at
+/// the peak of a 5,000-feed cold poll, docs/performance.md).
+#[derive(Debug, Clone)]
+pub enum Summary {
+    /// The feed's own summary, as plain text.
+    Own(String),
+    /// The opening of this content's plain text.
+    Lead(Arc<Cleaned>),
+}
+
+impl Summary {
+    /// The summary as readers get it.
+    pub fn text(&self) -> Cow<'_, str> {
+        match self {
+            Summary::Own(text) => Cow::Borrowed(text),
+            Summary::Lead(content) => normalize::summary_of(&content.text),
+        }
+    }
+}
+
+/// The same text, however it is kept.
+impl PartialEq for Summary {
+    fn eq(&self, other: &Summary) -> bool {
+        self.text() == other.text()
+    }
+}
+
+impl Serialize for Summary {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text())
+    }
 }
 
 /// What a feed says about itself.

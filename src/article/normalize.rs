@@ -19,7 +19,7 @@ use crate::article::fields::{author_name, categories, html_of, media_image, read
 use crate::article::recall::{self, EntryMemory, Recalled};
 use crate::article::rewrite::Rewrite;
 use crate::article::sanitize::cleaned;
-use crate::article::{Article, FeedInfo, NormalizedFeed};
+use crate::article::{Article, FeedInfo, NormalizedFeed, Summary};
 use crate::cluster;
 use crate::read::dates;
 use crate::read::parse::{self, ParseError, ParseHints, Parsed};
@@ -233,9 +233,10 @@ fn article(
         _ => truncate_chars(&content.text, UNTITLED_CHARS),
     };
     let summary = match (&entry.content, &entry.summary) {
-        _ if !read => String::new(),
-        (Some(_), Some(summary)) => summary_of(&text_of(summary)),
-        _ => summary_of(&content.text),
+        (Some(_), Some(summary)) if read => {
+            Summary::Own(summary_of(&text_of(summary)).into_owned())
+        }
+        _ => Summary::Lead(content.clone()),
     };
     let mut article = Article {
         key: key_of(link.as_ref(), guid.as_deref(), &title, published, source),
@@ -409,8 +410,11 @@ fn is_web_address(text: &str) -> bool {
 }
 
 /// The plain-text summary of an article whose feed gives none of its own.
-pub fn summary_of(text: &str) -> String {
-    truncate_chars(text, SUMMARY_CHARS)
+pub fn summary_of(text: &str) -> Cow<'_, str> {
+    match text.chars().nth(SUMMARY_CHARS) {
+        None => Cow::Borrowed(text),
+        Some(_) => Cow::Owned(truncate_chars(text, SUMMARY_CHARS)),
+    }
 }
 
 /// What a reader sees, hashed: a change here is an update. Categories and the
@@ -499,7 +503,7 @@ mod tests {
             a.content.html
         );
         assert!(!a.content.html.contains("position"), "{}", a.content.html);
-        assert_eq!(a.summary, "正文");
+        assert_eq!(a.summary.text(), "正文");
     }
 
     #[test]

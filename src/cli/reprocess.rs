@@ -104,7 +104,7 @@ fn renew(stored: &StoredContent, source_url: &Url, rewrite: &Rewrite) -> Option<
     }
     // A summary taken from the content follows it; the feed's own stays.
     let summary = if stored.summary == normalize::summary_of(&stored.plain_text) {
-        normalize::summary_of(&cleaned.text)
+        normalize::summary_of(&cleaned.text).into_owned()
     } else {
         stored.summary.clone()
     };

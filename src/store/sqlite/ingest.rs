@@ -15,12 +15,16 @@
 //! so it can undo just that statement. New articles are the exception, for
 //! the search index's sake (see [`insert_articles`]).
 
+use std::borrow::Cow;
+
 use hashbrown::HashMap;
 use hashbrown::hash_map::Entry;
 
+use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, params};
 
 use super::stories;
+use crate::article::Summary;
 use crate::cluster::Story;
 use crate::cluster::window::{WINDOW, Window};
 use crate::read::dates::{from_db, to_db};
@@ -298,6 +302,16 @@ fn insert_articles(
 /// New articles a statement: few statements, and far below SQLite's limit of
 /// bound values.
 const ARTICLES_PER_INSERT: usize = 128;
+
+/// A summary cut from the article's text is made as it is bound.
+impl rusqlite::ToSql for Summary {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.text() {
+            Cow::Borrowed(text) => ToSqlOutput::from(text),
+            Cow::Owned(text) => ToSqlOutput::from(text),
+        })
+    }
+}
 
 /// Rewrites articles whose feed changed them, and what that feed last
 /// delivered. `updated` moves to the entry's own updated time when the feed
