@@ -75,8 +75,9 @@ pub struct Window {
     /// window, not two for each of its tens of thousands of members (which
     /// at 5,000 feeds cost 3 MB in pointers and rounding).
     links: Vec<u32>,
-    /// How many links have been dropped from the front of `links`, so that
-    /// a member's `start` holds however many members came and went.
+    /// How many links have been dropped from the front of `links`: a
+    /// member's `start` counts every link ever added, so it holds however
+    /// many members leave before it.
     dropped: u64,
     heads: HashMap<u32, Position>,
 }
@@ -207,8 +208,9 @@ impl Window {
             self.members.pop_front();
             self.first += 1;
         }
-        // The links of the members that left go once they are half of
-        // them, so that dropping them costs a copy of each link at most once.
+        // The links of the members that left go once they are half of the
+        // vector, so that the links moved to the front are never more than
+        // the links dropped.
         let gone = match self.members.front() {
             Some(oldest) => (oldest.start - self.dropped) as usize,
             None => self.links.len(),
