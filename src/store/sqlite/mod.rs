@@ -94,6 +94,10 @@ impl SqliteStore {
         // of article_sources and article_categories.
         // The declared keys stay, for readers, and a hand DELETE is tidied by
         // a trigger, as the tools people use leave foreign keys off anyway.
+        // Its temporary files (the statement journal of the multi-row
+        // inserts of new articles) are files, as SQLite's default has it:
+        // kept in memory they were 2.5 MB of a 5,000-feed cold poll's peak,
+        // for no time saved (docs/performance.md).
         let writer_options = options
             .clone()
             .foreign_keys(false)
@@ -102,8 +106,7 @@ impl SqliteStore {
             .pragma(
                 "wal_autocheckpoint",
                 (WAL_LIMIT_BYTES / PAGE_SIZE).to_string(),
-            )
-            .pragma("temp_store", "memory");
+            );
         let mut attempt = 1;
         let writer = loop {
             match open_writer(&writer_options, &shown).await {
