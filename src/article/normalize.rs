@@ -409,7 +409,8 @@ fn is_web_address(text: &str) -> bool {
     Url::parse(text).is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
 }
 
-/// The plain-text summary of an article whose feed gives none of its own.
+/// A plain-text summary: `text` whole when it is short (borrowed), else its
+/// first 200 characters, the last an ellipsis.
 pub fn summary_of(text: &str) -> Cow<'_, str> {
     match text.chars().nth(SUMMARY_CHARS) {
         None => Cow::Borrowed(text),
