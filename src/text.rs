@@ -1,5 +1,7 @@
 //! Small text helpers shared by the stages that turn feed text into model text.
 
+use std::borrow::Cow;
+
 /// Plain text of an HTML fragment: tags dropped, entities decoded, whitespace
 /// collapsed to single spaces, characters XML forbids removed. Block elements
 /// (paragraphs, line breaks, list items, cells) separate words; inline ones do
@@ -179,18 +181,21 @@ pub fn to_the_second(duration: std::time::Duration) -> String {
     humantime::format_duration(std::time::Duration::from_secs(duration.as_secs())).to_string()
 }
 
-/// At most `max_chars` characters: the text, or its start and an ellipsis
-/// when something was cut.
-pub fn truncate_chars(text: &str, max_chars: usize) -> String {
-    if text.chars().nth(max_chars).is_none() {
-        return text.to_string();
-    }
+/// At most `max_chars` characters: the text (borrowed), or its start and an
+/// ellipsis when something was cut. One pass over the characters kept: the
+/// writer cuts every new article's summary with it.
+pub fn truncate_chars(text: &str, max_chars: usize) -> Cow<'_, str> {
+    let mut starts = text.char_indices().map(|(at, _)| at);
     // The ellipsis is one of the `max_chars`.
-    let cut = text
-        .char_indices()
-        .nth(max_chars.saturating_sub(1))
-        .map_or(0, |(cut, _)| cut);
-    format!("{}…", text[..cut].trim_end())
+    let cut = starts.nth(max_chars.saturating_sub(1));
+    let whole = match max_chars {
+        0 => cut.is_none(),
+        _ => starts.next().is_none(),
+    };
+    if whole {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(format!("{}…", text[..cut.unwrap_or(0)].trim_end()))
 }
 
 /// Where `needle` first occurs in `haystack`, ignoring case (as the search

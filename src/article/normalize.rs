@@ -227,10 +227,10 @@ fn article(
         false => Arc::default(),
     };
     let title = match entry.title.as_ref().map(text_of) {
-        Some(title) if !title.is_empty() => truncate_chars(&title, TITLE_CHARS),
+        Some(title) if !title.is_empty() => truncate_chars(&title, TITLE_CHARS).into_owned(),
         // 40 characters and the ellipsis: untitled entries' content hashes
         // were made with this title, and a new one would show them updated.
-        _ => truncate_chars(&content.text, UNTITLED_CHARS),
+        _ => truncate_chars(&content.text, UNTITLED_CHARS).into_owned(),
     };
     let summary = match (&entry.content, &entry.summary) {
         (Some(_), Some(summary)) if read => {
@@ -412,10 +412,7 @@ fn is_web_address(text: &str) -> bool {
 /// A plain-text summary: `text` whole when it is short (borrowed), else its
 /// first 200 characters, the last an ellipsis.
 pub fn summary_of(text: &str) -> Cow<'_, str> {
-    match text.chars().nth(SUMMARY_CHARS) {
-        None => Cow::Borrowed(text),
-        Some(_) => Cow::Owned(truncate_chars(text, SUMMARY_CHARS)),
-    }
+    truncate_chars(text, SUMMARY_CHARS)
 }
 
 /// What a reader sees, hashed: a change here is an update. Categories and the
