@@ -186,11 +186,6 @@ impl Window {
         });
     }
 
-    /// A member's keys, and the position of the previous member with each.
-    fn links(&self, indexed: &Indexed) -> (&[u32], &[Position]) {
-        indexed.links(&self.links, self.dropped)
-    }
-
     /// Forgets the members stored before `stored` (unix seconds).
     pub fn forget_before(&mut self, stored: i64) {
         while let Some(oldest) = self.members.front() {
@@ -249,7 +244,7 @@ impl Window {
                 }
                 found.push((position, kind));
                 let indexed = &self.members[(position - self.first) as usize];
-                let (keys, previous) = self.links(indexed);
+                let (keys, previous) = indexed.links(&self.links, self.dropped);
                 let Some(at) = slot_of(keys, indexed.sentences, kind, key, slot) else {
                     break;
                 };
