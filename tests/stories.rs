@@ -514,3 +514,67 @@ async fn an_excerpt_under_its_own_title_and_another_outlets_write_up_join_the_st
     );
     assert_eq!(story_of(&app, write_up), story_of(&app, report));
 }
+
+/// A later poll reads the window from the database (each `tidings poll` is a
+/// process of its own), and with it the source that first carried each
+/// article: an outlet's own second copy of its story is no reprint, another
+/// outlet's is.
+#[tokio::test]
+async fn a_later_poll_knows_which_outlet_carried_a_story_first() {
+    let server = FeedServer::start().await;
+    let original = item(
+        "10月社零同比增长4.8%",
+        "https://www.stcn.com/article/detail/1.html",
+        "2026-11-20 10:00:00",
+        ORIGINAL,
+    );
+    let own_copy = item(
+        "（更新）10月社零同比增长4.8%",
+        "https://www.stcn.com/article/detail/9.html",
+        "2026-11-20 12:00:00",
+        ORIGINAL,
+    );
+    let sina_story = format!("【新浪财经讯】{ORIGINAL}（来源：证券时报网）");
+    let reprint = item(
+        "重磅！10月社零同比增长4.8%",
+        "https://finance.sina.com.cn/a/1.shtml",
+        "2026-11-20 10:09:00",
+        sina_story.as_str(),
+    );
+    let flash = item(
+        "央行开展2000亿元逆回购操作",
+        "https://finance.sina.com.cn/a/2.shtml",
+        "2026-11-20 09:25:00",
+        FLASH,
+    );
+    server.set("/stcn.xml", Reply::feed(rss("证券时报网", &[original])));
+    server.set("/sina.xml", Reply::feed(rss("新浪财经", &[flash])));
+    let app = Instance::new(
+        "",
+        &[
+            Source::new("证券时报网", server.url("/stcn.xml"), "金融", "要闻"),
+            Source::new("新浪财经", server.url("/sina.xml"), "金融", "滚动"),
+        ],
+    );
+    app.poll().await;
+
+    server.set(
+        "/stcn.xml",
+        Reply::feed(rss("证券时报网", &[original, own_copy])),
+    );
+    app.poll().await;
+    let own = "https://www.stcn.com/article/detail/9.html";
+    assert_eq!(
+        story_of(&app, own),
+        id_of(&app, own),
+        "its own copy stands alone"
+    );
+
+    server.set("/sina.xml", Reply::feed(rss("新浪财经", &[flash, reprint])));
+    app.poll().await;
+    assert_eq!(
+        story_of(&app, "https://finance.sina.com.cn/a/1.shtml"),
+        story_of(&app, "https://www.stcn.com/article/detail/1.html"),
+        "another outlet's copy joins the story"
+    );
+}

@@ -155,6 +155,12 @@ impl Keyed {
             sentences: fingerprint.sentences.len() as u16,
         }
     }
+
+    /// The member, to complete what its keys do not depend on (such as its
+    /// source, read apart) before it enters the window.
+    pub fn member_mut(&mut self) -> &mut Member {
+        &mut self.member
+    }
 }
 
 impl Window {
