@@ -315,6 +315,24 @@ pub(in crate::store) fn plan<'a>(
 }
 
 impl<'a> Plan<'a> {
+    /// Whether the plan leaves every row as it is.
+    pub fn writes_nothing(&self) -> bool {
+        let Plan {
+            fresh,
+            changed,
+            links,
+            categories,
+            seen,
+            pages,
+        } = self;
+        fresh.is_empty()
+            && changed.is_empty()
+            && links.is_empty()
+            && categories.is_empty()
+            && seen.is_empty()
+            && pages.is_empty()
+    }
+
     /// A delivery of an article the database (or the group) has: unchanged,
     /// updated, or a story this source had not carried; `None` when nothing
     /// more is to be done with it.

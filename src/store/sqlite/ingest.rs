@@ -45,6 +45,10 @@ pub(super) struct Recent {
     /// The articles new ones may be reprints of, and the last article id
     /// it has seen; `None` until read from the database.
     window: Option<(Window, i64)>,
+    /// The id of the next new article: the writer numbers the articles it
+    /// stores, so the database is asked once, and again after someone else
+    /// wrote.
+    next_id: Option<i64>,
 }
 
 /// Articles [`Recent`] remembers at most (a few hundred bytes each): more, and it
@@ -59,6 +63,7 @@ impl Recent {
         self.known.clear();
         self.data_version = None;
         self.window = None;
+        self.next_id = None;
     }
 
     /// Forgets what someone else may have changed since the last group. The
@@ -66,11 +71,24 @@ impl Recent {
     /// story is read again when it is matched.
     fn check(&mut self, db: &Connection) -> rusqlite::Result<()> {
         let version: i64 = db.query_row("PRAGMA data_version", [], |row| row.get(0))?;
+        if self.data_version != Some(version) {
+            self.next_id = None;
+        }
         if self.data_version != Some(version) || self.known.len() > RECENT_ARTICLES {
             self.known.clear();
             self.data_version = Some(version);
         }
         Ok(())
+    }
+
+    /// The id the group's first new article gets.
+    fn next_id(&mut self, db: &Connection) -> rusqlite::Result<i64> {
+        match self.next_id {
+            Some(id) => Ok(id),
+            None => db.query_row("SELECT coalesce(max(id), 0) + 1 FROM articles", [], |row| {
+                row.get(0)
+            }),
+        }
     }
 }
 
@@ -86,12 +104,20 @@ pub(super) fn store_articles(
     let stored_as = look_up_earlier_keys(db, polls)?;
     look_up_keys(db, polls, &stored_as, &mut recent.known)?;
     let mut last_seen = look_up_last_seen(db, polls)?;
-    let known = &mut recent.known;
-    let first_new_id: i64 =
-        db.query_row("SELECT coalesce(max(id), 0) + 1 FROM articles", [], |row| {
-            row.get(0)
-        })?;
-    let (plan, planned) = plan(polls, known, &stored_as, &mut last_seen, first_new_id..);
+    let first_new_id = recent.next_id(db)?;
+    let (plan, planned) = plan(
+        polls,
+        &mut recent.known,
+        &stored_as,
+        &mut last_seen,
+        first_new_id..,
+    );
+    recent.next_id = Some(first_new_id + plan.fresh.len() as i64);
+    // Polls that brought nothing to write (not modified, failed) prepare no
+    // statement: a group's statements are prepared again for each group.
+    if plan.writes_nothing() {
+        return Ok(planned);
+    }
     let now = polls
         .first()
         .map_or(0, |poll| from_db(&poll.now).map_or(0, |t| t.timestamp()));
