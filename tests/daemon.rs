@@ -547,3 +547,55 @@ async fn the_search_index_is_merged_while_the_daemon_is_idle() {
         600
     );
 }
+
+/// The daemon numbers the articles it stores; another process storing
+/// articles in the same database meanwhile (a `tidings poll` of another
+/// config) must not leave it numbering one of theirs.
+#[tokio::test]
+async fn articles_another_process_stores_meanwhile_take_no_number_the_daemon_gives() {
+    let server = FeedServer::start().await;
+    server.set("/a.xml", one_story(1).without_etag());
+    server.set("/b.xml", one_story(2));
+    let (app, listen) = listening("", &sources_with_interval(&server, &[("/a.xml", "1s")]));
+    let daemon = Daemon::start(&app, &listen).await;
+    eventually(10, "the daemon's first poll", || server.hits("/a.xml") >= 1).await;
+    eventually(10, "its story stored", || {
+        app.count("SELECT count(*) FROM articles") == 1
+    })
+    .await;
+
+    let other = Instance::raw(&format!(
+        "[storage]\ndatabase = \"{}\"\n\n[[sources]]\nname = \"乙\"\nurl = \"{}\"\ncategory = \"金融\"\n",
+        app.database().display(),
+        server.url("/b.xml")
+    ));
+    other.poll().await;
+    assert_eq!(app.count("SELECT count(*) FROM articles"), 2);
+
+    server.set(
+        "/a.xml",
+        Reply::feed(rss(
+            "t",
+            &[
+                (
+                    "标题",
+                    "https://a.example/1",
+                    "2022-01-26 15:54:00",
+                    "<p>正文</p>",
+                ),
+                (
+                    "快讯",
+                    "https://a.example/3",
+                    "2022-01-27 09:00:00",
+                    "<p>两市收涨</p>",
+                ),
+            ],
+        ))
+        .without_etag(),
+    );
+    eventually(15, "the daemon's next story stored", || {
+        app.count("SELECT count(*) FROM articles") == 3
+    })
+    .await;
+    assert!(daemon.stop().await.success());
+}
