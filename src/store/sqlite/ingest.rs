@@ -66,15 +66,17 @@ impl Recent {
         self.next_id = None;
     }
 
-    /// Forgets what someone else may have changed since the last group. The
-    /// window stays: what others stored since is added to it, and a member's
-    /// story is read again when it is matched.
+    /// Forgets what someone else may have changed since the last group: the
+    /// articles it knows and the next id. The window stays: what others
+    /// stored since is added to it, and a member's story is read again when
+    /// it is matched.
     fn check(&mut self, db: &Connection) -> rusqlite::Result<()> {
         let version: i64 = db.query_row("PRAGMA data_version", [], |row| row.get(0))?;
-        if self.data_version != Some(version) {
+        let written_by_others = self.data_version != Some(version);
+        if written_by_others {
             self.next_id = None;
         }
-        if self.data_version != Some(version) || self.known.len() > RECENT_ARTICLES {
+        if written_by_others || self.known.len() > RECENT_ARTICLES {
             self.known.clear();
             self.data_version = Some(version);
         }
