@@ -22,6 +22,14 @@ pub(super) struct QueuedPoll {
     done: oneshot::Sender<Result<Counts, StoreError>>,
 }
 
+impl QueuedPoll {
+    /// Whether the poll read a feed (else it was not modified, or failed):
+    /// such a poll writes only its source's state.
+    pub(super) fn read_a_feed(&self) -> bool {
+        self.poll.feed.is_some()
+    }
+}
+
 /// Where finished polls wait for a writer.
 #[derive(Clone)]
 pub(super) struct Queue(mpsc::Sender<QueuedPoll>);

@@ -17,6 +17,16 @@ use crate::store::types::{Counts, Outcome, StoreError};
 /// Most polls committed together.
 pub(super) const GROUP_COMMIT: usize = 256;
 
+/// A group that begins with a poll that read no feed (not modified, or
+/// failed) and has fewer polls than this behind it waits [`GATHER_FOR`] for
+/// more: such polls write only their source's state, and a transaction of a
+/// few of them costs more in its commit (the WAL's whole pages) and its
+/// statements than in its rows. A warm poll of 1,000 feeds was 37 groups,
+/// 19 now. Polls that read feeds are written at once: a cold poll's groups
+/// grow by themselves, as its writer is the slower side.
+const GATHER_UNDER: usize = 32;
+const GATHER_FOR: Duration = Duration::from_millis(3);
+
 /// The writer: takes polls as they finish and commits every poll that is
 /// waiting in one transaction.
 ///
@@ -49,6 +59,9 @@ pub(super) fn commit_polls(
             queue.blocking_recv()
         };
         let Some(first) = first else { break };
+        if !first.read_a_feed() && queue.len() < GATHER_UNDER {
+            std::thread::sleep(GATHER_FOR);
+        }
         let group = Group::after(first, &mut queue, GROUP_COMMIT);
         tracing::debug!("committing {} polls", group.polls.len());
         let results = write_group(runtime, pool, &group.polls, &mut recent);
