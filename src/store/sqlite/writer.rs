@@ -28,7 +28,8 @@ const GATHER_UNDER: usize = 32;
 const GATHER_FOR: Duration = Duration::from_millis(3);
 
 /// The writer: takes polls as they finish and commits every poll that is
-/// waiting in one transaction.
+/// waiting in one transaction (a few polls that read no feed wait a moment
+/// for more, see [`GATHER_UNDER`]).
 ///
 /// It runs on a thread of its own: each group is one long blocking call into
 /// SQLite (see `on_writer`).
