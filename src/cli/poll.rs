@@ -16,7 +16,13 @@ pub(super) async fn poll(config: &Config) -> anyhow::Result<()> {
     let limits = config.poll.fetch_limits();
     let fetcher = tokio::task::spawn_blocking(move || Fetcher::new(&limits));
     let store = Store::open(&config.storage).await?;
-    let polled = poll_with(config, &store, fetcher.await??).await;
+    let fetcher = fetcher.await??;
+    // On the runtime's workers, as the daemon's polls run: from the main
+    // thread, each request's wake-ups crossed to the worker that drives its
+    // connection and back (docs/performance.md).
+    let polled = tokio::spawn(poll_with(Arc::new(config.clone()), store.clone(), fetcher))
+        .await
+        .unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()));
     store.close().await;
     let (reports, gone) = polled?;
     print_summary(&reports, gone, clock.elapsed());
@@ -26,13 +32,13 @@ pub(super) async fn poll(config: &Config) -> anyhow::Result<()> {
 /// Polls every source not gone into `store`; the reports, and how many
 /// sources are gone.
 async fn poll_with(
-    config: &Config,
-    store: &Store,
+    config: Arc<Config>,
+    store: Store,
     fetcher: Fetcher,
 ) -> anyhow::Result<(Vec<SourceReport>, usize)> {
     let mut states = store.sync_sources(&config.sources).await?;
     let hosts = crate::run::schedule::HostGate::new(config.poll.per_host);
-    let poller = Poller::new(Arc::new(config.clone()), store.clone(), hosts, fetcher);
+    let poller = Poller::new(config.clone(), store.clone(), hosts, fetcher);
     let gone = states.iter().filter(|s| s.gone).count();
     // Progress on a terminal only: logs and pipes get the summary alone.
     let progress = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
@@ -49,7 +55,7 @@ async fn poll_with(
     progress.finish_and_clear();
     let changed = reports.iter().any(SourceReport::changed);
     if let (true, Some(dir)) = (changed, &config.output.dir) {
-        let site = crate::serve::site::Site::new(store.clone(), config);
+        let site = crate::serve::site::Site::new(store, &config);
         site.write_to(dir).await?;
     }
     Ok((reports, gone))
