@@ -95,7 +95,8 @@ async fn blocked_entries_are_never_stored_and_are_counted() {
     let (app, listen) = listening(POLL, &sources(&server, live));
     let daemon = Daemon::start(&app, &listen).await;
     eventually(20, "the first polls", || {
-        app.database().exists() && app.count("SELECT count(*) FROM fetch_log") >= 2
+        app.count_once_created("SELECT count(*) FROM fetch_log")
+            .is_some_and(|n| n >= 2)
     })
     .await;
     let mut expected = vec!["宁德时代三季报", "央行逆回购", "港股收评"];

@@ -68,7 +68,7 @@ async fn unchanged_entries_of_a_changed_feed_are_not_read_again() {
     let (app, listen) = listening("", &sources_with_interval(&server, &[("/stcn.xml", "1s")]));
     let daemon = Daemon::start(&app, &listen).await;
     eventually(20, "the first reading stored", || {
-        app.database().exists() && app.count("SELECT count(*) FROM articles") == 3
+        app.count_once_created("SELECT count(*) FROM articles") == Some(3)
     })
     .await;
     assert_eq!(

@@ -391,6 +391,23 @@ impl Instance {
         self.db().query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
+    /// [`App::count`], or `None` while a process that was not waited for has
+    /// not created the database or its tables yet: the file exists before
+    /// the migrations have run. Opened without creating it.
+    pub fn count_once_created(&self, sql: &str) -> Option<i64> {
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE;
+        let db = rusqlite::Connection::open_with_flags(self.database(), flags).ok()?;
+        match db.query_row(sql, [], |r| r.get(0)) {
+            Ok(count) => Some(count),
+            Err(rusqlite::Error::SqliteFailure(_, Some(message)))
+                if message.starts_with("no such table") =>
+            {
+                None
+            }
+            Err(error) => panic!("{sql}: {error}"),
+        }
+    }
+
     pub fn strings(&self, sql: &str) -> Vec<String> {
         let db = self.db();
         let mut statement = db.prepare(sql).unwrap();
