@@ -391,7 +391,7 @@ impl Instance {
         self.db().query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
-    /// [`App::count`], or `None` while a process that was not waited for has
+    /// [`Instance::count`], or `None` while a process that was not waited for has
     /// not created the database or its tables yet: the file exists before
     /// the migrations have run. Opened without creating it.
     pub fn count_once_created(&self, sql: &str) -> Option<i64> {
