@@ -12,9 +12,11 @@ use crate::store::{Outcome, Store};
 /// summary; the feeds written to `[output] dir` when something changed.
 pub(super) async fn poll(config: &Config) -> anyhow::Result<()> {
     let clock = Instant::now();
-    // The client's TLS setup is read while the database opens.
+    // The client's TLS setup is read while the database opens, and the
+    // patterns compiled.
     let limits = config.poll.fetch_limits();
     let fetcher = tokio::task::spawn_blocking(move || Fetcher::new(&limits));
+    crate::run::poll::compile_patterns();
     let store = Store::open(&config.storage).await?;
     let fetcher = fetcher.await??;
     // On the runtime's workers, as the daemon's polls run: from the main

@@ -109,6 +109,15 @@ pub fn comparable(text: &str) -> Comparable {
     }
 }
 
+/// Compiles the patterns of this module ahead of their first use (see
+/// `run::poll::compile_patterns`).
+pub fn compile_patterns() {
+    LazyLock::force(&FLOURISH);
+    LazyLock::force(&NUMBER);
+    LazyLock::force(&PREFIXES);
+    LazyLock::force(&FOOTERS);
+}
+
 /// An editor's flourish before a title: 【快讯】, 重磅！, 最新：.
 static FLOURISH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*(?:【[^】]{1,10}】|(?:重磅|快讯|最新|突发|刚刚|独家|注意|关注|热点|速递|早报|晚报)\s*[！!：:]+)\s*")

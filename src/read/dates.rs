@@ -26,17 +26,25 @@ pub fn parse_date(text: &str, timezone: Tz) -> Option<DateTime<Utc>> {
         .filter(|date| (1..=9999).contains(&date.year()))
 }
 
+/// The numeric forms [`numeric`] reads.
+static FORM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?",
+        r"(?:\s*[T\s]?\s*(\d{1,2})\s*[:时]\s*(\d{1,2})\s*分?(?:\s*:?\s*(\d{1,2}(?:\.\d+)?)\s*秒?)?)?",
+        r"\s*(Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$"
+    ))
+    .expect("valid date regex")
+});
+
+/// Compiles the patterns of dates ahead of their first use (see
+/// `run::poll::compile_patterns`).
+pub fn compile_patterns() {
+    LazyLock::force(&FORM);
+}
+
 /// Numeric forms: RFC 3339, ISO 8601 with a space or `/`, and the Chinese
 /// `年月日` form, each with or without a time and a zone.
 fn numeric(text: &str, timezone: Tz) -> Option<DateTime<Utc>> {
-    static FORM: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(concat!(
-            r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?",
-            r"(?:\s*[T\s]?\s*(\d{1,2})\s*[:时]\s*(\d{1,2})\s*分?(?:\s*:?\s*(\d{1,2}(?:\.\d+)?)\s*秒?)?)?",
-            r"\s*(Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$"
-        ))
-        .expect("valid date regex")
-    });
     let c = FORM.captures(text)?;
     let number = |i: usize| c.get(i).map(|m| m.as_str().parse::<u32>().ok());
     let date = NaiveDate::from_ymd_opt(c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?)?;

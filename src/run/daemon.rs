@@ -163,6 +163,7 @@ impl Daemon {
         site: Arc<Site>,
     ) -> anyhow::Result<Daemon> {
         let config = Arc::new(config);
+        crate::run::poll::compile_patterns();
         let hosts = HostGate::new(config.poll.per_host);
         let mut daemon = Daemon {
             config_path: path.to_path_buf(),

@@ -27,6 +27,17 @@ use crate::store::{
 };
 use attempt::FetchPermits;
 
+/// Starts compiling the patterns that reading entries uses, on a thread of
+/// the blocking pool. Each would otherwise be compiled on first use, in the
+/// middle of the first feeds read, when the other polls keep both cores
+/// busy (about 3% of an update round's CPU); at start-up one core is idle.
+pub fn compile_patterns() {
+    tokio::task::spawn_blocking(|| {
+        crate::cluster::text::compile_patterns();
+        crate::read::dates::compile_patterns();
+    });
+}
+
 /// Most parsed feeds waiting for the database at once.
 const BACKLOG: usize = 224;
 
