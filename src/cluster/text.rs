@@ -203,7 +203,7 @@ fn is_ideograph(c: char) -> bool {
 ///
 /// Chinese text has a full-width comma every few words, so the text between
 /// them is copied whole rather than character by character (which was a
-/// fifth of making an article's comparable text).
+/// quarter of making an article's comparable text).
 fn fold_width(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
     let mut folded = String::new();
